@@ -1,0 +1,189 @@
+"""Structured logging: configured once per process, secrets redacted on the way out.
+
+``configure_logging(settings)`` routes both structlog and the standard library's ``logging``
+(httpx, pika, dramatiq, uvicorn) through one chain of processors, so the redaction below sees
+every line whoever wrote it. Output is JSON lines when stderr is not a terminal (production,
+CI, containers) and a readable console format on a terminal; ``ALLEGRO_FEED_LOG_FORMAT``
+forces either.
+
+Redaction works on three levels, because a secret can hide in a key, in a well-known textual
+shape, or verbatim inside an exception message:
+
+1. values of keys that name a secret (``client_secret``, ``access_token``, ``Authorization`` …);
+2. textual shapes: ``Bearer …``/``Basic …`` credentials, JWTs, ``refresh_token=…`` form pairs;
+3. exact values registered with :func:`register_secret` (the client registers the client
+   secret and every token it receives), wherever they appear in a rendered string.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from workers.settings import Settings
+
+__all__ = ["REDACTED", "configure_logging", "redact_secrets", "register_secret"]
+
+REDACTED = "[REDACTED]"
+
+# Key names whose values are always secret. Matched case-insensitively on the whole key with
+# '-' and '_' ignored, so "Authorization", "refresh-token" and "clientSecret" all match.
+_SECRET_KEYS = {
+    "authorization",
+    "proxyauthorization",
+    "clientsecret",
+    "secret",
+    "password",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "token",
+    "devicecode",
+    "codeverifier",
+    "apikey",
+    "cookie",
+    "setcookie",
+}
+
+_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # HTTP credentials in headers or reprs.
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 " + REDACTED),
+    # JSON Web Tokens (Allegro's tokens are JWTs).
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # key=value and "key": "value" pairs of form bodies, URLs and JSON text.
+    (
+        re.compile(
+            r"(?i)((?:client_secret|access_token|refresh_token|device_code|code_verifier|"
+            r"password)[\"']?\s*[=:]\s*[\"']?)[^\"'&\s,}]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+)
+
+_registered: set[str] = set()
+_registered_lock = threading.Lock()
+_MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that it is redacted wherever it appears in a log line.
+
+    Called by the Allegro client for the client secret and every token it receives. Values
+    shorter than 6 characters are ignored (they would blank out ordinary text).
+    """
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _registered_lock:
+            _registered.add(value)
+
+
+def _redact_text(text: str) -> str:
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    if _registered:
+        with _registered_lock:
+            secrets = sorted(_registered, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+    return text
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and key.lower().replace("_", "").replace("-", "") in _SECRET_KEYS
+
+
+def _redact_value(value: Any, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, str):
+        return _redact_text(value)
+    if isinstance(value, MutableMapping | dict):
+        return {
+            k: (REDACTED if _is_secret_key(k) and v is not None else _redact_value(v, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set):
+        return type(value)(_redact_value(v, depth + 1) for v in value)
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    # Anything else is rendered by the renderer with str()/repr(); render it here so that a
+    # secret inside an object's repr cannot slip past.
+    return _redact_text(str(value))
+
+
+def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: replace secrets in every key and value of the event."""
+    for key in list(event_dict):
+        value = event_dict[key]
+        if _is_secret_key(key) and value is not None:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact_value(value)
+    return event_dict
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        # Exceptions become text before redaction, so secrets in their messages are caught.
+        structlog.processors.format_exc_info,
+        redact_secrets,
+    ]
+
+
+def _use_json(settings: Settings, stream: Any) -> bool:
+    if settings.log_format == "json":
+        return True
+    if settings.log_format == "console":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def configure_logging(
+    settings: Settings, *, stream: Any = None, quiet_loggers: Iterable[str] = ("httpx", "httpcore")
+) -> None:
+    """Configure structlog and the standard library's logging for this process.
+
+    Safe to call more than once (the last call wins). ``stream`` defaults to stderr.
+    Loggers in ``quiet_loggers`` are raised to WARNING: the Allegro client logs each call
+    itself, with its Trace-Id, so httpx's own request lines would only repeat it.
+    """
+    stream = stream if stream is not None else sys.stderr
+    shared = _shared_processors()
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if _use_json(settings, stream)
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for name in quiet_loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,137 @@
+"""The one typed settings object.
+
+Read once at process start (``Settings()`` or :func:`load_settings`) and passed down; nothing
+in ``workers`` reads the environment at import time. Every field is documented in the README
+table with its default and unit; the environment variable is the field name in upper case
+with the ``ALLEGRO_FEED_`` prefix.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ENVIRONMENT_HOSTS", "Environment", "Settings", "load_settings"]
+
+
+class Environment(StrEnum):
+    """Which Allegro the client talks to."""
+
+    PRODUCTION = "production"
+    SANDBOX = "sandbox"  # Allegro's own sandbox (allegrosandbox.pl)
+    LOCAL = "local"  # our simulator in sandbox/, see `allegro-feed sandbox`
+
+
+#: (API base URL, auth base URL) per environment. OAuth paths such as ``/auth/oauth/token``
+#: are appended to the auth URL, API paths such as ``/sale/product-offers`` to the API URL.
+ENVIRONMENT_HOSTS: dict[Environment, tuple[str, str]] = {
+    Environment.PRODUCTION: ("https://api.allegro.pl", "https://allegro.pl"),
+    Environment.SANDBOX: (
+        "https://api.allegro.pl.allegrosandbox.pl",
+        "https://allegro.pl.allegrosandbox.pl",
+    ),
+    Environment.LOCAL: ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+}
+
+#: The client id and secret the local sandbox registers by default, so that `make run` and
+#: the tests work with nothing configured. They mean nothing outside the local sandbox.
+LOCAL_CLIENT_ID = "local-client-id"
+LOCAL_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a documented dev default
+
+
+class Settings(BaseSettings):
+    """All run-time configuration of allegro-feed (env prefix ``ALLEGRO_FEED_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALLEGRO_FEED_", extra="ignore", frozen=True, validate_default=True
+    )
+
+    # --- Allegro ---------------------------------------------------------------------------
+    environment: Environment = Field(
+        Environment.LOCAL, description="production, sandbox (Allegro's) or local (ours)"
+    )
+    api_url: str | None = Field(None, description="override of the environment's API base URL")
+    auth_url: str | None = Field(
+        None, description="override of the environment's OAuth base URL (/auth/oauth/... appended)"
+    )
+    client_id: str | None = Field(None, description="Allegro application client id")
+    client_secret: SecretStr | None = Field(None, description="Allegro application secret")
+    accept_language: str = Field(
+        "en-US", description="language of Allegro's userMessage texts (en-US, pl-PL, ...)"
+    )
+    http_timeout_s: float = Field(10.0, gt=0, description="read/write timeout of one call, s")
+    http_connect_timeout_s: float = Field(5.0, gt=0, description="connect timeout, s")
+    retry_max_attempts: int = Field(
+        4, ge=1, le=20, description="attempts of one call, first included"
+    )
+    retry_max_time_s: float = Field(
+        20.0, gt=0, description="give up retrying one call after this long, s"
+    )
+    retry_backoff_initial_s: float = Field(0.2, gt=0, description="first backoff, s")
+    retry_backoff_max_s: float = Field(5.0, gt=0, description="longest single backoff, s")
+    retry_after_max_s: float = Field(
+        10.0,
+        gt=0,
+        description="longest Retry-After honoured inside a call; longer waits are raised",
+    )
+    operation_poll_max_s: float = Field(
+        120.0, gt=0, description="longest wait for an async offer operation (202 -> 303), s"
+    )
+    token_file: Path = Field(
+        Path("var/tokens.json"), description="file token store (0600), until the store holds them"
+    )
+    device_scope: str | None = Field(
+        None, description="space-separated OAuth scopes asked for in the device flow"
+    )
+
+    # --- infrastructure ------------------------------------------------------------------
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/%2F", description="RabbitMQ connection URL"
+    )
+    database_url: str = Field("sqlite:///var/allegro-feed.db", description="the store")
+    mapping_file: Path | None = Field(None, description="category/attribute mapping (YAML)")
+
+    # --- logging -----------------------------------------------------------------------
+    log_format: str = Field(
+        "auto", pattern="^(auto|json|console)$", description="auto = console on a TTY, else JSON"
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
+
+    @model_validator(mode="after")
+    def _local_defaults(self) -> Settings:
+        # The local sandbox registers a default app; use it unless told otherwise, so that
+        # `make run` needs no configuration. Other environments must be given credentials.
+        if self.environment is Environment.LOCAL:
+            if self.client_id is None:
+                object.__setattr__(self, "client_id", LOCAL_CLIENT_ID)
+            if self.client_secret is None:
+                object.__setattr__(self, "client_secret", SecretStr(LOCAL_CLIENT_SECRET))
+        return self
+
+    @property
+    def api_base_url(self) -> str:
+        """The API base URL without a trailing slash."""
+        return (self.api_url or ENVIRONMENT_HOSTS[self.environment][0]).rstrip("/")
+
+    @property
+    def auth_base_url(self) -> str:
+        """The OAuth base URL without a trailing slash (``/auth/oauth/...`` is appended)."""
+        return (self.auth_url or ENVIRONMENT_HOSTS[self.environment][1]).rstrip("/")
+
+    def require_credentials(self) -> tuple[str, str]:
+        """Return (client id, secret) or raise ``ValueError`` saying which variable to set."""
+        if not self.client_id or self.client_secret is None:
+            raise ValueError(
+                "Allegro credentials missing: set ALLEGRO_FEED_CLIENT_ID and "
+                "ALLEGRO_FEED_CLIENT_SECRET (register an app at apps.developer.allegro.pl, "
+                "or .allegrosandbox.pl for Allegro's sandbox)"
+            )
+        return self.client_id, self.client_secret.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword overrides win (used by the CLI and tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
