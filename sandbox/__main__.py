@@ -1,0 +1,5 @@
+"""``python -m sandbox``: serve the Allegro sandbox (see ``--help``)."""
+
+from sandbox.server import main
+
+main()

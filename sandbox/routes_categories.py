@@ -1,0 +1,187 @@
+"""Categories, parameters, category suggestions, catalogue products and marketplaces.
+
+The category resources accept an application token (client credentials) as well as a user
+token; suggestions, products and marketplaces need a user token, as on Allegro.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandbox.api import READ, Call, endpoint
+from sandbox.catalog import ROOT_CATEGORY_ID
+from sandbox.marketplaces import marketplaces_document
+from sandbox.responses import CONTACT_AUTHOR, AllegroJSON, ApiError, error_item, not_found
+
+__all__ = ["routes"]
+
+_PRODUCTS_PAGE = 30  # Allegro pages GET /sale/products by 30 [tutorial L]
+
+
+def _without_null_parent(node: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``parent: null`` (main categories): the schemas do not allow null there."""
+    if node.get("parent") is None:
+        node.pop("parent", None)
+    elif isinstance(node["parent"], dict) and "name" in node["parent"]:
+        _without_null_parent(node["parent"])
+    return node
+
+
+def _without_nulls(item: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Drop ``key: null`` members whose schema is not nullable (Allegro's live responses
+    carry such nulls, FACTS §14; the sandbox keeps to the published schemas)."""
+    for key in keys:
+        if key in item and item[key] is None:
+            del item[key]
+    return item
+
+
+def _parameters(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"parameters": [_without_nulls(p, "requiredIf", "displayedIf") for p in parameters]}
+
+
+def _product(product: dict[str, Any]) -> dict[str, Any]:
+    for parameter in product.get("parameters", []):
+        _without_nulls(parameter, "rangeValue", "valuesIds", "unit")
+    return product
+
+
+def _category_missing(category_id: str) -> ApiError:
+    return not_found(f"Category {category_id} not found", code="CategoryNotFoundException",
+                     metadata={"categoryId": category_id})
+
+
+@endpoint(user=False)
+async def list_categories(call: Call) -> Response:
+    parent_id = call.request.query_params.get("parent.id", ROOT_CATEGORY_ID)
+    children = call.state.catalog.children(parent_id)
+    if children is None:
+        raise _category_missing(parent_id)
+    return AllegroJSON({"categories": [_without_null_parent(c) for c in children]})
+
+
+@endpoint(user=False)
+async def get_category(call: Call) -> Response:
+    category_id = call.request.path_params["category_id"]
+    category = call.state.catalog.category(category_id)
+    if category is None:
+        raise _category_missing(category_id)
+    return AllegroJSON(_without_null_parent(category))
+
+
+@endpoint(user=False)
+async def get_parameters(call: Call) -> Response:
+    category_id = call.request.path_params["category_id"]
+    parameters = call.state.catalog.parameters(category_id)
+    if parameters is None:
+        raise _category_missing(category_id)
+    return AllegroJSON(_parameters(parameters))
+
+
+@endpoint(user=False)
+async def get_product_parameters(call: Call) -> Response:
+    category_id = call.request.path_params["category_id"]
+    parameters = call.state.catalog.product_parameters(category_id)
+    if parameters is None:
+        raise _category_missing(category_id)
+    return AllegroJSON(_parameters(parameters))
+
+
+@endpoint()
+async def matching_categories(call: Call) -> Response:
+    name = call.request.query_params.get("name", "").strip()
+    if not name:
+        raise ApiError.errors(422, error_item("ConstraintViolationException",
+                                              "The name parameter is required", path="name",
+                                              user_message=CONTACT_AUTHOR))
+    matches = call.state.catalog.matching_categories(name)
+    return AllegroJSON({"matchingCategories": [_without_null_parent(m) for m in matches]})
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii")
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        label, _, number = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition(":")
+        if label == "offset" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise ApiError.errors(422, error_item("ConstraintViolationException", "Invalid page.id",
+                                          path="page.id", user_message=CONTACT_AUTHOR))
+
+
+@endpoint(scope=READ)
+async def search_products(call: Call) -> Response:
+    query = call.request.query_params
+    phrase = query.get("phrase", "").strip()
+    mode = query.get("mode") or None
+    category_id = query.get("category.id") or None
+    if not phrase:
+        raise ApiError.errors(400, error_item("MissingServletRequestParameterException",
+                                              "Phrase or ean parameter is required",
+                                              path="phrase", user_message=CONTACT_AUTHOR))
+    if mode not in (None, "GTIN", "MPN"):
+        raise ApiError.errors(422, error_item("ConstraintViolationException",
+                                              "mode must be GTIN or MPN", path="mode",
+                                              user_message=CONTACT_AUTHOR))
+    catalog = call.state.catalog
+    if category_id is not None and catalog.category(category_id) is None:
+        raise _category_missing(category_id)
+    found = catalog.search_products(phrase, mode, category_id)
+    offset = _offset(query.get("page.id"))
+    page = found[offset:offset + _PRODUCTS_PAGE]
+    counts = Counter(str(p["category"]["id"]) for p in found)
+    subcategories = []
+    for cid, count in counts.items():
+        node = catalog.category(cid)
+        if node is not None:
+            subcategories.append({"id": cid, "name": node["name"], "count": count})
+    body: dict[str, Any] = {
+        "products": [_product(p) for p in page],
+        "categories": {
+            "subcategories": subcategories,
+            "path": (catalog.category_path(category_id) or []) if category_id else [],
+        },
+        "filters": [],
+    }
+    if offset + _PRODUCTS_PAGE < len(found):
+        body["nextPage"] = {"id": _cursor(offset + _PRODUCTS_PAGE)}
+    return AllegroJSON(body)
+
+
+@endpoint(scope=READ)
+async def get_product(call: Call) -> Response:
+    product_id = call.request.path_params["product_id"]
+    product = call.state.catalog.product(product_id)
+    if product is None:
+        raise not_found(f"Product {product_id} not found", code="ProductNotFoundException")
+    return AllegroJSON(_product(product))
+
+
+@endpoint()
+async def marketplaces(call: Call) -> Response:
+    return AllegroJSON(marketplaces_document())
+
+
+routes = [
+    Route("/sale/categories", list_categories, methods=["GET"]),
+    Route("/sale/categories/{category_id}", get_category, methods=["GET"]),
+    Route("/sale/categories/{category_id}/parameters", get_parameters, methods=["GET"]),
+    Route("/sale/categories/{category_id}/product-parameters", get_product_parameters,
+          methods=["GET"]),
+    Route("/sale/matching-categories", matching_categories, methods=["GET"]),
+    Route("/sale/products", search_products, methods=["GET"]),
+    Route("/sale/products/{product_id}", get_product, methods=["GET"]),
+    Route("/marketplaces", marketplaces, methods=["GET"]),
+]

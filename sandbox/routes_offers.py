@@ -1,0 +1,389 @@
+"""Offers: ``/sale/product-offers`` (create, read, edit, parts, operations) and the seller's
+offer search ``GET /sale/offers``.
+
+A body is checked as Allegro does, each step answering 422 alone when it fails: JSON types
+(``JsonMappingException``), unknown or read-only properties (``UnknownJSONProperty``), then
+the offer rules (every problem at once). POST and PATCH answer synchronously (201/200) or,
+per ``async_ratio``, 202 with an operation that completes after ``async_delay_s``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandbox.api import READ, WRITE, Call, endpoint, too_many_requests
+from sandbox.clock import iso_millis
+from sandbox.lifecycle import (
+    activate,
+    archived,
+    check_offer,
+    draw_async,
+    end,
+    merge_patch,
+    start_operation,
+    stock_available,
+    with_filled,
+)
+from sandbox.offer_views import offer_category_id, render_listing, render_offer, render_parts
+from sandbox.responses import (
+    CONTACT_AUTHOR,
+    AllegroJSON,
+    ApiError,
+    access_denied,
+    error_item,
+    not_found,
+)
+from sandbox.state import Offer, Operation
+from sandbox.validation import check_types, check_unknown_properties, validate_offer
+
+__all__ = ["routes"]
+
+_OFFER_STATUSES = ("INACTIVE", "ACTIVATING", "ACTIVE", "ENDED")
+_FORMATS = ("BUY_NOW", "AUCTION", "ADVERTISEMENT")
+_SORTS = {
+    "sellingMode.price.amount", "-sellingMode.price.amount", "stock.sold", "-stock.sold",
+    "stock.available", "-stock.available",
+}
+_MAX_EXTERNAL_ID = 100
+
+
+# -- shared steps ------------------------------------------------------------------------------
+
+def _count_write(call: Call) -> None:
+    state = call.state
+    if not state.limits.offer_write_allowed(call.login, call.now, state.config):
+        raise too_many_requests(state, 60, "Too many product-offer changes for this seller.")
+
+
+def _unprocessable(errors: list[dict[str, Any]]) -> ApiError:
+    return ApiError.errors(422, *errors)
+
+
+def _checked_body(body: Any, *, for_patch: bool) -> dict[str, Any]:
+    """Allegro's mapper first: unknown properties, then JSON types (each answered alone)."""
+    if isinstance(body, dict):
+        unknown = check_unknown_properties(body, for_patch=for_patch)
+        if unknown:
+            raise _unprocessable(unknown)
+    mistyped = check_types(body)  # also refuses a body that is not an object
+    if mistyped or not isinstance(body, dict):
+        raise _unprocessable(mistyped or [error_item(
+            "JsonMappingException", "Message is not readable.", user_message=CONTACT_AUTHOR)])
+    return body
+
+
+def _requested_status(body: dict[str, Any]) -> Any:
+    publication = body.get("publication")
+    return publication.get("status") if isinstance(publication, dict) else None
+
+
+def _without_status(body: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(body)
+    publication = stored.get("publication")
+    if isinstance(publication, dict) and "status" in publication:
+        stored["publication"] = {k: v for k, v in publication.items() if k != "status"}
+    return stored
+
+
+_REFERENCES = (("delivery", "shippingRates"), ("afterSalesServices", "impliedWarranty"),
+               ("afterSalesServices", "returnPolicy"), ("afterSalesServices", "warranty"))
+
+
+def _by_name_replaces_id(patch: dict[str, Any]) -> dict[str, Any]:
+    """A reference patched by ``name`` alone drops the stored ``id`` (which would otherwise
+    survive the merge and win over the new name)."""
+    result = dict(patch)
+    for outer, inner in _REFERENCES:
+        group = result.get(outer)
+        ref = group.get(inner) if isinstance(group, dict) else None
+        if isinstance(ref, dict) and "name" in ref and "id" not in ref:
+            result[outer] = {**group, inner: {"id": None, **ref}}
+    return result
+
+
+def _status_refusal(message: str) -> ApiError:
+    return _unprocessable([error_item("OfferStatusChangeNotAllowedException", message,
+                                      path="publication.status")])
+
+
+def _product_ids(call: Call, found: list[str | None],
+                 previous: list[str | None] | None = None) -> list[str | None]:
+    """Catalogue ids as validation resolved them; a new product (no catalogue match) gets a
+    proposal id, kept across later edits."""
+    ids: list[str | None] = []
+    for index, pid in enumerate(found):
+        if pid is None:
+            earlier = previous[index] if previous and index < len(previous) else None
+            pid = earlier if earlier and call.state.catalog.product(earlier) is None \
+                else call.state.new_uuid()
+        ids.append(pid)
+    return ids
+
+
+def _offer_id(call: Call) -> str:
+    offer_id = str(call.request.path_params["offer_id"])
+    if not offer_id.isdigit():
+        raise ApiError.errors(400, error_item("IllegalArgumentException",
+                                              "Invalid offer ID format", path="offerId",
+                                              user_message=CONTACT_AUTHOR))
+    return offer_id
+
+
+def _own_offer(call: Call) -> Offer:
+    offer_id = _offer_id(call)
+    offer = call.state.offers.get(offer_id)
+    if offer is None or archived(offer, call.now):
+        raise not_found(f"Offer {offer_id} not found", code="OfferNotFoundException",
+                        metadata={"offerId": offer_id})
+    if offer.seller != call.login:
+        raise access_denied()
+    return offer
+
+
+def _show(call: Call, offer: Offer, status: int = 200,
+          headers: dict[str, str] | None = None) -> Response:
+    body = render_offer(offer, call.state.catalog, call.seller)
+    return AllegroJSON(body, status_code=status, headers=headers)
+
+
+def _accepted(call: Call, offer: Offer, operation: Operation) -> Response:
+    location = f"{call.base_url()}/sale/product-offers/{offer.id}/operations/{operation.id}"
+    return _show(call, offer, 202, {"Location": location,
+                                    "Retry-After": str(call.state.config.retry_after_s)})
+
+
+# -- POST /sale/product-offers -----------------------------------------------------------------
+
+@endpoint(scope=WRITE, body=True)
+async def create_offer(call: Call) -> Response:
+    state, now, seller = call.state, call.now, call.seller
+    _count_write(call)
+    body = _checked_body(call.body, for_patch=False)
+    requested = _requested_status(body)
+    if requested == "ENDED":
+        raise _status_refusal("A new offer cannot be created as ENDED.")
+    activating = requested != "INACTIVE"
+    asynchronous = draw_async(state)
+    check = validate_offer(body, state.catalog, seller, activating=activating)
+    # Problems found while publishing (no stock) come back from the operation after a 202
+    # (issue #11011), not from the POST.
+    errors, deferred = check.split() if asynchronous else (check.errors, [])
+    if errors:
+        raise _unprocessable(errors)
+    offer = Offer(id=state.next_offer_id(), seller=call.login,
+                  body=with_filled(_without_status(body), check.filled),
+                  product_ids=_product_ids(call, check.product_ids), created_at=now,
+                  updated_at=now, validated_at=now, validation_errors=check.pending)
+    state.offers[offer.id] = offer
+    if not asynchronous:
+        if activating:
+            activate(state, offer, now)
+        return _show(call, offer, 201)
+
+    def finish(due: float) -> list[dict[str, Any]]:
+        offer.validated_at = due
+        if deferred:
+            offer.validation_errors = deferred
+        elif activating:
+            activate(state, offer, due)
+        return deferred
+
+    return _accepted(call, offer, start_operation(state, offer, now, finish))
+
+
+# -- GET /sale/product-offers/{id}, /parts, /operations/{id} ------------------------------------
+
+@endpoint(scope=READ)
+async def get_offer(call: Call) -> Response:
+    return _show(call, _own_offer(call))
+
+
+@endpoint(scope=READ)
+async def get_parts(call: Call) -> Response:
+    include = call.request.query_params.getlist("include")
+    unknown = [part for part in include if part not in ("stock", "price")]
+    if not include or unknown:
+        raise ApiError.errors(400, error_item(
+            "IllegalArgumentException",
+            f"Unsupported part name: {', '.join(unknown)}" if unknown
+            else "Required parameter 'include' is missing",
+            path="include", user_message=CONTACT_AUTHOR))
+    offer = _own_offer(call)
+    return AllegroJSON(render_parts(offer, call.seller, set(include)))
+
+
+@endpoint(scope=READ)
+async def get_operation(call: Call) -> Response:
+    offer = _own_offer(call)
+    operation_id = str(call.request.path_params["operation_id"])
+    operation = call.state.operations.get(operation_id)
+    if operation is None or operation.offer_id != offer.id:
+        raise not_found(f"Operation {operation_id} not found")
+    if not operation.done:
+        return AllegroJSON(
+            {
+                "offer": {"id": offer.id},
+                "operation": {"id": operation.id, "status": "IN_PROGRESS",
+                              "startedAt": iso_millis(operation.started_at)},
+            },
+            status_code=202,
+            headers={"Retry-After": str(call.state.config.retry_after_s)},
+        )
+    if operation.errors:
+        raise _unprocessable(operation.errors)
+    return Response(status_code=303,
+                    headers={"Location": f"{call.base_url()}/sale/product-offers/{offer.id}"})
+
+
+# -- PATCH /sale/product-offers/{id} -----------------------------------------------------------
+
+@endpoint(scope=WRITE, body=True)
+async def edit_offer(call: Call) -> Response:
+    state, now, seller = call.state, call.now, call.seller
+    _count_write(call)
+    offer = _own_offer(call)
+    patch = _checked_body(call.body, for_patch=True)
+    if offer.operation_id is not None:
+        raise ApiError.errors(409, error_item(
+            "ConflictException", "The previous edition of the offer is still being processed.",
+            user_message="The offer is still being processed. Try again in a moment."))
+    requested = _requested_status(patch)
+    if requested not in (None, "ACTIVE", "ENDED", "INACTIVE"):
+        raise _status_refusal("publication.status may only be set to ACTIVE or ENDED.")
+    if requested == "INACTIVE" and offer.status != "INACTIVE":
+        raise _status_refusal("An offer cannot return to INACTIVE once it has been activated.")
+    if requested == "ENDED" and offer.status == "INACTIVE":
+        raise _status_refusal("An offer that was never activated cannot be ended.")
+    live = offer.status in ("ACTIVE", "ACTIVATING")
+    merged = merge_patch(offer.body, _by_name_replaces_id(_without_status(patch)))
+    if requested == "ENDED" and live:
+        ending: str | None = "USER"
+    elif live and requested != "ACTIVE" and stock_available(merged) < 1:
+        ending = "EMPTY_STOCK"  # Stock.available: setting 0 ends an active offer
+    else:
+        ending = None
+    reactivating = requested == "ACTIVE" and offer.status in ("INACTIVE", "ENDED")
+    check = check_offer(state, merged, seller,
+                        status="ENDED" if ending == "USER" else requested or offer.status,
+                        activating=requested == "ACTIVE")
+    if check.errors:
+        if ending == "USER":
+            end(offer, "USER", now)  # ENDED is applied even when the rest of the edit fails
+        raise _unprocessable(check.errors)
+    product_ids = _product_ids(call, check.product_ids, offer.product_ids)
+    stored = with_filled(merged, check.filled)
+
+    def apply(due: float) -> list[dict[str, Any]]:
+        offer.body = stored
+        offer.product_ids = product_ids
+        offer.validated_at = due
+        offer.validation_errors = check.pending
+        offer.updated_at = due
+        offer.revision += 1
+        if ending is not None:
+            end(offer, ending, due)
+        elif reactivating:
+            activate(state, offer, due)
+        return []
+
+    if draw_async(state):
+        return _accepted(call, offer, start_operation(state, offer, now, apply))
+    apply(now)
+    return _show(call, offer)
+
+
+# -- GET /sale/offers --------------------------------------------------------------------------
+
+def _bad_param(name: str, message: str) -> ApiError:
+    return _unprocessable([error_item("ConstraintViolationException", message, path=name,
+                                      user_message=CONTACT_AUTHOR)])
+
+
+def _int_param(call: Call, name: str, default: int, low: int, high: int) -> int:
+    raw = call.request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad_param(name, f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise _bad_param(name, f"{name} must be between {low} and {high}")
+    return value
+
+
+def _price_value(offer: Offer) -> float:
+    selling = offer.body.get("sellingMode")
+    price = selling.get("price") if isinstance(selling, dict) else None
+    try:
+        return float(price["amount"]) if isinstance(price, dict) else 0.0
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
+@endpoint(scope=READ)
+async def search_offers(call: Call) -> Response:
+    query = call.request.query_params
+    offer_ids = set(query.getlist("offer.id"))
+    external_ids = query.getlist("external.id")
+    statuses = query.getlist("publication.status")
+    formats = query.getlist("sellingMode.format")
+    if len(external_ids) > 100:
+        raise _bad_param("external.id", "external.id may be given at most 100 times")
+    if any(len(value) > _MAX_EXTERNAL_ID for value in external_ids):
+        raise _bad_param("external.id", "external.id must be at most 100 characters long")
+    if any(status not in _OFFER_STATUSES for status in statuses):
+        raise _bad_param("publication.status", "Unknown publication.status")
+    if any(fmt not in _FORMATS for fmt in formats):
+        raise _bad_param("sellingMode.format", "Unknown sellingMode.format")
+    sort = query.get("sort")
+    if sort is not None and sort not in _SORTS:
+        raise _bad_param("sort", "Unknown sort order")
+    limit = _int_param(call, "limit", 20, 1, 1000)
+    offset = _int_param(call, "offset", 0, 0, 9_999_999)
+    if offset + limit > 10_000_000:
+        raise _bad_param("offset", "offset + limit must not exceed 10000000")
+    name = (query.get("name") or "").casefold()
+    category_id = query.get("category.id")
+    catalog, seller = call.state.catalog, call.seller
+
+    def wanted(offer: Offer) -> bool:
+        external = offer.body.get("external")
+        external_id = external.get("id") if isinstance(external, dict) else None
+        selling = offer.body.get("sellingMode")
+        fmt = (selling.get("format") if isinstance(selling, dict) else None) or "BUY_NOW"
+        return (not archived(offer, call.now)
+                and (not offer_ids or offer.id in offer_ids)
+                and (not external_ids or external_id in external_ids)
+                and (not statuses or offer.status in statuses)
+                and (not formats or fmt in formats)
+                and (not category_id or offer_category_id(offer, catalog) == category_id)
+                and (not name or name in str(offer.body.get("name") or "").casefold()))
+
+    found = sorted((o for o in call.state.seller_offers(call.login) if wanted(o)),
+                   key=lambda o: (o.created_at, int(o.id)), reverse=True)
+    if sort is not None:
+        key = sort.lstrip("-")
+        found.sort(key=lambda o: _price_value(o) if key == "sellingMode.price.amount"
+                   else o.sold if key == "stock.sold" else stock_available(o.body),
+                   reverse=sort.startswith("-"))
+    page = found[offset:offset + limit]
+    return AllegroJSON({
+        "offers": [render_listing(offer, catalog, seller) for offer in page],
+        "count": len(page),
+        "totalCount": len(found),
+    })
+
+
+routes = [
+    Route("/sale/product-offers", create_offer, methods=["POST"]),
+    Route("/sale/product-offers/{offer_id}", get_offer, methods=["GET"]),
+    Route("/sale/product-offers/{offer_id}", edit_offer, methods=["PATCH"]),
+    Route("/sale/product-offers/{offer_id}/parts", get_parts, methods=["GET"]),
+    Route("/sale/product-offers/{offer_id}/operations/{operation_id}", get_operation,
+          methods=["GET"]),
+    Route("/sale/offers", search_offers, methods=["GET"]),
+]

@@ -1,0 +1,593 @@
+"""The upstream product event, version 1: what shops, PIMs and ERPs publish to allegro-feed.
+
+An event is one JSON object published to the exchange ``allegro.products`` with its ``type``
+as routing key (see DESIGN.md, "The upstream contract"). Four types share the fields
+``type``, ``event_id``, ``occurred_at``, ``account``, ``sku`` and ``version``:
+
+- ``product.upserted`` carries the full product at the top level;
+- ``product.stock`` carries ``stock``; ``product.price`` carries ``price``;
+- ``product.deleted`` carries nothing more.
+
+Choices of version 1, stated once here:
+
+- **Unknown fields are rejected** (``extra="forbid"``). A misspelt field (``stok``) would
+  otherwise be dropped in silence and the offer published without it. The price is that a
+  producer may only send a new field once the consumers' schema knows it: new optional
+  fields are added to the schema (and deployed) first, then producers use them.
+- **Amounts are decimal strings** (``"129.99"``); a JSON number is rejected with a message
+  that says so, because a float cannot be trusted to carry cents.
+- **Integers are strict**: ``version``, ``stock.available`` given as a string, a fraction
+  or a boolean are errors, never coerced.
+- **The body's ``type`` is authoritative.** A routing key that disagrees does not reject
+  the event; :func:`parse_event` records a note (:attr:`notes`) for the ingest bridge to
+  log and report.
+
+:func:`parse_event` is the one way raw bytes become an event; it raises :class:`EventError`
+listing every problem with its field and fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import PydanticKnownError
+
+from schemas.errors import (
+    ErrorCode,
+    EventError,
+    FieldError,
+    FieldHint,
+    custom_error,
+    field_errors_from_validation,
+)
+from schemas.offer import CurrencyCode, DecimalString, ParameterRequest, StockUnit
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "EXAMPLE_EVENTS",
+    "PRODUCT_EVENT_ADAPTER",
+    "AllegroOverrides",
+    "AllegroParameter",
+    "EventPrice",
+    "EventStock",
+    "EventType",
+    "ProductDeleted",
+    "ProductEvent",
+    "ProductPriceChanged",
+    "ProductStockChanged",
+    "ProductUpserted",
+    "gtin_check_digit_ok",
+    "parse_event",
+]
+
+#: Largest event :func:`parse_event` accepts by default, in bytes (1 MiB). Images travel as
+#: URLs, so a real product is a few kilobytes; anything near this is a producer bug.
+DEFAULT_MAX_EVENT_BYTES = 1_048_576
+
+_INT64_MAX = 2**63 - 1
+_INT32_MAX = 2**31 - 1
+_NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+_ACCOUNT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class EventType(StrEnum):
+    """The ``type`` of an event, also its routing key on ``allegro.products``."""
+
+    UPSERTED = "product.upserted"
+    STOCK = "product.stock"
+    PRICE = "product.price"
+    DELETED = "product.deleted"
+
+
+def _datetime_from_text(value: Any) -> Any:
+    # pydantic would take a number as Unix time; the contract says RFC 3339 text.
+    if isinstance(value, str | datetime):
+        return value
+    raise PydanticKnownError("datetime_type")
+
+
+def _one_attribute_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # One clear error instead of one per member of the union.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise custom_error(
+            "must be a string, a number, true/false or a list of strings",
+            fix="flatten nested values into attributes of their own; leave out empty ones",
+        ) from None
+
+
+_Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_datetime_from_text)]
+_AttributeValue = Annotated[
+    StrictStr | StrictInt | StrictFloat | StrictBool | list[StrictStr],
+    WrapValidator(_one_attribute_error),
+]
+_HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+_Ean = Annotated[str, StringConstraints(pattern=r"^([0-9]{8}|[0-9]{12,14})$")]
+
+
+class _EventModel(BaseModel):
+    """Base of the event models: immutable, wire names only, unknown fields rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
+
+
+class EventPrice(_EventModel):
+    """A price: ``amount`` as a decimal string and its ``currency``."""
+
+    amount: DecimalString = Field(
+        description='decimal string, at most 2 decimal places: "129.99", "12.5", "7"'
+    )
+    currency: CurrencyCode = Field(description="ISO 4217 code: PLN, CZK, EUR, HUF, ...")
+
+
+class EventStock(_EventModel):
+    """Stock: how many items can be sold, and in what unit."""
+
+    available: int = Field(
+        strict=True, ge=0, le=_INT32_MAX, description="items for sale; 0 ends the offer"
+    )
+    unit: StockUnit = Field(StockUnit.UNIT, description="UNIT (default), PAIR or SET")
+
+
+class AllegroParameter(ParameterRequest):
+    """An Allegro parameter in Allegro's request shape; ``id`` is required.
+
+    Exactly one kind of value: ``values`` and/or ``valuesIds`` (a dictionary value by id or
+    label, both for the "other" entry with a custom text), or ``rangeValue {from, to}``.
+    """
+
+    model_config = ConfigDict(frozen=True, validate_by_name=False)
+
+    id: _NonEmpty = Field(description="Allegro parameter id, e.g. 11323")
+
+
+class AllegroOverrides(_EventModel):
+    """Allegro-side choices the producer makes itself, instead of the mapping."""
+
+    category_id: _NonEmpty | None = Field(
+        None, description="Allegro leaf category id (a string: numeric or a UUID)"
+    )
+    product_id: _NonEmpty | None = Field(None, description="Allegro catalogue product id")
+    parameters: list[AllegroParameter] = Field(
+        default_factory=list,
+        description="parameters added to the mapped ones, or replacing those with the same id",
+    )
+
+    @model_validator(mode="after")
+    def _unique_parameter_ids(self) -> AllegroOverrides:
+        seen: set[str] = set()
+        for index, parameter in enumerate(self.parameters):
+            if parameter.id in seen:
+                raise custom_error(
+                    f"repeats parameter {parameter.id}",
+                    fix="give each parameter once, with all its values",
+                    field=f"parameters[{index}].id",
+                )
+            seen.add(parameter.id)
+        return self
+
+
+class _ProductEventBase(_EventModel):
+    """The fields every event carries."""
+
+    type: EventType = Field(description="the event type; authoritative over the routing key")
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        description="unique id of this event; also the AMQP message_id"
+    )
+    occurred_at: _Rfc3339 = Field(description="when the change happened: RFC 3339 with offset")
+    account: Annotated[str, StringConstraints(pattern=_ACCOUNT_PATTERN)] = Field(
+        "default", description="which connected Allegro seller account"
+    )
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="the store's product id; becomes the offer's external.id"
+    )
+    version: int = Field(
+        strict=True,
+        ge=0,
+        le=_INT64_MAX,
+        description="strictly increasing per SKU, e.g. updated-at in milliseconds",
+    )
+
+    _notes: tuple[FieldError, ...] = PrivateAttr(default=())
+
+    @property
+    def notes(self) -> tuple[FieldError, ...]:
+        """Non-fatal observations made by :func:`parse_event` (e.g. a routing-key mismatch)."""
+        return self._notes
+
+
+def _upserted_schema(schema: dict[str, Any]) -> None:
+    schema["allOf"] = [
+        {
+            "anyOf": [
+                {"required": [key], "properties": {key: {"type": "string"}}}
+                for key in ("ean", "mpn")
+            ]
+        },
+        {
+            "anyOf": [
+                {"required": ["category"], "properties": {"category": {"type": "string"}}},
+                {
+                    "required": ["allegro"],
+                    "properties": {
+                        "allegro": {
+                            "type": "object",
+                            "required": ["category_id"],
+                            "properties": {"category_id": {"type": "string"}},
+                        }
+                    },
+                },
+            ]
+        },
+    ]
+
+
+class ProductUpserted(_ProductEventBase):
+    """``product.upserted``: the full product, at the top level beside ``sku``.
+
+    Required: ``name``, ``price``, ``stock``, at least one of ``ean`` / ``mpn``, and
+    ``category`` unless ``allegro.category_id`` is given.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_upserted_schema)
+
+    type: Literal[EventType.UPSERTED] = Field(description="product.upserted")
+    name: _NonEmpty = Field(description="product name in the store")
+    description: str = Field("", description="plain text or HTML")
+    category: _NonEmpty | None = Field(None, description="the store's category path or id")
+    ean: _Ean | None = Field(None, description="GTIN: 8, 12, 13 or 14 digits, as a string")
+    mpn: _NonEmpty | None = Field(None, description="manufacturer part number")
+    brand: _NonEmpty | None = Field(None, description="brand (manufacturer) name")
+    price: EventPrice
+    stock: EventStock
+    images: list[_HttpUrl] = Field(default_factory=list, description="http(s) image URLs")
+    attributes: dict[_NonEmpty, _AttributeValue] = Field(
+        default_factory=dict,
+        description="the store's attributes: a flat object of strings, numbers, booleans "
+        "or lists of strings",
+    )
+    allegro: AllegroOverrides | None = None
+
+    @model_validator(mode="after")
+    def _identified_and_categorized(self) -> ProductUpserted:
+        if self.ean is None and self.mpn is None:
+            raise custom_error(
+                "an upserted product needs an ean or an mpn",
+                fix="add ean (the GTIN) or mpn, or both",
+                field="ean",
+                code=ErrorCode.MISSING_FIELD,
+            )
+        if self.category is None and (self.allegro is None or self.allegro.category_id is None):
+            raise custom_error(
+                "is required unless allegro.category_id is given",
+                fix="add the store's category, or allegro.category_id",
+                field="category",
+                code=ErrorCode.MISSING_FIELD,
+            )
+        return self
+
+
+class ProductStockChanged(_ProductEventBase):
+    """``product.stock``: the stock changed (0 ends the offer)."""
+
+    type: Literal[EventType.STOCK] = Field(description="product.stock")
+    stock: EventStock
+
+
+class ProductPriceChanged(_ProductEventBase):
+    """``product.price``: the price changed."""
+
+    type: Literal[EventType.PRICE] = Field(description="product.price")
+    price: EventPrice
+
+
+class ProductDeleted(_ProductEventBase):
+    """``product.deleted``: the product left the store; its offer is ended."""
+
+    type: Literal[EventType.DELETED] = Field(description="product.deleted")
+
+
+ProductEvent: TypeAlias = Annotated[
+    ProductUpserted | ProductStockChanged | ProductPriceChanged | ProductDeleted,
+    Field(discriminator="type"),
+]
+"""Any upstream event, told apart by ``type``."""
+
+PRODUCT_EVENT_ADAPTER: TypeAdapter[ProductEvent] = TypeAdapter(ProductEvent)
+
+_MODELS: Mapping[
+    str,
+    type[ProductUpserted]
+    | type[ProductStockChanged]
+    | type[ProductPriceChanged]
+    | type[ProductDeleted],
+] = {
+    EventType.UPSERTED: ProductUpserted,
+    EventType.STOCK: ProductStockChanged,
+    EventType.PRICE: ProductPriceChanged,
+    EventType.DELETED: ProductDeleted,
+}
+
+_DATETIME = 'an RFC 3339 date-time with a timezone, such as "2026-07-18T12:00:00Z"'
+
+#: Field-specific wording of errors (see :class:`schemas.errors.FieldHint`).
+EVENT_HINTS: Mapping[str, FieldHint] = {
+    "event_id": FieldHint(why="(it is also the AMQP message_id)"),
+    "occurred_at": FieldHint(expect=_DATETIME, fix="format it as RFC 3339 with Z or an offset"),
+    "account": FieldHint(
+        expect="an account name of letters, digits, '.', '_' or '-' (at most 64)",
+        fix='use the name given to "allegro-feed connect --account", or leave account out',
+    ),
+    "sku": FieldHint(
+        why="(it becomes Allegro's external.id)",
+        expect="a string (the store's product id)",
+        fix='send it as a JSON string, e.g. "12345"',
+    ),
+    "version": FieldHint(
+        expect="an integer (e.g. the product's updated-at in milliseconds)",
+        fix="send a JSON integer: not a string, a fraction or a boolean",
+    ),
+    "price.amount": FieldHint(
+        expect='a decimal string such as "129.99"',
+        fix="send the amount as a JSON string with at most 2 decimal places, not a number",
+    ),
+    "price.currency": FieldHint(
+        expect='an ISO 4217 code of 3 upper-case letters such as "PLN"',
+        fix="use the currency's ISO 4217 code",
+    ),
+    "stock.available": FieldHint(
+        expect="a whole number of items", fix="send a JSON integer, not a string"
+    ),
+    "ean": FieldHint(
+        expect="a GTIN of 8, 12, 13 or 14 digits, as a string",
+        fix="send the digits only, leading zeros kept, as a JSON string",
+    ),
+    "category": FieldHint(
+        expect="a string (the store's category path or id)", fix='send ids as strings: "123"'
+    ),
+    "images[]": FieldHint(
+        expect='an http(s) URL such as "https://shop.example/p/1.jpg"',
+        fix="send absolute http:// or https:// URLs",
+    ),
+    "allegro.category_id": FieldHint(
+        expect='a string (an Allegro category id such as "165")', fix="send it as a string"
+    ),
+}
+
+
+def gtin_check_digit_ok(gtin: str) -> bool:
+    """True when ``gtin`` (8, 12, 13 or 14 digits) ends with its correct GS1 check digit."""
+    if len(gtin) not in (8, 12, 13, 14) or not gtin.isascii() or not gtin.isdigit():
+        return False
+    body = [int(d) for d in reversed(gtin[:-1])]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
+    return (10 - total % 10) % 10 == int(gtin[-1])
+
+
+class _NonFiniteNumber(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFiniteNumber(name)
+
+
+def _load_object(raw: bytes, limit: int) -> dict[str, Any]:
+    """Bytes -> a JSON object, or :class:`EventError` about the body as a whole."""
+
+    def fail(message: str, fix: str, code: ErrorCode) -> EventError:
+        return EventError([FieldError("", message, fix, code)])
+
+    if len(raw) > limit:
+        raise fail(
+            f"is {len(raw)} bytes, more than the limit of {limit}",
+            "send images as URLs and trim the description",
+            ErrorCode.EVENT_TOO_LARGE,
+        )
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"is not UTF-8 text (byte {exc.start}: {exc.reason})",
+            "encode the JSON as UTF-8",
+            ErrorCode.EVENT_NOT_UTF8,
+        ) from None
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                duplicates.append(key)
+            result[key] = value
+        return result
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
+    except _NonFiniteNumber as exc:
+        raise fail(
+            f"is not valid JSON: {exc} is not a JSON number",
+            "send a finite number or leave the field out",
+            ErrorCode.EVENT_NOT_JSON,
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise fail(
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            "publish one JSON object per message",
+            ErrorCode.EVENT_NOT_JSON,
+        ) from None
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        raise fail(
+            f"must be a JSON object, got {kind.get(type(data), 'a number')}",
+            "publish one JSON object per message",
+            ErrorCode.EVENT_NOT_OBJECT,
+        )
+    if duplicates:
+        raise EventError(
+            [
+                FieldError(
+                    key,
+                    "appears more than once in one object",
+                    "keep one",
+                    ErrorCode.EVENT_DUPLICATE_KEY,
+                )
+                for key in dict.fromkeys(duplicates)
+            ]
+        )
+    return data
+
+
+def _identity(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What can be read of the event's identity, for the REJECTED status of a bad event."""
+    event_id, sku, version = data.get("event_id"), data.get("sku"), data.get("version")
+    account = data.get("account", "default")
+    return {
+        "event_id": event_id if isinstance(event_id, str) and 0 < len(event_id) <= 255 else None,
+        "sku": sku if isinstance(sku, str) and 0 < len(sku) <= 100 else None,
+        "account": account
+        if isinstance(account, str) and re.fullmatch(_ACCOUNT_PATTERN, account)
+        else None,
+        "version": version if type(version) is int and version >= 0 else None,
+    }
+
+
+def _where_else(name: str, event_type: str) -> str | None:
+    """The other event types that have a top-level field ``name``, as a fix."""
+    owners = [t for t, m in _MODELS.items() if t != event_type and name in m.model_fields]
+    return f'"{name}" belongs to {" or ".join(owners)} events' if owners else None
+
+
+def parse_event(
+    raw: bytes, *, routing_key: str | None = None, max_bytes: int | None = None
+) -> ProductEvent:
+    """Parse and check one upstream event.
+
+    ``raw`` is the message body; ``routing_key`` the key it was published with (checked
+    against the body's ``type``, which wins: a mismatch is recorded in :attr:`notes`, not
+    rejected); ``max_bytes`` the size limit, :data:`DEFAULT_MAX_EVENT_BYTES` when None.
+
+    Raises :class:`EventError` listing every problem found: body too large, not UTF-8, not
+    JSON, not an object, a key repeated, unknown ``type``, and each invalid field with its
+    dotted path and fix.
+    """
+    data = _load_object(raw, DEFAULT_MAX_EVENT_BYTES if max_bytes is None else max_bytes)
+    identity = _identity(data)
+    raw_type = data.get("type")
+    event_type = raw_type if isinstance(raw_type, str) else ""
+    model = _MODELS.get(event_type)
+    if model is None:
+        choices = ", ".join(_MODELS)
+        if "type" not in data:
+            error = FieldError(
+                "type", "is required", f"add type: one of {choices}", ErrorCode.MISSING_FIELD
+            )
+        else:
+            error = FieldError(
+                "type",
+                f"must be one of {choices}, got {json.dumps(raw_type)[:60]}",
+                "use one of these types",
+                ErrorCode.EVENT_UNKNOWN_TYPE,
+            )
+        raise EventError([error], **identity)
+    try:
+        event = model.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors_from_validation(exc, model=model, hints=EVENT_HINTS)
+        for i, error in enumerate(errors):
+            elsewhere = (
+                _where_else(error.field, event_type)
+                if error.code == ErrorCode.UNKNOWN_FIELD
+                else None
+            )
+            if elsewhere:
+                errors[i] = FieldError(error.field, error.message, elsewhere, error.code)
+        raise EventError(errors, **identity) from None
+    if routing_key is not None and routing_key != event_type:
+        event._notes = (
+            FieldError(
+                "type",
+                f'differs from the routing key "{routing_key}"; the body\'s type '
+                f'"{event_type}" was used',
+                "publish with the event's type as the routing key",
+                ErrorCode.ROUTING_KEY_MISMATCH,
+            ),
+        )
+    return event
+
+
+EXAMPLE_EVENTS: tuple[dict[str, Any], ...] = (
+    {
+        "type": "product.upserted",
+        "event_id": "3f6c1f4e-8a51-4c55-9d0b-0c5c8f6b2a10",
+        "occurred_at": "2026-07-18T12:00:00Z",
+        "account": "default",
+        "sku": "AH-129834",
+        "version": 1784376000000,
+        "name": "Wireless headphones X200, black",
+        "description": "<p>Over-ear wireless headphones with 30 h of battery.</p>",
+        "category": "Electronics > Audio > Headphones",
+        "ean": "5902719471797",
+        "mpn": "X200-BLK",
+        "brand": "Acme",
+        "price": {"amount": "129.99", "currency": "PLN"},
+        "stock": {"available": 12, "unit": "UNIT"},
+        "images": ["https://shop.example/img/x200-1.jpg"],
+        "attributes": {"color": "black", "weight_kg": 0.25, "wireless": True},
+        "allegro": {"parameters": [{"id": "11323", "valuesIds": ["11323_1"]}]},
+    },
+    {
+        "type": "product.stock",
+        "event_id": "8d2b7a9c-1f0e-4b3a-a6c5-2e9d4f1b7c30",
+        "occurred_at": "2026-07-18T12:05:00+02:00",
+        "sku": "AH-129834",
+        "version": 1784376300000,
+        "stock": {"available": 0},
+    },
+    {
+        "type": "product.price",
+        "event_id": "b1e0c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+        "occurred_at": "2026-07-18T12:06:00Z",
+        "sku": "AH-129834",
+        "version": 1784376360000,
+        "price": {"amount": "119.00", "currency": "PLN"},
+    },
+    {
+        "type": "product.deleted",
+        "event_id": "c7d8e9f0-a1b2-4c3d-9e4f-5a6b7c8d9e0f",
+        "occurred_at": "2026-07-18T13:00:00Z",
+        "sku": "AH-129834",
+        "version": 1784379600000,
+    },
+)
+"""One valid event of each type (also the ``examples`` of the JSON Schema)."""

@@ -1,0 +1,113 @@
+"""The Allegro REST client: OAuth, tokens, typed errors, offers, commands, catalogue.
+
+The public face of the package; import from here, not from the modules::
+
+    from workers.allegro import AllegroClient, FileTokenStore, ValidationFailed
+"""
+
+from workers.allegro._http import MEDIA_TYPE
+from workers.allegro.client import AllegroClient
+from workers.allegro.commands import MAX_OFFERS_PER_COMMAND
+from workers.allegro.device import connect_account
+from workers.allegro.errors import (
+    AllegroError,
+    ApiTimeout,
+    AuthorizationPending,
+    BadRequest,
+    ConnectionFailed,
+    DeviceFlowDenied,
+    DeviceFlowExpired,
+    EditInProgress,
+    ErrorItem,
+    Forbidden,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRequest,
+    NotAcceptable,
+    NotConnected,
+    NotFound,
+    OAuthError,
+    OperationFailed,
+    OperationPending,
+    PermanentError,
+    RateLimited,
+    ServerError,
+    SlowDown,
+    TimeoutError_,
+    TransientError,
+    Unauthorized,
+    ValidationFailed,
+)
+from workers.allegro.models import (
+    Category,
+    CategoryParameter,
+    CommandTask,
+    GeneralReport,
+    MatchingCategory,
+    OfferListing,
+    OfferParts,
+    Price,
+    Product,
+    ProductOffer,
+    ProductSearchPage,
+    TaskReport,
+)
+from workers.allegro.oauth import DeviceAuthorization, OAuthClient
+from workers.allegro.results import CommandKind, CommandResult, OfferResult, OperationRef
+from workers.allegro.tokens import FileTokenStore, TokenSet, TokenStore, TokenStoreError
+
+__all__ = [
+    "MAX_OFFERS_PER_COMMAND",
+    "MEDIA_TYPE",
+    "AllegroClient",
+    "AllegroError",
+    "ApiTimeout",
+    "AuthorizationPending",
+    "BadRequest",
+    "Category",
+    "CategoryParameter",
+    "CommandKind",
+    "CommandResult",
+    "CommandTask",
+    "ConnectionFailed",
+    "DeviceAuthorization",
+    "DeviceFlowDenied",
+    "DeviceFlowExpired",
+    "EditInProgress",
+    "ErrorItem",
+    "FileTokenStore",
+    "Forbidden",
+    "GeneralReport",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "MatchingCategory",
+    "NotAcceptable",
+    "NotConnected",
+    "NotFound",
+    "OAuthClient",
+    "OAuthError",
+    "OfferListing",
+    "OfferParts",
+    "OfferResult",
+    "OperationFailed",
+    "OperationPending",
+    "OperationRef",
+    "PermanentError",
+    "Price",
+    "Product",
+    "ProductOffer",
+    "ProductSearchPage",
+    "RateLimited",
+    "ServerError",
+    "SlowDown",
+    "TaskReport",
+    "TimeoutError_",
+    "TokenSet",
+    "TokenStore",
+    "TokenStoreError",
+    "TransientError",
+    "Unauthorized",
+    "ValidationFailed",
+    "connect_account",
+]

@@ -1,0 +1,391 @@
+"""The HTTP core shared by the API client and the OAuth client.
+
+One place does the things every call needs: Allegro's media type, ``Accept-Language``,
+bearer or Basic authentication, no redirect following (the 303 that ends an async offer
+operation must be seen), one token refresh and re-send on 401, a log line with the
+``Trace-Id`` of every response, the translation of httpx exceptions and HTTP statuses into
+:mod:`workers.allegro.errors`, and bounded retries of transient failures with tenacity.
+
+The retry policy itself (what is retried, how long to wait) lives in :mod:`._retry`.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.metadata
+import json as jsonlib
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import httpx
+import structlog
+import tenacity
+
+from workers.allegro._retry import Retry, RetryPolicy, parse_retry_after
+from workers.allegro.errors import (
+    AllegroError,
+    ApiTimeout,
+    ConnectionFailed,
+    InvalidClient,
+    PermanentError,
+    error_for_status,
+    parse_error_items,
+)
+from workers.settings import Settings
+
+__all__ = [
+    "MEDIA_TYPE",
+    "ApiResponse",
+    "AuthMode",
+    "CallState",
+    "HttpCore",
+    "QueryParams",
+    "Retry",
+    "TokenSource",
+]
+
+log = structlog.get_logger(__name__)
+
+
+def _user_agent() -> str:
+    try:
+        version = importlib.metadata.version("allegro-feed")
+    except importlib.metadata.PackageNotFoundError:
+        version = "dev"
+    return f"allegro-feed/{version}"
+
+
+USER_AGENT = _user_agent()
+
+#: Allegro's versioned media type, sent as Accept (and Content-Type with a body).
+MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
+
+QueryParams = Sequence[tuple[str, str | int]] | Mapping[str, str | int] | None
+
+
+class AuthMode(enum.Enum):
+    """How a request is authenticated."""
+
+    USER = "user"  # the seller's token (bearer-token-for-user endpoints)
+    APP = "app"  # the application's client-credentials token
+    CLIENT = "client"  # HTTP Basic with client id and secret (OAuth endpoints)
+    NONE = "none"
+
+
+class TokenSource(Protocol):
+    """Gives access tokens to the core and refreshes one that Allegro refused."""
+
+    def access_token(self, mode: AuthMode) -> str: ...
+
+    def refresh(self, mode: AuthMode, failed_token: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A response the caller expected (its status was in ``ok``)."""
+
+    status: int
+    body: Any
+    headers: httpx.Headers
+    trace_id: str | None
+    method: str
+    path: str
+
+    @property
+    def location(self) -> str | None:
+        value = self.headers.get("location")
+        return str(value) if value else None
+
+    @property
+    def retry_after_s(self) -> float | None:
+        return parse_retry_after(self.headers.get("retry-after"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@dataclass
+class CallState:
+    """Per-call state kept across attempts: at most one token refresh per call."""
+
+    refreshed: bool = False
+
+
+class HttpCore:
+    """Sends requests to Allegro's API and OAuth hosts. Thread-safe (httpx.Client is);
+    not fork-safe: create it in the process that uses it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        tokens: TokenSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.clock = clock
+        self.tokens = tokens
+        self.retry_policy = RetryPolicy(settings, sleep=sleep, clock=clock)
+        self.api_base = settings.api_base_url
+        self.auth_base = settings.auth_base_url
+        self._client = httpx.Client(
+            transport=transport,
+            follow_redirects=False,  # the 303 of a finished operation must be seen
+            timeout=httpx.Timeout(settings.http_timeout_s, connect=settings.http_connect_timeout_s),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- URLs ---------------------------------------------------------------------------
+
+    def api_path(self, location: str) -> str:
+        """The API path (with query) of a ``Location``, relative to the API base URL.
+
+        Only the path is kept: the token is never sent to another host, even if a
+        Location names one (e.g. behind a proxy).
+        """
+        url = httpx.URL(location)
+        path = url.raw_path.decode("ascii")
+        prefix = httpx.URL(self.api_base).path.rstrip("/")
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix) :]
+        if not path.startswith("/"):
+            path = "/" + path
+        return path
+
+    # --- retries ------------------------------------------------------------------------
+
+    def retryable(self, exc: BaseException, retry: Retry) -> bool:
+        """Whether ``exc`` may be retried under ``retry`` (see :mod:`._retry`)."""
+        return self.retry_policy.retryable(exc, retry)
+
+    def retrying(self, retry: Retry) -> tenacity.Retrying:
+        """A tenacity controller for one call (attempt and time bounds start now)."""
+        return self.retry_policy.retrying(retry)
+
+    # --- requests -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        base: str = "api",
+        auth: AuthMode = AuthMode.USER,
+        params: QueryParams = None,
+        json: Any = None,
+        form: Mapping[str, str] | None = None,
+        ok: Collection[int] = (200,),
+        retry: Retry = Retry.SAFE,
+    ) -> ApiResponse:
+        """Send a request, retrying transient failures as ``retry`` allows.
+
+        Returns the response when its status is in ``ok``; otherwise raises the mapped
+        :class:`AllegroError`. ``path`` starts with ``/`` and is appended to the API (or,
+        with ``base="auth"``, the OAuth) base URL.
+        """
+        state = CallState()
+
+        def once() -> ApiResponse:
+            return self.send_once(
+                method, path, base=base, auth=auth, params=params, json=json, form=form,
+                ok=ok, state=state,
+            )  # fmt: skip
+
+        if retry is Retry.NEVER:
+            return once()
+        for attempt in self.retrying(retry):
+            with attempt:
+                return once()
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        base: str = "api",
+        auth: AuthMode = AuthMode.USER,
+        params: QueryParams = None,
+        json: Any = None,
+        form: Mapping[str, str] | None = None,
+        ok: Collection[int] = (200,),
+        state: CallState | None = None,
+    ) -> ApiResponse:
+        """One attempt (plus the one re-send after a token refresh on 401)."""
+        state = state if state is not None else CallState()
+        root = self.api_base if base == "api" else self.auth_base
+        url = root + path
+        headers = {"Accept-Language": self.settings.accept_language}
+        headers["Accept"] = MEDIA_TYPE if base == "api" else "application/json"
+        content: bytes | None = None
+        if json is not None:
+            content = jsonlib.dumps(json, default=_json_default, ensure_ascii=False).encode()
+            headers["Content-Type"] = MEDIA_TYPE
+        basic: httpx.BasicAuth | None = None
+        token: str | None = None
+        if auth is AuthMode.CLIENT:
+            client_id, secret = self.credentials()
+            basic = httpx.BasicAuth(client_id, secret)
+        elif auth is not AuthMode.NONE:
+            if self.tokens is None:
+                raise PermanentError("no token source configured for authenticated calls")
+            token = self.tokens.access_token(auth)
+            headers["Authorization"] = f"Bearer {token}"
+
+        def exchange() -> httpx.Response:
+            return self._exchange(
+                method, url, path, params=params, content=content, form=form,
+                headers=headers, basic=basic,
+            )  # fmt: skip
+
+        response = exchange()
+        if (
+            response.status_code == 401
+            and token is not None
+            and self.tokens is not None
+            and not state.refreshed
+        ):
+            # One refresh and one re-send per call: a token that fails twice is not
+            # going to work a third time.
+            state.refreshed = True
+            log.info("allegro.token_refused", method=method, path=path, mode=auth.value)
+            token = self.tokens.refresh(auth, token)
+            headers["Authorization"] = f"Bearer {token}"
+            response = exchange()
+        body = _parse_body(response)
+        trace_id = response.headers.get("trace-id")
+        if response.status_code in ok:
+            return ApiResponse(
+                status=response.status_code,
+                body=body,
+                headers=response.headers,
+                trace_id=trace_id,
+                method=method,
+                path=path,
+            )
+        raise self.error_from(response.status_code, body, response.headers, method, path)
+
+    def error_from(
+        self, status: int, body: Any, headers: httpx.Headers, method: str, path: str
+    ) -> AllegroError:
+        """The error for an unexpected status."""
+        description = None
+        if isinstance(body, Mapping) and isinstance(body.get("error_description"), str):
+            description = body["error_description"]
+        elif isinstance(body, Mapping) and isinstance(body.get("error"), str):
+            description = body["error"]
+        return error_for_status(
+            status,
+            errors=parse_error_items(body),
+            retry_after_s=parse_retry_after(headers.get("retry-after"), self.clock()),
+            trace_id=headers.get("trace-id"),
+            method=method,
+            path=path,
+            description=description,
+        )
+
+    def credentials(self) -> tuple[str, str]:
+        try:
+            return self.settings.require_credentials()
+        except ValueError as exc:
+            raise InvalidClient(str(exc)) from None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        params: QueryParams,
+        content: bytes | None,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        basic: httpx.BasicAuth | None,
+    ) -> httpx.Response:
+        context: dict[str, Any] = {"method": method, "path": path}
+        timeout_s = self.settings.http_timeout_s
+        started = time.monotonic()
+        try:
+            request = self._client.build_request(
+                method,
+                url,
+                params=_query(params),
+                content=content,
+                data=form,
+                headers=headers,
+            )
+            response = self._client.send(request, auth=basic)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise ApiTimeout(
+                f"could not connect to Allegro within {self.settings.http_connect_timeout_s:g} s"
+                " (the request was not sent)",
+                maybe_applied=False,
+                **context,
+            ) from None
+        except httpx.TimeoutException:
+            raise ApiTimeout(
+                f"Allegro did not answer within {timeout_s:g} s; the request may have been applied",
+                maybe_applied=True,
+                **context,
+            ) from None
+        except httpx.ConnectError as exc:
+            raise ConnectionFailed(
+                f"cannot connect to Allegro ({_short(exc)}); the request was not sent",
+                maybe_applied=False,
+                **context,
+            ) from None
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            raise PermanentError(
+                f"cannot send the request ({_short(exc)}); check ALLEGRO_FEED_API_URL and "
+                "ALLEGRO_FEED_AUTH_URL",
+                **context,
+            ) from None
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"the connection to Allegro broke before a full answer ({_short(exc)}); "
+                "the request may have been applied",
+                maybe_applied=True,
+                **context,
+            ) from None
+        log.info(
+            "allegro.response",
+            method=method,
+            path=path,
+            status=response.status_code,
+            trace_id=response.headers.get("trace-id"),
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return response
+
+
+def _query(params: QueryParams) -> httpx.QueryParams | None:
+    if not params:
+        return None
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return httpx.QueryParams([(key, str(value)) for key, value in pairs])
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _parse_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,109 @@
+"""``AllegroClient``: the typed Allegro REST client used by the workers.
+
+Usage::
+
+    store = FileTokenStore(settings.token_file)
+    with AllegroClient(settings, store, account="default") as allegro:
+        params = allegro.get_category_parameters("165")
+        result = allegro.create_offer(body)          # OfferResult
+        allegro.change_quantity([result.offer_id], 5)
+
+Thread safety: one instance may be shared by all threads of a process — httpx.Client is
+thread-safe and pools connections, and the token caches are guarded by locks. Do not share
+an instance across ``fork()``: create it in the process (or worker) that uses it. Tokens are
+shared between processes through the :class:`TokenStore`, never through the client.
+
+Authentication: the category endpoints use the application token (client credentials,
+fetched and renewed in memory); everything else uses the seller account's tokens from the
+store, refreshed with the cross-process protocol of :class:`~workers.allegro.auth.UserTokens`.
+A 401 triggers one refresh and one re-send per call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import httpx
+
+from workers.allegro._http import AuthMode, HttpCore
+from workers.allegro.auth import AppTokens, UserTokens
+from workers.allegro.catalogue import CatalogueMixin
+from workers.allegro.commands import CommandsMixin
+from workers.allegro.oauth import OAuthClient
+from workers.allegro.offers import OffersMixin
+from workers.allegro.tokens import TokenSet, TokenStore
+from workers.settings import Settings
+
+__all__ = ["AllegroClient"]
+
+
+class _TokenRouter:
+    """Picks the application or the user token for the HTTP core."""
+
+    def __init__(self, app: AppTokens, user: UserTokens) -> None:
+        self._app = app
+        self._user = user
+
+    def access_token(self, mode: AuthMode) -> str:
+        return self._app.access_token() if mode is AuthMode.APP else self._user.access_token()
+
+    def refresh(self, mode: AuthMode, failed_token: str) -> str:
+        if mode is AuthMode.APP:
+            return self._app.refresh(failed_token)
+        return self._user.refresh(failed_token)
+
+
+class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
+    """Allegro's REST API for one seller account.
+
+    ``transport`` replaces the network (``httpx.MockTransport`` in tests); ``sleep`` and
+    ``clock`` (epoch seconds) replace waiting and time, so tests never really sleep.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenStore,
+        *,
+        account: str = "default",
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._http = HttpCore(settings, transport=transport, sleep=sleep, clock=clock)
+        self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
+        self._app_tokens = AppTokens(self.oauth, clock=clock)
+        self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock)
+        self._http.tokens = _TokenRouter(self._app_tokens, self._user_tokens)
+        self.account = account
+        self.store = tokens
+
+    def user_tokens(self) -> TokenSet:
+        """The account's current tokens (refreshed if they expire within a minute).
+
+        Raises :class:`NotConnected` when the account was never connected.
+        """
+        return self._user_tokens.current()
+
+    def close(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        self._http.close()
+
+    def __enter__(self) -> AllegroClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"AllegroClient(api={self._http.api_base!r}, account={self.account!r})"

@@ -1,0 +1,434 @@
+"""The Allegro client's exception tree, and Allegro's ``errors[]`` items.
+
+Every failure of a call leaves the client as one of these classes; httpx exceptions and HTTP
+statuses are translated once, in ``_http.py``. Callers decide what to do by class, never by
+message text::
+
+    AllegroError
+    ├── TransientError                 try again later (retried inside a call within bounds)
+    │   ├── RateLimited                429; ``retry_after_s`` when Allegro said how long
+    │   ├── ServerError                5xx
+    │   ├── ApiTimeout                 no answer in time (alias ``TimeoutError_``)
+    │   ├── ConnectionFailed           connection refused, reset or closed without a reply
+    │   ├── EditInProgress             409: the previous change of the offer is being processed
+    │   └── OperationPending           an async offer operation still runs; resume with
+    │                                  ``AllegroClient.wait_operation(error.operation_url)``
+    ├── PermanentError                 the same request will fail again: fix data or setup
+    │   ├── BadRequest                 400
+    │   ├── Unauthorized               401 (after one token refresh)
+    │   ├── Forbidden                  403
+    │   ├── NotFound                   404
+    │   ├── NotAcceptable              406
+    │   ├── ValidationFailed           422, with typed ``errors``
+    │   ├── OperationFailed            an async offer operation ended with ``errors``
+    │   ├── InvalidRequest             rejected locally before sending (also a ``ValueError``)
+    │   └── OAuthError
+    │       ├── DeviceFlowDenied       the person refused the connection
+    │       ├── DeviceFlowExpired      device code expired or unknown: start again
+    │       ├── InvalidGrant           refresh token expired, revoked or already used
+    │       ├── InvalidClient          client id / secret refused
+    │       └── NotConnected           no tokens for the account: run ``allegro-feed connect``
+    └── AuthorizationPending           internal to the device flow (``SlowDown`` is one)
+
+Every error carries ``status`` (HTTP status or None), ``trace_id`` (Allegro's ``Trace-Id``,
+quote it to Allegro support), ``method`` and ``path`` (never a query string, so no secret can
+leak through it) and ``errors`` (Allegro's items). Transient errors also say whether the
+request may already have taken effect (``maybe_applied``), which decides whether a
+non-idempotent POST may be sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AllegroError",
+    "ApiTimeout",
+    "AuthorizationPending",
+    "BadRequest",
+    "ConnectionFailed",
+    "DeviceFlowDenied",
+    "DeviceFlowExpired",
+    "EditInProgress",
+    "ErrorItem",
+    "Forbidden",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidRequest",
+    "NotAcceptable",
+    "NotConnected",
+    "NotFound",
+    "OAuthError",
+    "OperationFailed",
+    "OperationPending",
+    "PermanentError",
+    "RateLimited",
+    "ServerError",
+    "SlowDown",
+    "TimeoutError_",
+    "TransientError",
+    "Unauthorized",
+    "ValidationFailed",
+    "error_for_status",
+    "parse_error_items",
+]
+
+
+class ErrorItem(BaseModel):
+    """One entry of Allegro's ``errors[]`` (also used in validation and task reports).
+
+    Parsed leniently: every field may be missing or null, ``metadata`` may arrive as ``[]``
+    (seen in production) and its values are turned into strings.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    code: str | None = None
+    message: str | None = None
+    details: str | None = None
+    path: str | None = None
+    user_message: str | None = Field(default=None, alias="userMessage")
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("code", "message", "details", "path", "user_message", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return str(value)
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> dict[str, str]:
+        # Allegro documents a string map, production sends [] for "no metadata".
+        if isinstance(value, Mapping):
+            return {str(k): v if isinstance(v, str) else _to_text(v) for k, v in value.items()}
+        return {}
+
+    def summary(self) -> str:
+        """``code: message (path)``, the short form used in exception messages."""
+        text = self.user_message or self.message or ""
+        head = f"{self.code}: {text}" if self.code else text
+        return f"{head} (at {self.path})" if self.path else head
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_to_text(v) for v in value)
+    return str(value)
+
+
+def parse_error_items(body: Any) -> tuple[ErrorItem, ...]:
+    """Read Allegro's ``{"errors": [...]}`` (or a bare list) into items; tolerant of junk."""
+    raw = body.get("errors") if isinstance(body, Mapping) else body
+    if not isinstance(raw, list):
+        return ()
+    items: list[ErrorItem] = []
+    for entry in raw:
+        if isinstance(entry, Mapping):
+            items.append(ErrorItem.model_validate(entry))
+        elif entry is not None:
+            items.append(ErrorItem(message=str(entry)))
+    return tuple(items)
+
+
+class AllegroError(Exception):
+    """Base of every error raised by :mod:`workers.allegro`."""
+
+    #: Whether retrying the same request later may succeed. Decided by class.
+    transient: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        trace_id: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        errors: Iterable[ErrorItem] = (),
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.trace_id = trace_id
+        self.method = method
+        self.path = path
+        self.errors: tuple[ErrorItem, ...] = tuple(errors)
+        super().__init__(message)
+
+    @property
+    def codes(self) -> list[str]:
+        """The ``code`` of every error item (empty codes left out)."""
+        return [e.code for e in self.errors if e.code]
+
+    def _context(self) -> str:
+        parts = []
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}")
+        if self.trace_id:
+            parts.append(f"Trace-Id {self.trace_id}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.errors:
+            shown = "; ".join(e.summary() for e in self.errors[:5])
+            more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+            text = f"{text}: {shown}{more}"
+        context = self._context()
+        return f"{text} [{context}]" if context else text
+
+    def _state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors do not survive the default pickling of exceptions;
+        # workers may pickle errors (e.g. across processes), so restore from state instead.
+        return (_restore, (type(self), self._state()))
+
+
+def _restore(cls: type[AllegroError], state: dict[str, Any]) -> AllegroError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+# --- transient --------------------------------------------------------------------------
+
+
+class TransientError(AllegroError):
+    """The call may succeed later. ``maybe_applied``: the request may have taken effect."""
+
+    transient = True
+    #: default of ``maybe_applied`` for the class
+    maybe_applied_default: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        maybe_applied: bool | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.retry_after_s = retry_after_s
+        self.maybe_applied = self.maybe_applied_default if maybe_applied is None else maybe_applied
+
+
+class RateLimited(TransientError):
+    """429. ``retry_after_s`` is Allegro's ``Retry-After`` when sent (a Client-ID block is
+    60 s); wait at least that long, and without it back off for a minute or more."""
+
+
+class ServerError(TransientError):
+    """5xx: Allegro failed; the request may or may not have been applied."""
+
+    maybe_applied_default = True
+
+
+class ApiTimeout(TransientError):
+    """No complete answer within the configured timeout."""
+
+
+TimeoutError_ = ApiTimeout
+
+
+class ConnectionFailed(TransientError):
+    """The connection could not be made or broke before a full response arrived."""
+
+
+class EditInProgress(TransientError):
+    """409: Allegro is still processing the previous change of this offer; retry later."""
+
+
+class OperationPending(TransientError):
+    """An async offer operation did not finish within ``operation_poll_max_s``.
+
+    Nothing is lost: the offer exists (``offer_id``); call
+    ``AllegroClient.wait_operation(operation_url)`` later to get the final offer.
+    """
+
+    maybe_applied_default = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offer_id: str | None,
+        operation_url: str,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.offer_id = offer_id
+        self.operation_url = operation_url
+
+
+# --- permanent --------------------------------------------------------------------------
+
+
+class PermanentError(AllegroError):
+    """Sending the same request again will fail the same way; fix the data or the setup."""
+
+
+class BadRequest(PermanentError):
+    """400: the request is malformed (for example a body that is not readable JSON)."""
+
+
+class Unauthorized(PermanentError):
+    """401 even after one token refresh."""
+
+
+class Forbidden(PermanentError):
+    """403: not the owner of the offer, wrong account type, or a missing scope."""
+
+
+class NotFound(PermanentError):
+    """404: unknown, or archived (an ended offer is archived after 60 days)."""
+
+
+class NotAcceptable(PermanentError):
+    """406: Allegro did not accept the media type (a client bug)."""
+
+
+class ValidationFailed(PermanentError):
+    """422: Allegro rejected the data; ``errors`` say what and where (``path``)."""
+
+
+class OperationFailed(PermanentError):
+    """An async offer operation (202 → poll) ended with ``errors``."""
+
+    def __init__(self, message: str, *, offer_id: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.offer_id = offer_id
+
+
+class InvalidRequest(PermanentError, ValueError):
+    """Rejected by the client before sending (e.g. more than 1,000 offers in a command)."""
+
+
+class OAuthError(PermanentError):
+    """A failure of the OAuth endpoints (``/auth/oauth/...``)."""
+
+    def __init__(self, message: str, *, oauth_error: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.oauth_error = oauth_error
+
+
+class DeviceFlowDenied(OAuthError):
+    """The person refused to connect the application to the account."""
+
+
+class DeviceFlowExpired(OAuthError):
+    """The device code expired, was already used or is unknown: start a new connection."""
+
+
+class InvalidGrant(OAuthError):
+    """The refresh token is expired, revoked or already used: connect the account again."""
+
+
+class InvalidClient(OAuthError):
+    """Allegro refused the application's client id or secret."""
+
+
+class NotConnected(OAuthError):
+    """No usable tokens are stored for the account."""
+
+    def __init__(self, account: str, *, reason: str | None = None, **context: Any) -> None:
+        why = f"{reason}; " if reason else ""
+        super().__init__(
+            f"Allegro account {account!r} is not connected ({why}run "
+            f"`allegro-feed connect --account {account}` and confirm the code in the browser)",
+            **context,
+        )
+        self.account = account
+
+
+class AuthorizationPending(AllegroError):
+    """Internal to the device flow: the person has not confirmed yet; keep polling."""
+
+
+class SlowDown(AuthorizationPending):
+    """Internal to the device flow: polled too often; add 5 s to the interval."""
+
+
+# --- mapping ----------------------------------------------------------------------------
+
+_PERMANENT_BY_STATUS: dict[int, tuple[type[PermanentError], str]] = {
+    400: (BadRequest, "Allegro rejected the request as malformed"),
+    401: (
+        Unauthorized,
+        "Allegro refused the access token (expired or revoked, or an application token used "
+        "where a user token is needed); if it persists, reconnect the account with "
+        "`allegro-feed connect`",
+    ),
+    403: (
+        Forbidden,
+        "Allegro denied access: the offer belongs to another account, the account type does "
+        "not allow it, or the token lacks a scope (allegro:api:sale:offers:read/write)",
+    ),
+    404: (NotFound, "Allegro does not know this resource (unknown id, or an archived offer)"),
+    406: (
+        NotAcceptable,
+        "Allegro did not accept the media type application/vnd.allegro.public.v1+json",
+    ),
+    422: (ValidationFailed, "Allegro rejected the data"),
+}
+
+
+def error_for_status(
+    status: int,
+    *,
+    errors: Sequence[ErrorItem] = (),
+    retry_after_s: float | None = None,
+    trace_id: str | None = None,
+    method: str | None = None,
+    path: str | None = None,
+    description: str | None = None,
+) -> AllegroError:
+    """Translate an unexpected HTTP status into the error tree (the one place that does).
+
+    ``description`` is the OAuth-shaped ``error_description`` of 401 bodies, if any.
+    """
+    context: dict[str, Any] = {
+        "status": status,
+        "errors": errors,
+        "trace_id": trace_id,
+        "method": method,
+        "path": path,
+    }
+    if status == 429:
+        wait = f"; retry after {retry_after_s:g} s" if retry_after_s is not None else ""
+        return RateLimited(
+            f"Allegro rate limit hit{wait} (a Client-ID block lasts about a minute)",
+            retry_after_s=retry_after_s,
+            **context,
+        )
+    if status == 409:
+        return EditInProgress(
+            "Allegro is still processing the previous change of this offer; retry later",
+            retry_after_s=retry_after_s,
+            **context,
+        )
+    if status == 408:
+        return ApiTimeout("Allegro timed out waiting for the request", **context)
+    if status >= 500:
+        return ServerError(
+            f"Allegro server error {status}; retry later",
+            retry_after_s=retry_after_s,
+            **context,
+        )
+    cls, message = _PERMANENT_BY_STATUS.get(
+        status, (PermanentError, f"Allegro answered with unexpected status {status}")
+    )
+    if description and not errors:
+        message = f"{message}: {description}"
+    return cls(message, **context)
