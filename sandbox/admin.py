@@ -105,7 +105,8 @@ async def add_fault(request: Request, state: SandboxState) -> dict[str, Any]:
             kind=str(body["kind"]),
             count=int(body.get("count", 1)),
             status=None if body.get("status") is None else int(body["status"]),
-            retry_after_s=None if body.get("retry_after_s") is None
+            retry_after_s=None
+            if body.get("retry_after_s") is None
             else float(body["retry_after_s"]),
         )
     except KeyError as missing:
@@ -177,10 +178,15 @@ async def issue_token(request: Request, state: SandboxState) -> dict[str, Any]:
 @_admin
 async def all_offers(request: Request, state: SandboxState) -> dict[str, Any]:
     state.settle()
-    return {"offers": [
-        {**render_offer(offer, state.catalog, state.seller(offer.seller)), "seller": offer.seller}
-        for offer in state.offers.values()
-    ]}
+    return {
+        "offers": [
+            {
+                **render_offer(offer, state.catalog, state.seller(offer.seller)),
+                "seller": offer.seller,
+            }
+            for offer in state.offers.values()
+        ]
+    }
 
 
 @_admin
@@ -205,10 +211,17 @@ _PAGE = """<!doctype html>
 
 
 def _page(state: SandboxState, code: str, message: str = "") -> HTMLResponse:
-    users = "".join(f'<option value="{html.escape(s.login)}">{html.escape(s.login)}</option>'
-                    for s in state.catalog.sellers())
-    return HTMLResponse(_PAGE.format(code=html.escape(code), users=users,
-                                     message=f"<p>{html.escape(message)}</p>" if message else ""))
+    users = "".join(
+        f'<option value="{html.escape(s.login)}">{html.escape(s.login)}</option>'
+        for s in state.catalog.sellers()
+    )
+    return HTMLResponse(
+        _PAGE.format(
+            code=html.escape(code),
+            users=users,
+            message=f"<p>{html.escape(message)}</p>" if message else "",
+        )
+    )
 
 
 async def verification_page(request: Request) -> Response:
@@ -222,8 +235,9 @@ async def verification_page(request: Request) -> Response:
         _decide(state, code, form.get("user") or "seller" if approve else None)
     except _Bad as bad:
         return _page(state, code, str(bad))
-    return _page(state, "", "Allowed. You can return to the application."
-                 if approve else "Refused.")
+    return _page(
+        state, "", "Allowed. You can return to the application." if approve else "Refused."
+    )
 
 
 routes = [

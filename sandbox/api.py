@@ -70,8 +70,9 @@ def public_base_url(request: Request, state: SandboxState) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-def endpoint(*, user: bool = True, scope: str | None = None,
-             body: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def endpoint(
+    *, user: bool = True, scope: str | None = None, body: bool = False
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a handler in the checks above. ``user``: needs a user token (else an
     application token will do); ``scope``: the OAuth scope required; ``body``: parse a JSON
     body into ``Call.body``."""
@@ -95,13 +96,17 @@ def endpoint(*, user: bool = True, scope: str | None = None,
     return wrap
 
 
-def _authenticate(request: Request, state: SandboxState, now: float, *, user: bool,
-                  scope: str | None) -> AccessToken:
+def _authenticate(
+    request: Request, state: SandboxState, now: float, *, user: bool, scope: str | None
+) -> AccessToken:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(auth_error(401, "unauthorized",
-                                  "Full authentication is required to access this resource"))
+        raise ApiError(
+            auth_error(
+                401, "unauthorized", "Full authentication is required to access this resource"
+            )
+        )
     token = state.tokens.access.get(value.strip())
     if token is None:
         raise ApiError(auth_error(401, "invalid_token", "Cannot convert access token to JSON"))
@@ -115,21 +120,27 @@ def _authenticate(request: Request, state: SandboxState, now: float, *, user: bo
 
 
 def _check_accept(request: Request) -> None:
-    accepted = [part.split(";", 1)[0].strip().lower()
-                for part in request.headers.get("accept", "").split(",")]
+    accepted = [
+        part.split(";", 1)[0].strip().lower()
+        for part in request.headers.get("accept", "").split(",")
+    ]
     if ALLEGRO_MEDIA_TYPE not in accepted:
-        raise ApiError.errors(406, error_item(
-            "NotAcceptableException",
-            "Not acceptable representation requested. Please check 'Accept' request header",
-            user_message=CONTACT_AUTHOR,
-        ))
+        raise ApiError.errors(
+            406,
+            error_item(
+                "NotAcceptableException",
+                "Not acceptable representation requested. Please check 'Accept' request header",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
 
 
 def _check_client_limit(state: SandboxState, token: AccessToken, now: float) -> None:
     blocked_for = state.limits.client_blocked_for(token.client_id, now, state.config)
     if blocked_for > 0:
         raise too_many_requests(
-            state, blocked_for,
+            state,
+            blocked_for,
             "Too many requests for this client id; it is blocked for a while.",
         )
 
@@ -139,24 +150,37 @@ def too_many_requests(state: SandboxState, retry_after_s: float, message: str) -
     headers = {}
     if state.config.rate_limit_retry_after:
         headers["Retry-After"] = str(max(1, round(retry_after_s)))
-    return ApiError.errors(429, error_item(
-        "TooManyRequestsException", message,
-        user_message="Too many requests. Try again later.",
-    ), headers=headers)
+    return ApiError.errors(
+        429,
+        error_item(
+            "TooManyRequestsException",
+            message,
+            user_message="Too many requests. Try again later.",
+        ),
+        headers=headers,
+    )
 
 
 async def _read_json(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != ALLEGRO_MEDIA_TYPE:
-        raise ApiError.errors(415, error_item(
-            "UnsupportedMediaTypeException",
-            f"Content type '{media or 'none'}' not supported. Use '{ALLEGRO_MEDIA_TYPE}'",
-            user_message=CONTACT_AUTHOR,
-        ))
+        raise ApiError.errors(
+            415,
+            error_item(
+                "UnsupportedMediaTypeException",
+                f"Content type '{media or 'none'}' not supported. Use '{ALLEGRO_MEDIA_TYPE}'",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     raw = await request.body()
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError.errors(400, error_item(
-            "JsonParseException", "Message is not readable.", user_message=CONTACT_AUTHOR,
-        )) from None
+        raise ApiError.errors(
+            400,
+            error_item(
+                "JsonParseException",
+                "Message is not readable.",
+                user_message=CONTACT_AUTHOR,
+            ),
+        ) from None

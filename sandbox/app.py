@@ -29,8 +29,13 @@ def create_app(config: SandboxConfig | None = None, catalog: Catalog | None = No
     limits, no faults), ``catalog`` to the data shipped in ``sandbox/data``."""
     state = SandboxState(config or SandboxConfig(), catalog or Catalog.load_default())
     app = Starlette(
-        routes=[*oauth.routes, *routes_categories.routes, *routes_offers.routes,
-                *routes_commands.routes, *admin.routes],
+        routes=[
+            *oauth.routes,
+            *routes_categories.routes,
+            *routes_offers.routes,
+            *routes_commands.routes,
+            *admin.routes,
+        ],
         middleware=[Middleware(Gateway)],
         exception_handlers={
             ApiError: _api_error,
@@ -52,11 +57,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if is_admin_path(request.url.path):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
     if exc.status_code == 405:
-        item = error_item("MethodNotAllowedException",
-                          f"Request method '{request.method}' is not supported")
+        item = error_item(
+            "MethodNotAllowedException", f"Request method '{request.method}' is not supported"
+        )
     elif exc.status_code == 404:
-        item = error_item("NotFoundException", "Requested resource was not found",
-                          user_message="The requested resource was not found.")
+        item = error_item(
+            "NotFoundException",
+            "Requested resource was not found",
+            user_message="The requested resource was not found.",
+        )
     else:
         item = error_item("HttpException", str(exc.detail))
     return errors_response(exc.status_code, [item], exc.headers)

@@ -73,20 +73,36 @@ TREE: list[tuple[str, str, str | None, list[str] | None]] = [
     # Elektronika
     ("42540aec-367a-4e5e-b411-17c09b08e41f", "Elektronika", None, None),
     ("4", "Telefony i Akcesoria", "42540aec-367a-4e5e-b411-17c09b08e41f", None),
-    ("165", "Smartfony i telefony komórkowe", "4",
-     ["smartfon", "telefon", "iphone", "galaxy", "redmi", "komórkowy", "smartphone"]),
+    (
+        "165",
+        "Smartfony i telefony komórkowe",
+        "4",
+        ["smartfon", "telefon", "iphone", "galaxy", "redmi", "komórkowy", "smartphone"],
+    ),
     ("259347", "Etui i pokrowce", "4", ["etui", "pokrowiec", "case", "obudowa"]),
     ("261544", "Ładowarki sieciowe", "4", ["ładowarka", "zasilacz", "charger"]),
     ("10", "RTV i AGD", "42540aec-367a-4e5e-b411-17c09b08e41f", None),
     ("66887", "Słuchawki", "10", None),
-    ("85166", "Bezprzewodowe", "66887",
-     ["słuchawki", "bezprzewodowe", "bluetooth", "tws", "earbuds", "anc"]),
+    (
+        "85166",
+        "Bezprzewodowe",
+        "66887",
+        ["słuchawki", "bezprzewodowe", "bluetooth", "tws", "earbuds", "anc"],
+    ),
     ("85167", "Przewodowe", "66887", ["słuchawki", "przewodowe", "jack", "douszne"]),
     ("2e1f0f5a-9d3b-4a8e-8c21-7a6d2b1c9e40", "AGD drobne", "10", None),
-    ("67490", "Czajniki elektryczne", "2e1f0f5a-9d3b-4a8e-8c21-7a6d2b1c9e40",
-     ["czajnik", "elektryczny", "kettle"]),
-    ("67461", "Ekspresy do kawy", "2e1f0f5a-9d3b-4a8e-8c21-7a6d2b1c9e40",
-     ["ekspres", "kawy", "espresso", "kawiarka"]),
+    (
+        "67490",
+        "Czajniki elektryczne",
+        "2e1f0f5a-9d3b-4a8e-8c21-7a6d2b1c9e40",
+        ["czajnik", "elektryczny", "kettle"],
+    ),
+    (
+        "67461",
+        "Ekspresy do kawy",
+        "2e1f0f5a-9d3b-4a8e-8c21-7a6d2b1c9e40",
+        ["ekspres", "kawy", "espresso", "kawiarka"],
+    ),
     ("2", "Komputery", "42540aec-367a-4e5e-b411-17c09b08e41f", None),
     ("491", "Laptopy", "2", ["laptop", "notebook", "ultrabook", "macbook", "thinkpad"]),
     ("4476", "Myszy", "2", ["mysz", "myszka", "mouse"]),
@@ -95,8 +111,12 @@ TREE: list[tuple[str, str, str | None, list[str] | None]] = [
     ("1532", "Ogród", "5", None),
     ("257931", "Kosiarki", "1532", ["kosiarka", "trawy", "spalinowa", "elektryczna"]),
     ("1536", "Narzędzia", "5", None),
-    ("147657", "Wiertarko-wkrętarki", "1536",
-     ["wiertarka", "wkrętarka", "wiertarko", "akumulatorowa"]),
+    (
+        "147657",
+        "Wiertarko-wkrętarki",
+        "1536",
+        ["wiertarka", "wkrętarka", "wiertarko", "akumulatorowa"],
+    ),
     ("1520", "Wyposażenie", "5", None),
     ("260556", "Kubki", "1520", ["kubek", "kubki", "ceramiczny", "termiczny"]),
     ("260557", "Pościel", "1520", ["pościel", "poszwa", "poszewka", "bawełniana"]),
@@ -114,8 +134,12 @@ TREE: list[tuple[str, str, str | None, list[str] | None]] = [
     ("16414", "Rowery i akcesoria", "3919", None),
     ("110145", "Rowery górskie MTB", "16414", ["rower", "górski", "mtb"]),
     ("4d6a3c1e-0b7f-4e6a-9f55-2a1c8b3d7e91", "Siłownia i fitness", "3919", None),
-    ("110153", "Hantle", "4d6a3c1e-0b7f-4e6a-9f55-2a1c8b3d7e91",
-     ["hantle", "hantel", "ciężarki", "obciążenie"]),
+    (
+        "110153",
+        "Hantle",
+        "4d6a3c1e-0b7f-4e6a-9f55-2a1c8b3d7e91",
+        ["hantle", "hantel", "ciężarki", "obciążenie"],
+    ),
     ("110169", "Turystyka", "3919", None),
     ("110171", "Namioty", "110169", ["namiot", "turystyczny", "kempingowy"]),
     # Dziecko
@@ -133,15 +157,23 @@ TREE: list[tuple[str, str, str | None, list[str] | None]] = [
     ("38d588fd-7e9c-4c42-a4ae-6831775eca45", "Kultura i rozrywka", None, None),
     ("7", "Książki i Komiksy", "38d588fd-7e9c-4c42-a4ae-6831775eca45", None),
     ("66780", "Literatura piękna", "7", ["książka", "powieść", "literatura", "opowiadania"]),
-    ("66794", "Książki do nauki języka obcego", "7",
-     ["podręcznik", "angielski", "niemiecki", "nauki", "języka"]),
+    (
+        "66794",
+        "Książki do nauki języka obcego",
+        "7",
+        ["podręcznik", "angielski", "niemiecki", "nauki", "języka"],
+    ),
     # Motoryzacja
     ("3", "Motoryzacja", None, None),
     ("620", "Części samochodowe", "3", None),
     ("18554", "Akumulatory", "620", ["akumulator", "samochodowy", "bateria"]),
     ("8c0e7b44-5f21-4d4a-b7c3-61a9e2f0d5b8", "Opony i felgi", "3", None),
-    ("257689", "Opony letnie", "8c0e7b44-5f21-4d4a-b7c3-61a9e2f0d5b8",
-     ["opony", "opona", "letnie", "letnia"]),
+    (
+        "257689",
+        "Opony letnie",
+        "8c0e7b44-5f21-4d4a-b7c3-61a9e2f0d5b8",
+        ["opony", "opona", "letnie", "letnia"],
+    ),
     # Supermarket
     ("258832", "Supermarket", None, None),
     ("258845", "Produkty spożywcze", "258832", None),
@@ -342,8 +374,15 @@ KOLOR = dictionary(
     "127448",
     "Kolor",
     [
-        ("1", "czarny"), ("2", "biały"), ("3", "szary"), ("4", "srebrny"), ("5", "niebieski"),
-        ("6", "czerwony"), ("7", "zielony"), ("8", "różowy"), ("9", "złoty"),
+        ("1", "czarny"),
+        ("2", "biały"),
+        ("3", "szary"),
+        ("4", "srebrny"),
+        ("5", "niebieski"),
+        ("6", "czerwony"),
+        ("7", "zielony"),
+        ("8", "różowy"),
+        ("9", "złoty"),
         ("10", "wielokolorowy"),
     ],
 )
@@ -384,8 +423,14 @@ def common(
 
 # Category-specific parameters ---------------------------------------------
 
-PHONE_BRANDS = [("598617", "Apple"), ("598621", "Samsung"), ("598625", "Xiaomi"),
-                ("598629", "Motorola"), ("598633", "Google"), ("598637", "Ulefone")]
+PHONE_BRANDS = [
+    ("598617", "Apple"),
+    ("598621", "Samsung"),
+    ("598625", "Xiaomi"),
+    ("598629", "Motorola"),
+    ("598633", "Google"),
+    ("598637", "Ulefone"),
+]
 MARKA_TELEFONU = dictionary(
     "246705", "Marka telefonu", [*PHONE_BRANDS, ("1", "inna")], custom=True, ambiguous_suffix="1"
 )
@@ -402,8 +447,19 @@ MODEL_TELEFONU = dictionary(
         ("700401", "Moto G84", ["246705_598629"]),
         ("700501", "Pixel 8", ["246705_598633"]),
         ("700601", "Armor 24", ["246705_598637"]),
-        ("1", "inny", ["246705_598617", "246705_598621", "246705_598625", "246705_598629",
-                       "246705_598633", "246705_598637", "246705_1"]),
+        (
+            "1",
+            "inny",
+            [
+                "246705_598617",
+                "246705_598621",
+                "246705_598625",
+                "246705_598629",
+                "246705_598633",
+                "246705_598637",
+                "246705_1",
+            ],
+        ),
     ],
     custom=True,
     ambiguous_suffix="1",
@@ -445,32 +501,49 @@ SMARTPHONE = [
 MARKA_AKCESORIA = brand("248817", "Marka", ["Spigen", "Apple", "Samsung", "Baseus", "Ugreen"])
 ETUI = [
     *common(MARKA_AKCESORIA, ean_for_product=False),
-    _required(dictionary("202941", "Rodzaj", [("1", "plecki"), ("2", "z klapką"),
-                                              ("3", "pancerne")]), offer=True, product=True),
+    _required(
+        dictionary("202941", "Rodzaj", [("1", "plecki"), ("2", "z klapką"), ("3", "pancerne")]),
+        offer=True,
+        product=True,
+    ),
     string("202945", "Dedykowany model", max_length=60, values=5),
     KOLOR,
 ]
 LADOWARKI = [
     *common(MARKA_AKCESORIA),
     _required(integer("203501", "Moc ładowania", lo=1, hi=300, unit="W"), product=True),
-    dictionary("203505", "Złącza", [("1", "USB typ A"), ("2", "USB typ C"),
-                                     ("3", "Lightning")], multiple=True),
+    dictionary(
+        "203505",
+        "Złącza",
+        [("1", "USB typ A"), ("2", "USB typ C"), ("3", "Lightning")],
+        multiple=True,
+    ),
     yes_no("203509", "Szybkie ładowanie"),
 ]
 
-MARKA_AUDIO = brand("248811", "Marka", ["Sony", "JBL", "Soundcore", "Apple", "Samsung",
-                                         "Sennheiser"])
+MARKA_AUDIO = brand(
+    "248811", "Marka", ["Sony", "JBL", "Soundcore", "Apple", "Samsung", "Sennheiser"]
+)
 RODZAJ_SLUCHAWEK = dictionary(
-    "203681", "Rodzaj słuchawek",
-    [("217753", "dokanałowe"), ("217757", "douszne"), ("217761", "nauszne"),
-     ("217765", "wokółuszne")],
+    "203681",
+    "Rodzaj słuchawek",
+    [
+        ("217753", "dokanałowe"),
+        ("217757", "douszne"),
+        ("217761", "nauszne"),
+        ("217765", "wokółuszne"),
+    ],
 )
 DIMENSIONS = [SZEROKOSC, WYSOKOSC, GLEBOKOSC]
 HEADPHONES_WIRELESS = [
     *common(MARKA_AUDIO),
     _required(RODZAJ_SLUCHAWEK, offer=True, product=True),
-    dict(_required(KOLOR, offer=True), id="129357", name="Kolor dominujący",
-         dictionary=[dict(v, id=v["id"].replace("127448", "129357")) for v in KOLOR["dictionary"]]),
+    dict(
+        _required(KOLOR, offer=True),
+        id="129357",
+        name="Kolor dominujący",
+        dictionary=[dict(v, id=v["id"].replace("127448", "129357")) for v in KOLOR["dictionary"]],
+    ),
     dictionary("203713", "Transmisja sygnału", [("217785", "Bluetooth"), ("217789", "radiowa")]),
     yes_no("203689", "Mikrofon"),
     yes_no("248248", "Aktywne tłumienie hałasu"),
@@ -480,69 +553,115 @@ HEADPHONES_WIRELESS = [
 HEADPHONES_WIRED = [
     *common(MARKA_AUDIO),
     _required(RODZAJ_SLUCHAWEK, offer=True, product=True),
-    dictionary("203729", "Złącze", [("1", "jack 3,5 mm"), ("2", "USB typ C"),
-                                     ("3", "Lightning")]),
+    dictionary("203729", "Złącze", [("1", "jack 3,5 mm"), ("2", "USB typ C"), ("3", "Lightning")]),
     floating("207838", "Długość przewodu", lo=0, hi=25, precision=2, unit="m"),
     yes_no("203689", "Mikrofon"),
 ]
 
-MARKA_AGD = brand("248821", "Marka", ["Bosch", "Philips", "Tefal", "De'Longhi", "Russell Hobbs",
-                                       "Krups"])
+MARKA_AGD = brand(
+    "248821", "Marka", ["Bosch", "Philips", "Tefal", "De'Longhi", "Russell Hobbs", "Krups"]
+)
 CZAJNIKI = [
     *common(MARKA_AGD),
-    _required(floating("205297", "Pojemność", lo=0.1, hi=10, precision=1, unit="l"),
-              offer=True, product=True),
+    _required(
+        floating("205297", "Pojemność", lo=0.1, hi=10, precision=1, unit="l"),
+        offer=True,
+        product=True,
+    ),
     _required(integer("205301", "Moc", lo=100, hi=4000, unit="W"), product=True),
-    dictionary("205305", "Materiał obudowy", [("1", "stal nierdzewna"), ("2", "tworzywo sztuczne"),
-                                              ("3", "szkło")]),
+    dictionary(
+        "205305",
+        "Materiał obudowy",
+        [("1", "stal nierdzewna"), ("2", "tworzywo sztuczne"), ("3", "szkło")],
+    ),
     KOLOR,
 ]
 EKSPRESY = [
     *common(MARKA_AGD),
-    _required(dictionary("205311", "Rodzaj ekspresu", [("1", "automatyczny"),
-                                                        ("2", "kolbowy"), ("3", "przelewowy"),
-                                                        ("4", "kapsułkowy")]),
-              offer=True, product=True),
+    _required(
+        dictionary(
+            "205311",
+            "Rodzaj ekspresu",
+            [("1", "automatyczny"), ("2", "kolbowy"), ("3", "przelewowy"), ("4", "kapsułkowy")],
+        ),
+        offer=True,
+        product=True,
+    ),
     integer("205315", "Ciśnienie", lo=1, hi=30, unit="bar"),
     floating("205319", "Pojemność zbiornika na wodę", lo=0.1, hi=10, precision=1, unit="l"),
     yes_no("205323", "Spieniacz do mleka"),
     KOLOR,
 ]
 
-MARKA_KOMPUTERY = brand("248825", "Marka", ["Lenovo", "Dell", "HP", "Apple", "Asus", "Logitech",
-                                             "Razer"])
+MARKA_KOMPUTERY = brand(
+    "248825", "Marka", ["Lenovo", "Dell", "HP", "Apple", "Asus", "Logitech", "Razer"]
+)
 LAPTOPY = [
     *common(MARKA_KOMPUTERY),
     _required(MODEL_TEXT, offer=True, product=True),
-    _required(floating("202749", "Przekątna ekranu", lo=7, hi=21, precision=1, unit="cal"),
-              offer=True, product=True),
+    _required(
+        floating("202749", "Przekątna ekranu", lo=7, hi=21, precision=1, unit="cal"),
+        offer=True,
+        product=True,
+    ),
     _required(integer("4094", "Pojemność dysku", lo=1, hi=16384, unit="GB"), product=True),
     _required(integer("202865", "Pamięć RAM", lo=1, hi=256, unit="GB"), product=True),
-    dictionary("202870", "Seria procesora", [("1", "Intel Core i5"), ("2", "Intel Core i7"),
-                                              ("3", "AMD Ryzen 5"), ("4", "AMD Ryzen 7"),
-                                              ("5", "Apple M3")]),
+    dictionary(
+        "202870",
+        "Seria procesora",
+        [
+            ("1", "Intel Core i5"),
+            ("2", "Intel Core i7"),
+            ("3", "AMD Ryzen 5"),
+            ("4", "AMD Ryzen 7"),
+            ("5", "Apple M3"),
+        ],
+    ),
     integer("202877", "Liczba rdzeni procesora", lo=1, hi=128),
 ]
 MYSZY = [
     *common(MARKA_KOMPUTERY),
-    _required(dictionary("203901", "Łączność", [("1", "przewodowa"), ("2", "bezprzewodowa"),
-                                                 ("3", "Bluetooth")], multiple=True),
-              offer=True, product=True),
+    _required(
+        dictionary(
+            "203901",
+            "Łączność",
+            [("1", "przewodowa"), ("2", "bezprzewodowa"), ("3", "Bluetooth")],
+            multiple=True,
+        ),
+        offer=True,
+        product=True,
+    ),
     integer("203905", "Rozdzielczość", lo=100, hi=50000, unit="dpi"),
     integer("203909", "Liczba przycisków", lo=1, hi=30),
     KOLOR,
 ]
 
-MARKA_OGROD = brand("248831", "Marka", ["Bosch", "Makita", "Stiga", "Einhell", "DeWalt",
-                                         "Gardena"])
+MARKA_OGROD = brand("248831", "Marka", ["Bosch", "Makita", "Stiga", "Einhell", "DeWalt", "Gardena"])
 KOSIARKI = [
     *common(MARKA_OGROD),
-    _required(dictionary("211962", "Rodzaj napędu", [("1", "elektryczny"), ("2", "spalinowy"),
-                                                      ("3", "akumulatorowy")]),
-              offer=True, product=True),
+    _required(
+        dictionary(
+            "211962",
+            "Rodzaj napędu",
+            [("1", "elektryczny"), ("2", "spalinowy"), ("3", "akumulatorowy")],
+        ),
+        offer=True,
+        product=True,
+    ),
     _required(integer("211958", "Szerokość koszenia", lo=10, hi=200, unit="cm"), product=True),
-    _required(floating("211966", "Zakres regulacji wysokości koszenia", lo=0, hi=1000,
-                       precision=2, unit="cm", range_=True), offer=False, product=True),
+    _required(
+        floating(
+            "211966",
+            "Zakres regulacji wysokości koszenia",
+            lo=0,
+            hi=1000,
+            precision=2,
+            unit="cm",
+            range_=True,
+        ),
+        offer=False,
+        product=True,
+    ),
     integer("211970", "Pojemność kosza", lo=0, hi=500, unit="l"),
 ]
 WIERTARKI = [
@@ -556,26 +675,38 @@ MARKA_DOM = brand("248835", "Marka", ["Ambition", "Florentyna", "IKEA", "Luminar
 KUBKI = [
     *common(MARKA_DOM, ean_for_product=False),
     _required(integer("226949", "Pojemność", lo=10, hi=3000, unit="ml"), product=True),
-    dictionary("226953", "Materiał", [("1", "ceramika"), ("2", "porcelana"), ("3", "szkło"),
-                                       ("4", "stal nierdzewna")]),
+    dictionary(
+        "226953",
+        "Materiał",
+        [("1", "ceramika"), ("2", "porcelana"), ("3", "szkło"), ("4", "stal nierdzewna")],
+    ),
     integer("226957", "Liczba sztuk w zestawie", lo=1, hi=48),
     KOLOR_MULTI,
 ]
 POSCIEL = [
     *common(MARKA_DOM, ean_for_product=False),
-    _required(dictionary("227001", "Rozmiar kołdry", [("1", "140 x 200 cm"),
-                                                       ("2", "160 x 200 cm"),
-                                                       ("3", "200 x 220 cm")]),
-              offer=True, product=True),
-    dictionary("227005", "Materiał", [("1", "bawełna"), ("2", "satyna bawełniana"),
-                                       ("3", "kora"), ("4", "mikrofibra")]),
+    _required(
+        dictionary(
+            "227001",
+            "Rozmiar kołdry",
+            [("1", "140 x 200 cm"), ("2", "160 x 200 cm"), ("3", "200 x 220 cm")],
+        ),
+        offer=True,
+        product=True,
+    ),
+    dictionary(
+        "227005",
+        "Materiał",
+        [("1", "bawełna"), ("2", "satyna bawełniana"), ("3", "kora"), ("4", "mikrofibra")],
+    ),
     KOLOR_MULTI,
 ]
 
-MARKA_OBUWIE = brand("249001", "Marka", ["Nike", "adidas", "Puma", "New Balance", "Ecco",
-                                          "Wojas"])
+MARKA_OBUWIE = brand("249001", "Marka", ["Nike", "adidas", "Puma", "New Balance", "Ecco", "Wojas"])
 ROZMIAR_OBUWIA = dictionary(
-    "4128", "Rozmiar", [(str(36 + i), str(36 + i)) for i in range(11)],
+    "4128",
+    "Rozmiar",
+    [(str(36 + i), str(36 + i)) for i in range(11)],
     describes=False,
 )
 OBUWIE = [
@@ -583,44 +714,68 @@ OBUWIE = [
     # Size is an offer parameter: one catalogue product covers every size.
     _required(ROZMIAR_OBUWIA, offer=True, product=False),
     _required(KOLOR_MULTI, offer=True, product=True),
-    _required(floating("249005", "Długość wkładki", lo=10, hi=40, precision=1, unit="cm",
-                       range_=True, describes=False), offer=False),
-    dictionary("249009", "Materiał wierzchni", [("1", "skóra naturalna"),
-                                                 ("2", "skóra ekologiczna"),
-                                                 ("3", "tkanina"), ("4", "zamsz")]),
+    _required(
+        floating(
+            "249005",
+            "Długość wkładki",
+            lo=10,
+            hi=40,
+            precision=1,
+            unit="cm",
+            range_=True,
+            describes=False,
+        ),
+        offer=False,
+    ),
+    dictionary(
+        "249009",
+        "Materiał wierzchni",
+        [("1", "skóra naturalna"), ("2", "skóra ekologiczna"), ("3", "tkanina"), ("4", "zamsz")],
+    ),
     _required(MODEL_TEXT, offer=False, product=True),
 ]
 MARKA_ODZIEZ = brand("249013", "Marka", ["Nike", "adidas", "4F", "Reserved", "Tommy Hilfiger"])
 TSHIRTY = [
     *common(MARKA_ODZIEZ, ean_for_product=False),
-    _required(dictionary("249017", "Rozmiar", [("1", "XS"), ("2", "S"), ("3", "M"), ("4", "L"),
-                                                ("5", "XL"), ("6", "XXL")], describes=False),
-              offer=True),
+    _required(
+        dictionary(
+            "249017",
+            "Rozmiar",
+            [("1", "XS"), ("2", "S"), ("3", "M"), ("4", "L"), ("5", "XL"), ("6", "XXL")],
+            describes=False,
+        ),
+        offer=True,
+    ),
     _required(KOLOR_MULTI, offer=True, product=True),
-    dictionary("249021", "Materiał dominujący", [("1", "bawełna"), ("2", "poliester"),
-                                                  ("3", "wiskoza")]),
+    dictionary(
+        "249021", "Materiał dominujący", [("1", "bawełna"), ("2", "poliester"), ("3", "wiskoza")]
+    ),
     integer("249025", "Skład bawełny", lo=0, hi=100, unit="%"),
 ]
 
-MARKA_SPORT = brand("249101", "Marka", ["Kross", "Merida", "Trek", "Hop-Sport", "Coleman",
-                                         "Quechua"])
+MARKA_SPORT = brand(
+    "249101", "Marka", ["Kross", "Merida", "Trek", "Hop-Sport", "Coleman", "Quechua"]
+)
 ROWERY = [
     *common(MARKA_SPORT),
-    _required(dictionary("249105", "Rozmiar koła", [("1", "26\""), ("2", "27,5\""),
-                                                     ("3", "29\"")]),
-              offer=True, product=True),
+    _required(
+        dictionary("249105", "Rozmiar koła", [("1", '26"'), ("2", '27,5"'), ("3", '29"')]),
+        offer=True,
+        product=True,
+    ),
     _required(integer("249109", "Rozmiar ramy", lo=12, hi=24, unit="cal"), product=True),
     integer("249113", "Liczba biegów", lo=1, hi=36),
-    dictionary("249117", "Materiał ramy", [("1", "aluminium"), ("2", "stal"),
-                                            ("3", "karbon")]),
+    dictionary("249117", "Materiał ramy", [("1", "aluminium"), ("2", "stal"), ("3", "karbon")]),
 ]
 HANTLE = [
     *common(MARKA_SPORT, ean_for_product=False),
-    _required(floating("249121", "Waga", lo=0.5, hi=100, precision=1, unit="kg"),
-              offer=True, product=True),
+    _required(
+        floating("249121", "Waga", lo=0.5, hi=100, precision=1, unit="kg"), offer=True, product=True
+    ),
     integer("249125", "Liczba sztuk", lo=1, hi=20),
-    dictionary("249129", "Materiał", [("1", "żeliwo"), ("2", "winyl"), ("3", "bitumin"),
-                                       ("4", "neopren")]),
+    dictionary(
+        "249129", "Materiał", [("1", "żeliwo"), ("2", "winyl"), ("3", "bitumin"), ("4", "neopren")]
+    ),
 ]
 NAMIOTY = [
     *common(MARKA_SPORT),
@@ -636,8 +791,11 @@ KLOCKI = [
     _required(WIEK_DZIECKA, offer=True, product=True),
     _required(integer("249209", "Liczba elementów", lo=1, hi=100000), product=True),
     string("249213", "Numer zestawu", max_length=20),
-    dictionary("249217", "Seria", [("1", "City"), ("2", "Technic"), ("3", "Star Wars"),
-                                    ("4", "Friends"), ("5", "Duplo")]),
+    dictionary(
+        "249217",
+        "Seria",
+        [("1", "City"), ("2", "Technic"), ("3", "Star Wars"), ("4", "Friends"), ("5", "Duplo")],
+    ),
 ]
 LALKI = [
     *common(MARKA_ZABAWKI),
@@ -646,52 +804,90 @@ LALKI = [
     yes_no("249225", "Akcesoria w zestawie"),
 ]
 
-MARKA_URODA = brand("249301", "Marka", ["Dior", "Chanel", "Hugo Boss", "Nivea", "La Roche-Posay",
-                                         "Ziaja"])
+MARKA_URODA = brand(
+    "249301", "Marka", ["Dior", "Chanel", "Hugo Boss", "Nivea", "La Roche-Posay", "Ziaja"]
+)
 PERFUMY = [
     *common(MARKA_URODA),
     _required(integer("249305", "Pojemność", lo=1, hi=1000, unit="ml"), offer=True, product=True),
-    _required(dictionary("249309", "Przeznaczenie", [("1", "dla kobiet"), ("2", "dla mężczyzn"),
-                                                      ("3", "unisex")]),
-              offer=True, product=True),
-    dictionary("249313", "Nuty zapachowe", [("1", "cytrusowe"), ("2", "drzewne"),
-                                             ("3", "kwiatowe"), ("4", "orientalne"),
-                                             ("5", "owocowe")], multiple=True),
+    _required(
+        dictionary(
+            "249309", "Przeznaczenie", [("1", "dla kobiet"), ("2", "dla mężczyzn"), ("3", "unisex")]
+        ),
+        offer=True,
+        product=True,
+    ),
+    dictionary(
+        "249313",
+        "Nuty zapachowe",
+        [
+            ("1", "cytrusowe"),
+            ("2", "drzewne"),
+            ("3", "kwiatowe"),
+            ("4", "orientalne"),
+            ("5", "owocowe"),
+        ],
+        multiple=True,
+    ),
 ]
 KREMY = [
     *common(MARKA_URODA),
     _required(integer("249305", "Pojemność", lo=1, hi=1000, unit="ml"), offer=True, product=True),
-    dictionary("249317", "Rodzaj cery", [("1", "sucha"), ("2", "tłusta"), ("3", "mieszana"),
-                                          ("4", "wrażliwa"), ("5", "każdy rodzaj")],
-               multiple=True),
+    dictionary(
+        "249317",
+        "Rodzaj cery",
+        [
+            ("1", "sucha"),
+            ("2", "tłusta"),
+            ("3", "mieszana"),
+            ("4", "wrażliwa"),
+            ("5", "każdy rodzaj"),
+        ],
+        multiple=True,
+    ),
     integer("249321", "Faktor SPF", lo=0, hi=100),
 ]
 
-WYDAWNICTWO = brand("249401", "Wydawnictwo", ["Znak", "Wydawnictwo Literackie", "Albatros",
-                                               "Oxford University Press", "Pearson"])
+WYDAWNICTWO = brand(
+    "249401",
+    "Wydawnictwo",
+    ["Znak", "Wydawnictwo Literackie", "Albatros", "Oxford University Press", "Pearson"],
+)
 KSIAZKI_BASE = [
     *common(WYDAWNICTWO, mpn_if_no_ean=False),
     _required(string("249405", "Tytuł", max_length=150), offer=True, product=True),
     _required(string("249409", "Autor", max_length=80, values=5), offer=True, product=True),
-    _required(dictionary("249413", "Okładka", [("1", "miękka"), ("2", "twarda"),
-                                                ("3", "miękka ze skrzydełkami")]),
-              offer=True, product=True),
+    _required(
+        dictionary(
+            "249413", "Okładka", [("1", "miękka"), ("2", "twarda"), ("3", "miękka ze skrzydełkami")]
+        ),
+        offer=True,
+        product=True,
+    ),
     integer("249417", "Liczba stron", lo=1, hi=10000),
     integer("249421", "Rok wydania", lo=1450, hi=2100),
 ]
-JEZYK = dictionary("249425", "Język publikacji", [("1", "polski"), ("2", "angielski"),
-                                                   ("3", "niemiecki"), ("4", "hiszpański")],
-                   multiple=True)
+JEZYK = dictionary(
+    "249425",
+    "Język publikacji",
+    [("1", "polski"), ("2", "angielski"), ("3", "niemiecki"), ("4", "hiszpański")],
+    multiple=True,
+)
 KSIAZKI = [*KSIAZKI_BASE, JEZYK]
 KSIAZKI_JEZYKI = [
     *KSIAZKI_BASE,
     _required(JEZYK, offer=True, product=True),
-    dictionary("249429", "Poziom", [("1", "A1"), ("2", "A2"), ("3", "B1"), ("4", "B2"),
-                                     ("5", "C1"), ("6", "C2")], multiple=True),
+    dictionary(
+        "249429",
+        "Poziom",
+        [("1", "A1"), ("2", "A2"), ("3", "B1"), ("4", "B2"), ("5", "C1"), ("6", "C2")],
+        multiple=True,
+    ),
 ]
 
-MARKA_MOTO = brand("249501", "Marka", ["Varta", "Bosch", "Exide", "Michelin", "Continental",
-                                        "Dębica"])
+MARKA_MOTO = brand(
+    "249501", "Marka", ["Varta", "Bosch", "Exide", "Michelin", "Continental", "Dębica"]
+)
 AKUMULATORY = [
     *common(MARKA_MOTO),
     _required(integer("249505", "Pojemność", lo=1, hi=300, unit="Ah"), offer=True, product=True),
@@ -700,21 +896,28 @@ AKUMULATORY = [
 ]
 OPONY = [
     *common(MARKA_MOTO),
-    _required(integer("249517", "Szerokość opony", lo=100, hi=400, unit="mm"),
-              offer=True, product=True),
-    _required(integer("249521", "Profil opony", lo=20, hi=90, unit="%"),
-              offer=True, product=True),
-    _required(dictionary("249525", "Średnica", [(str(i), f"{i}\"") for i in range(13, 22)]),
-              offer=True, product=True),
+    _required(
+        integer("249517", "Szerokość opony", lo=100, hi=400, unit="mm"), offer=True, product=True
+    ),
+    _required(integer("249521", "Profil opony", lo=20, hi=90, unit="%"), offer=True, product=True),
+    _required(
+        dictionary("249525", "Średnica", [(str(i), f'{i}"') for i in range(13, 22)]),
+        offer=True,
+        product=True,
+    ),
     integer("249529", "Rok produkcji", lo=2015, hi=2030, describes=False),
 ]
 
 MARKA_KAWA = brand("249601", "Marka", ["Lavazza", "Jacobs", "Segafredo", "Tchibo", "Kimbo"])
 KAWA = [
     *common(MARKA_KAWA),
-    _required(dictionary("249605", "Postać", [("1", "ziarnista"), ("2", "mielona"),
-                                               ("3", "rozpuszczalna")]),
-              offer=True, product=True),
+    _required(
+        dictionary(
+            "249605", "Postać", [("1", "ziarnista"), ("2", "mielona"), ("3", "rozpuszczalna")]
+        ),
+        offer=True,
+        product=True,
+    ),
     _required(integer("249609", "Waga", lo=1, hi=10000, unit="g"), offer=True, product=True),
     integer("249613", "Zawartość arabiki", lo=0, hi=100, unit="%"),
 ]
@@ -758,182 +961,744 @@ PARAMETERS_BY_CATEGORY: dict[str, list[dict[str, Any]]] = {
 # A product: (key, name, category id, LISTED?, parameters); parameter values are labels for
 # dictionaries, strings for the others, (from, to) tuples for ranges, lists for several values.
 PRODUCTS: list[tuple[str, str, str, bool, dict[str, Any]]] = [
-    ("iphone15-128-black", "Apple iPhone 15 128 GB czarny", "165", True, {
-        "225693": gtin("019425321543"), "224017": "MTP03PX/A", "246705": "Apple",
-        "246709": "iPhone 15", "202869": "128", "202865": "6", "202749": "6.1",
-        "202829": "tak", "202833": "eSIM", "202685": ["4G (LTE)", "5G"],
-        "127448": "czarny", "17448": "0.32"}),
-    ("iphone15pro-256", "Apple iPhone 15 Pro 256 GB tytan naturalny", "165", True, {
-        "225693": gtin("019425322028"), "224017": "MTV53PX/A", "246705": "Apple",
-        "246709": "iPhone 15 Pro", "202869": "256", "202865": "8", "202749": "6.1",
-        "202829": "tak", "202833": "eSIM", "202685": ["4G (LTE)", "5G"],
-        "127448": "szary", "17448": "0.35"}),
-    ("galaxy-s24", "Samsung Galaxy S24 8/256 GB Onyx Black", "165", True, {
-        "225693": gtin("880609493640"), "224017": "SM-S921BZKGEUE", "246705": "Samsung",
-        "246709": "Galaxy S24", "202869": "256", "202865": "8", "202749": "6.2",
-        "202829": "tak", "202833": "nanoSIM", "202685": ["4G (LTE)", "5G"],
-        "127448": "czarny", "17448": "0.38"}),
-    ("galaxy-a55", "Samsung Galaxy A55 5G 8/128 GB granatowy", "165", False, {
-        "225693": gtin("880609507391"), "224017": "SM-A556BZKAEUE", "246705": "Samsung",
-        "246709": "Galaxy A55", "202869": "128", "202865": "8", "202749": "6.6",
-        "202829": "nie", "202685": ["4G (LTE)", "5G"],
-        "127448": "niebieski", "17448": "0.41"}),
-    ("redmi-note13", "Xiaomi Redmi Note 13 8/256 GB Midnight Black", "165", True, {
-        "225693": gtin("694144303524"), "224017": "MZB0FRJEU", "246705": "Xiaomi",
-        "246709": "Redmi Note 13", "202869": "256", "202865": "8", "202749": "6.67",
-        "202829": "tak", "202833": "nanoSIM", "202685": ["4G (LTE)"],
-        "127448": "czarny", "17448": "0.36"}),
-    ("pixel8", "Google Pixel 8 8/128 GB Obsidian", "165", True, {
-        "225693": "0840244706357", "224017": "GA04803-GB", "246705": "Google",
-        "246709": "Pixel 8", "202869": "128", "202865": "8", "202749": "6.2",
-        "202829": "tak", "202833": "eSIM", "202685": ["4G (LTE)", "5G"],
-        "127448": "czarny", "17448": "0.39"}),
-    ("moto-g84", "Motorola Moto G84 5G 12/256 GB Midnight Blue", "165", False, {
-        "225693": gtin("084024470000"), "224017": "PAYM0011PL", "246705": "Motorola",
-        "246709": "Moto G84", "202869": "256", "202865": "12", "202749": "6.55",
-        "202829": "tak", "202833": "nanoSIM", "202685": ["5G"],
-        "127448": "niebieski", "17448": "0.37"}),
-    ("spigen-case-15", "Etui Spigen Ultra Hybrid do iPhone 15 przezroczyste", "259347", True, {
-        "225693": gtin("881060000000"), "224017": "ACS06793", "248817": "Spigen",
-        "202941": "plecki", "202945": ["iPhone 15"], "127448": "wielokolorowy"}),
-    ("baseus-charger", "Ładowarka sieciowa Baseus GaN5 Pro 65W USB-C", "261544", True, {
-        "225693": gtin("694103290000"), "224017": "CCGP120202", "248817": "Baseus",
-        "203501": "65", "203505": ["USB typ A", "USB typ C"], "203509": "tak"}),
-    ("soundcore-dot3i", "Soundcore Life Dot 3i słuchawki bezprzewodowe ANC czarne", "85166", True, {
-        "225693": "194644131784", "224017": "A3982G12", "248811": "Soundcore",
-        "203681": "dokanałowe", "129357": "czarny", "203713": "Bluetooth", "203689": "tak",
-        "248248": "tak", "203725": "36", "17448": "0.01", "223333": "18", "223329": "10.5"}),
-    ("sony-wh1000xm5", "Sony WH-1000XM5 słuchawki bezprzewodowe nauszne czarne", "85166", True, {
-        "225693": gtin("454873521467"), "224017": "WH1000XM5B.CE7", "248811": "Sony",
-        "203681": "nauszne", "129357": "czarny", "203713": "Bluetooth", "203689": "tak",
-        "248248": "tak", "203725": "30", "17448": "0.54"}),
-    ("jbl-tune520", "JBL Tune 520BT słuchawki bezprzewodowe nauszne niebieskie", "85166", True, {
-        "225693": gtin("605091300000"), "224017": "JBLT520BTBLUEU", "248811": "JBL",
-        "203681": "nauszne", "129357": "niebieski", "203713": "Bluetooth", "203689": "tak",
-        "248248": "nie", "203725": "57", "17448": "0.25"}),
+    (
+        "iphone15-128-black",
+        "Apple iPhone 15 128 GB czarny",
+        "165",
+        True,
+        {
+            "225693": gtin("019425321543"),
+            "224017": "MTP03PX/A",
+            "246705": "Apple",
+            "246709": "iPhone 15",
+            "202869": "128",
+            "202865": "6",
+            "202749": "6.1",
+            "202829": "tak",
+            "202833": "eSIM",
+            "202685": ["4G (LTE)", "5G"],
+            "127448": "czarny",
+            "17448": "0.32",
+        },
+    ),
+    (
+        "iphone15pro-256",
+        "Apple iPhone 15 Pro 256 GB tytan naturalny",
+        "165",
+        True,
+        {
+            "225693": gtin("019425322028"),
+            "224017": "MTV53PX/A",
+            "246705": "Apple",
+            "246709": "iPhone 15 Pro",
+            "202869": "256",
+            "202865": "8",
+            "202749": "6.1",
+            "202829": "tak",
+            "202833": "eSIM",
+            "202685": ["4G (LTE)", "5G"],
+            "127448": "szary",
+            "17448": "0.35",
+        },
+    ),
+    (
+        "galaxy-s24",
+        "Samsung Galaxy S24 8/256 GB Onyx Black",
+        "165",
+        True,
+        {
+            "225693": gtin("880609493640"),
+            "224017": "SM-S921BZKGEUE",
+            "246705": "Samsung",
+            "246709": "Galaxy S24",
+            "202869": "256",
+            "202865": "8",
+            "202749": "6.2",
+            "202829": "tak",
+            "202833": "nanoSIM",
+            "202685": ["4G (LTE)", "5G"],
+            "127448": "czarny",
+            "17448": "0.38",
+        },
+    ),
+    (
+        "galaxy-a55",
+        "Samsung Galaxy A55 5G 8/128 GB granatowy",
+        "165",
+        False,
+        {
+            "225693": gtin("880609507391"),
+            "224017": "SM-A556BZKAEUE",
+            "246705": "Samsung",
+            "246709": "Galaxy A55",
+            "202869": "128",
+            "202865": "8",
+            "202749": "6.6",
+            "202829": "nie",
+            "202685": ["4G (LTE)", "5G"],
+            "127448": "niebieski",
+            "17448": "0.41",
+        },
+    ),
+    (
+        "redmi-note13",
+        "Xiaomi Redmi Note 13 8/256 GB Midnight Black",
+        "165",
+        True,
+        {
+            "225693": gtin("694144303524"),
+            "224017": "MZB0FRJEU",
+            "246705": "Xiaomi",
+            "246709": "Redmi Note 13",
+            "202869": "256",
+            "202865": "8",
+            "202749": "6.67",
+            "202829": "tak",
+            "202833": "nanoSIM",
+            "202685": ["4G (LTE)"],
+            "127448": "czarny",
+            "17448": "0.36",
+        },
+    ),
+    (
+        "pixel8",
+        "Google Pixel 8 8/128 GB Obsidian",
+        "165",
+        True,
+        {
+            "225693": "0840244706357",
+            "224017": "GA04803-GB",
+            "246705": "Google",
+            "246709": "Pixel 8",
+            "202869": "128",
+            "202865": "8",
+            "202749": "6.2",
+            "202829": "tak",
+            "202833": "eSIM",
+            "202685": ["4G (LTE)", "5G"],
+            "127448": "czarny",
+            "17448": "0.39",
+        },
+    ),
+    (
+        "moto-g84",
+        "Motorola Moto G84 5G 12/256 GB Midnight Blue",
+        "165",
+        False,
+        {
+            "225693": gtin("084024470000"),
+            "224017": "PAYM0011PL",
+            "246705": "Motorola",
+            "246709": "Moto G84",
+            "202869": "256",
+            "202865": "12",
+            "202749": "6.55",
+            "202829": "tak",
+            "202833": "nanoSIM",
+            "202685": ["5G"],
+            "127448": "niebieski",
+            "17448": "0.37",
+        },
+    ),
+    (
+        "spigen-case-15",
+        "Etui Spigen Ultra Hybrid do iPhone 15 przezroczyste",
+        "259347",
+        True,
+        {
+            "225693": gtin("881060000000"),
+            "224017": "ACS06793",
+            "248817": "Spigen",
+            "202941": "plecki",
+            "202945": ["iPhone 15"],
+            "127448": "wielokolorowy",
+        },
+    ),
+    (
+        "baseus-charger",
+        "Ładowarka sieciowa Baseus GaN5 Pro 65W USB-C",
+        "261544",
+        True,
+        {
+            "225693": gtin("694103290000"),
+            "224017": "CCGP120202",
+            "248817": "Baseus",
+            "203501": "65",
+            "203505": ["USB typ A", "USB typ C"],
+            "203509": "tak",
+        },
+    ),
+    (
+        "soundcore-dot3i",
+        "Soundcore Life Dot 3i słuchawki bezprzewodowe ANC czarne",
+        "85166",
+        True,
+        {
+            "225693": "194644131784",
+            "224017": "A3982G12",
+            "248811": "Soundcore",
+            "203681": "dokanałowe",
+            "129357": "czarny",
+            "203713": "Bluetooth",
+            "203689": "tak",
+            "248248": "tak",
+            "203725": "36",
+            "17448": "0.01",
+            "223333": "18",
+            "223329": "10.5",
+        },
+    ),
+    (
+        "sony-wh1000xm5",
+        "Sony WH-1000XM5 słuchawki bezprzewodowe nauszne czarne",
+        "85166",
+        True,
+        {
+            "225693": gtin("454873521467"),
+            "224017": "WH1000XM5B.CE7",
+            "248811": "Sony",
+            "203681": "nauszne",
+            "129357": "czarny",
+            "203713": "Bluetooth",
+            "203689": "tak",
+            "248248": "tak",
+            "203725": "30",
+            "17448": "0.54",
+        },
+    ),
+    (
+        "jbl-tune520",
+        "JBL Tune 520BT słuchawki bezprzewodowe nauszne niebieskie",
+        "85166",
+        True,
+        {
+            "225693": gtin("605091300000"),
+            "224017": "JBLT520BTBLUEU",
+            "248811": "JBL",
+            "203681": "nauszne",
+            "129357": "niebieski",
+            "203713": "Bluetooth",
+            "203689": "tak",
+            "248248": "nie",
+            "203725": "57",
+            "17448": "0.25",
+        },
+    ),
     # Two catalogue entries sharing one GTIN (a duplicate created from two proposals).
-    ("airpods-pro2-a", "Apple AirPods Pro 2 generacji z etui MagSafe USB-C", "85166", True, {
-        "225693": gtin("019425331780"), "224017": "MTJV3ZM/A", "248811": "Apple",
-        "203681": "dokanałowe", "129357": "biały", "203713": "Bluetooth", "203689": "tak",
-        "248248": "tak", "203725": "30", "17448": "0.19"}),
-    ("airpods-pro2-b", "Słuchawki Apple AirPods Pro (2. generacja) USB-C białe", "85166", False, {
-        "225693": gtin("019425331780"), "224017": "MTJV3ZM/A", "248811": "Apple",
-        "203681": "dokanałowe", "129357": "biały", "203713": "Bluetooth", "203689": "tak",
-        "248248": "tak", "17448": "0.2"}),
-    ("sennheiser-ie100", "Sennheiser IE 100 PRO słuchawki przewodowe douszne", "85167", True, {
-        "225693": gtin("461500000000"), "224017": "508940", "248811": "Sennheiser",
-        "203681": "dokanałowe", "203729": "jack 3,5 mm", "207838": "1.3", "203689": "nie"}),
-    ("bosch-kettle", "Czajnik elektryczny Bosch TWK3P420 1,7 l 2400 W", "67490", True, {
-        "225693": gtin("424200237550"), "224017": "TWK3P420", "248821": "Bosch",
-        "205297": "1.7", "205301": "2400", "205305": "stal nierdzewna", "127448": "srebrny",
-        "17448": "1.25"}),
-    ("delonghi-magnifica", "Ekspres ciśnieniowy De'Longhi Magnifica S ECAM 22.110.B", "67461",
-     True, {
-        "225693": gtin("804410084418"), "224017": "ECAM22.110.B", "248821": "De'Longhi",
-        "205311": "automatyczny", "205315": "15", "205319": "1.8", "205323": "tak",
-        "127448": "czarny", "17448": "10.5"}),
-    ("thinkpad-e14", "Laptop Lenovo ThinkPad E14 Gen 5 i5 16 GB 512 GB", "491", True, {
-        "225693": gtin("019719852360"), "224017": "21JK0083PB", "248825": "Lenovo",
-        "250439": "ThinkPad E14 Gen 5", "202749": "14", "4094": "512", "202865": "16",
-        "202870": "Intel Core i5", "202877": "10", "17448": "2.1"}),
-    ("macbook-air-m3", "Apple MacBook Air 13 M3 8 GB 256 GB północ", "491", True, {
-        "225693": gtin("019525341520"), "224017": "MRXV3ZE/A", "248825": "Apple",
-        "250439": "MacBook Air 13 M3", "202749": "13.6", "4094": "256", "202865": "8",
-        "202870": "Apple M3", "202877": "8", "17448": "1.7"}),
-    ("logitech-mx3s", "Mysz bezprzewodowa Logitech MX Master 3S grafitowa", "4476", True, {
-        "225693": gtin("509920000000"), "224017": "910-006559", "248825": "Logitech",
-        "203901": ["bezprzewodowa", "Bluetooth"], "203905": "8000", "203909": "7",
-        "127448": "szary"}),
+    (
+        "airpods-pro2-a",
+        "Apple AirPods Pro 2 generacji z etui MagSafe USB-C",
+        "85166",
+        True,
+        {
+            "225693": gtin("019425331780"),
+            "224017": "MTJV3ZM/A",
+            "248811": "Apple",
+            "203681": "dokanałowe",
+            "129357": "biały",
+            "203713": "Bluetooth",
+            "203689": "tak",
+            "248248": "tak",
+            "203725": "30",
+            "17448": "0.19",
+        },
+    ),
+    (
+        "airpods-pro2-b",
+        "Słuchawki Apple AirPods Pro (2. generacja) USB-C białe",
+        "85166",
+        False,
+        {
+            "225693": gtin("019425331780"),
+            "224017": "MTJV3ZM/A",
+            "248811": "Apple",
+            "203681": "dokanałowe",
+            "129357": "biały",
+            "203713": "Bluetooth",
+            "203689": "tak",
+            "248248": "tak",
+            "17448": "0.2",
+        },
+    ),
+    (
+        "sennheiser-ie100",
+        "Sennheiser IE 100 PRO słuchawki przewodowe douszne",
+        "85167",
+        True,
+        {
+            "225693": gtin("461500000000"),
+            "224017": "508940",
+            "248811": "Sennheiser",
+            "203681": "dokanałowe",
+            "203729": "jack 3,5 mm",
+            "207838": "1.3",
+            "203689": "nie",
+        },
+    ),
+    (
+        "bosch-kettle",
+        "Czajnik elektryczny Bosch TWK3P420 1,7 l 2400 W",
+        "67490",
+        True,
+        {
+            "225693": gtin("424200237550"),
+            "224017": "TWK3P420",
+            "248821": "Bosch",
+            "205297": "1.7",
+            "205301": "2400",
+            "205305": "stal nierdzewna",
+            "127448": "srebrny",
+            "17448": "1.25",
+        },
+    ),
+    (
+        "delonghi-magnifica",
+        "Ekspres ciśnieniowy De'Longhi Magnifica S ECAM 22.110.B",
+        "67461",
+        True,
+        {
+            "225693": gtin("804410084418"),
+            "224017": "ECAM22.110.B",
+            "248821": "De'Longhi",
+            "205311": "automatyczny",
+            "205315": "15",
+            "205319": "1.8",
+            "205323": "tak",
+            "127448": "czarny",
+            "17448": "10.5",
+        },
+    ),
+    (
+        "thinkpad-e14",
+        "Laptop Lenovo ThinkPad E14 Gen 5 i5 16 GB 512 GB",
+        "491",
+        True,
+        {
+            "225693": gtin("019719852360"),
+            "224017": "21JK0083PB",
+            "248825": "Lenovo",
+            "250439": "ThinkPad E14 Gen 5",
+            "202749": "14",
+            "4094": "512",
+            "202865": "16",
+            "202870": "Intel Core i5",
+            "202877": "10",
+            "17448": "2.1",
+        },
+    ),
+    (
+        "macbook-air-m3",
+        "Apple MacBook Air 13 M3 8 GB 256 GB północ",
+        "491",
+        True,
+        {
+            "225693": gtin("019525341520"),
+            "224017": "MRXV3ZE/A",
+            "248825": "Apple",
+            "250439": "MacBook Air 13 M3",
+            "202749": "13.6",
+            "4094": "256",
+            "202865": "8",
+            "202870": "Apple M3",
+            "202877": "8",
+            "17448": "1.7",
+        },
+    ),
+    (
+        "logitech-mx3s",
+        "Mysz bezprzewodowa Logitech MX Master 3S grafitowa",
+        "4476",
+        True,
+        {
+            "225693": gtin("509920000000"),
+            "224017": "910-006559",
+            "248825": "Logitech",
+            "203901": ["bezprzewodowa", "Bluetooth"],
+            "203905": "8000",
+            "203909": "7",
+            "127448": "szary",
+        },
+    ),
     # EAN-8 product
-    ("razer-viper-mini", "Mysz przewodowa Razer Viper Mini gamingowa czarna", "4476", False, {
-        "225693": gtin("4005127"), "224017": "RZ01-03250100-R3M1", "248825": "Razer",
-        "203901": ["przewodowa"], "203905": "8500", "203909": "6", "127448": "czarny"}),
-    ("stiga-collector", "Kosiarka akumulatorowa Stiga Collector 137e 37 cm", "257931", True, {
-        "225693": gtin("802094301537"), "224017": "2T0370481/ST1", "248831": "Stiga",
-        "211962": "akumulatorowy", "211958": "37", "211966": ("2.5", "7.5"), "211970": "40",
-        "17448": "13.5"}),
-    ("makita-ddf485", "Wiertarko-wkrętarka Makita DDF485RTJ 18 V 2 akumulatory", "147657", True, {
-        "225693": gtin("008859241153"), "224017": "DDF485RTJ", "248831": "Makita",
-        "212003": "18", "212007": "50", "212011": "2", "212015": "nie", "17448": "4.9"}),
-    ("luminarc-mugs", "Kubki szklane Luminarc Trianon 290 ml 6 sztuk", "260556", False, {
-        "225693": gtin("388333215623"), "248835": "Luminarc", "226949": "290",
-        "226953": "szkło", "226957": "6"}),
-    ("dormeo-bedding", "Pościel bawełniana Dormeo 160x200 cm szara komplet", "260557", True, {
-        "225693": gtin("386002302211"), "248835": "Dormeo", "227001": "160 x 200 cm",
-        "227005": "bawełna", "127448": ["szary"]}),
-    ("nike-airmax90", "Buty męskie sneakersy Nike Air Max 90 białe", "257916", True, {
-        "225693": gtin("019305480311"), "224017": "CN8490-100", "249001": "Nike",
-        "127448": ["biały"], "249009": "skóra naturalna", "250439": "Air Max 90"}),
-    ("adidas-samba", "Buty adidas Samba OG męskie białe z czarnym", "257916", True, {
-        "225693": gtin("405974254101"), "224017": "B75806", "249001": "adidas",
-        "127448": ["biały", "czarny"], "249009": "skóra naturalna", "250439": "Samba OG"}),
-    ("wojas-kozaki", "Kozaki damskie Wojas skórzane na obcasie czarne", "257913", False, {
-        "225693": gtin("590359620451"), "224017": "6456-51", "249001": "Wojas",
-        "127448": ["czarny"], "249009": "skóra naturalna", "250439": "6456-51"}),
-    ("4f-tshirt", "Koszulka męska 4F T-shirt bawełniany granatowy", "257939", False, {
-        "225693": gtin("590590011452"), "249013": "4F", "127448": ["niebieski"],
-        "249021": "bawełna", "249025": "100"}),
-    ("kross-hexagon", "Rower górski MTB Kross Hexagon 5.0 29 cali rama M", "110145", True, {
-        "225693": gtin("590427220148"), "224017": "KRHX5Z29X19M004", "249101": "Kross",
-        "249105": "29\"", "249109": "19", "249113": "24", "249117": "aluminium",
-        "17448": "15.9"}),
-    ("hop-sport-dumbbells", "Hantle żeliwne Hop-Sport 2 x 5 kg komplet", "110153", True, {
-        "225693": gtin("590771721315"), "249101": "Hop-Sport", "249121": "5", "249125": "2",
-        "249129": "żeliwo", "17448": "10.3"}),
-    ("coleman-tent", "Namiot turystyczny Coleman Darwin 3 osobowy zielony", "110171", True, {
-        "225693": gtin("312960000000"), "224017": "2000038924", "249101": "Coleman",
-        "249133": "3", "249137": "3000", "249141": "4.5"}),
-    ("lego-city-60316", "LEGO City 60316 Posterunek policji klocki", "12041", True, {
-        "225693": gtin("567357000000"), "224017": "60316", "249201": "LEGO",
-        "249205": ("6", "12"), "249209": "668", "249213": "60316", "249217": "City",
-        "17448": "1.3"}),
-    ("cobi-tank", "Klocki Cobi Czołg Sherman M4A1 historical collection", "12041", False, {
-        "225693": gtin("590325802551"), "224017": "2570", "249201": "Cobi",
-        "249205": ("8", "18"), "249209": "615", "249213": "2570"}),
-    ("barbie-dreamhouse", "Lalka Barbie Fashionistas z akcesoriami Mattel", "11830", True, {
-        "225693": gtin("019488000000"), "224017": "FBR37", "249201": "Barbie",
-        "249205": ("3", "10"), "249221": "29", "249225": "tak"}),
-    ("dior-sauvage", "Dior Sauvage woda perfumowana dla mężczyzn 100 ml", "90532", True, {
-        "225693": gtin("334887525540"), "224017": "F068524009", "249301": "Dior",
-        "249305": "100", "249309": "dla mężczyzn", "249313": ["cytrusowe", "drzewne"]}),
-    ("nivea-creme", "Krem nawilżający Nivea Creme do twarzy i ciała 150 ml", "90542", True, {
-        "225693": gtin("4005800"), "224017": "80104", "249301": "Nivea",
-        "249305": "150", "249317": ["każdy rodzaj"]}),
-    ("ziaja-cream", "Ziaja krem do twarzy z kozim mlekiem 50 ml", "90542", False, {
-        "225693": gtin("590051600181"), "224017": "ZKM50", "249301": "Ziaja",
-        "249305": "50", "249317": ["sucha", "wrażliwa"]}),
-    ("solaris-lem", "Stanisław Lem Solaris wydanie kolekcjonerskie twarda oprawa", "66780",
-     True, {
-        "225693": gtin("978830805166"), "249401": "Wydawnictwo Literackie",
-        "249405": "Solaris", "249409": ["Stanisław Lem"], "249413": "twarda",
-        "249417": "340", "249421": "2021", "249425": ["polski"]}),
-    ("wiedzmin-ostatnie", "Andrzej Sapkowski Ostatnie życzenie Wiedźmin tom 1", "66780", True, {
-        "225693": gtin("978837578067"), "249401": "Znak", "249405": "Ostatnie życzenie",
-        "249409": ["Andrzej Sapkowski"], "249413": "miękka", "249417": "332",
-        "249421": "2014", "249425": ["polski"]}),
-    ("english-file", "English File Intermediate Student's Book podręcznik B1", "66794", True, {
-        "225693": gtin("978019403586"), "249401": "Oxford University Press",
-        "249405": "English File Intermediate", "249409": ["Christina Latham-Koenig",
-                                                          "Clive Oxenden"],
-        "249413": "miękka", "249421": "2019", "249425": ["angielski"], "249429": ["B1"]}),
-    ("varta-e11", "Akumulator Varta Blue Dynamic E11 74 Ah 680 A", "18554", True, {
-        "225693": gtin("401299000000"), "224017": "5740120683132", "249501": "Varta",
-        "249505": "74", "249509": "680", "249513": "12 V", "17448": "17.9"}),
-    ("michelin-primacy4", "Opona letnia Michelin Primacy 4+ 205/55 R16 91V", "257689", True, {
-        "225693": gtin("352877000000"), "224017": "468270", "249501": "Michelin",
-        "249517": "205", "249521": "55", "249525": "16\"", "17448": "8.1"}),
-    ("lavazza-oro", "Kawa ziarnista Lavazza Qualita Oro 1 kg arabica", "261116", True, {
-        "225693": gtin("800007000000"), "224017": "2056", "249601": "Lavazza",
-        "249605": "ziarnista", "249609": "1000", "249613": "100", "17448": "1.05"}),
+    (
+        "razer-viper-mini",
+        "Mysz przewodowa Razer Viper Mini gamingowa czarna",
+        "4476",
+        False,
+        {
+            "225693": gtin("4005127"),
+            "224017": "RZ01-03250100-R3M1",
+            "248825": "Razer",
+            "203901": ["przewodowa"],
+            "203905": "8500",
+            "203909": "6",
+            "127448": "czarny",
+        },
+    ),
+    (
+        "stiga-collector",
+        "Kosiarka akumulatorowa Stiga Collector 137e 37 cm",
+        "257931",
+        True,
+        {
+            "225693": gtin("802094301537"),
+            "224017": "2T0370481/ST1",
+            "248831": "Stiga",
+            "211962": "akumulatorowy",
+            "211958": "37",
+            "211966": ("2.5", "7.5"),
+            "211970": "40",
+            "17448": "13.5",
+        },
+    ),
+    (
+        "makita-ddf485",
+        "Wiertarko-wkrętarka Makita DDF485RTJ 18 V 2 akumulatory",
+        "147657",
+        True,
+        {
+            "225693": gtin("008859241153"),
+            "224017": "DDF485RTJ",
+            "248831": "Makita",
+            "212003": "18",
+            "212007": "50",
+            "212011": "2",
+            "212015": "nie",
+            "17448": "4.9",
+        },
+    ),
+    (
+        "luminarc-mugs",
+        "Kubki szklane Luminarc Trianon 290 ml 6 sztuk",
+        "260556",
+        False,
+        {
+            "225693": gtin("388333215623"),
+            "248835": "Luminarc",
+            "226949": "290",
+            "226953": "szkło",
+            "226957": "6",
+        },
+    ),
+    (
+        "dormeo-bedding",
+        "Pościel bawełniana Dormeo 160x200 cm szara komplet",
+        "260557",
+        True,
+        {
+            "225693": gtin("386002302211"),
+            "248835": "Dormeo",
+            "227001": "160 x 200 cm",
+            "227005": "bawełna",
+            "127448": ["szary"],
+        },
+    ),
+    (
+        "nike-airmax90",
+        "Buty męskie sneakersy Nike Air Max 90 białe",
+        "257916",
+        True,
+        {
+            "225693": gtin("019305480311"),
+            "224017": "CN8490-100",
+            "249001": "Nike",
+            "127448": ["biały"],
+            "249009": "skóra naturalna",
+            "250439": "Air Max 90",
+        },
+    ),
+    (
+        "adidas-samba",
+        "Buty adidas Samba OG męskie białe z czarnym",
+        "257916",
+        True,
+        {
+            "225693": gtin("405974254101"),
+            "224017": "B75806",
+            "249001": "adidas",
+            "127448": ["biały", "czarny"],
+            "249009": "skóra naturalna",
+            "250439": "Samba OG",
+        },
+    ),
+    (
+        "wojas-kozaki",
+        "Kozaki damskie Wojas skórzane na obcasie czarne",
+        "257913",
+        False,
+        {
+            "225693": gtin("590359620451"),
+            "224017": "6456-51",
+            "249001": "Wojas",
+            "127448": ["czarny"],
+            "249009": "skóra naturalna",
+            "250439": "6456-51",
+        },
+    ),
+    (
+        "4f-tshirt",
+        "Koszulka męska 4F T-shirt bawełniany granatowy",
+        "257939",
+        False,
+        {
+            "225693": gtin("590590011452"),
+            "249013": "4F",
+            "127448": ["niebieski"],
+            "249021": "bawełna",
+            "249025": "100",
+        },
+    ),
+    (
+        "kross-hexagon",
+        "Rower górski MTB Kross Hexagon 5.0 29 cali rama M",
+        "110145",
+        True,
+        {
+            "225693": gtin("590427220148"),
+            "224017": "KRHX5Z29X19M004",
+            "249101": "Kross",
+            "249105": '29"',
+            "249109": "19",
+            "249113": "24",
+            "249117": "aluminium",
+            "17448": "15.9",
+        },
+    ),
+    (
+        "hop-sport-dumbbells",
+        "Hantle żeliwne Hop-Sport 2 x 5 kg komplet",
+        "110153",
+        True,
+        {
+            "225693": gtin("590771721315"),
+            "249101": "Hop-Sport",
+            "249121": "5",
+            "249125": "2",
+            "249129": "żeliwo",
+            "17448": "10.3",
+        },
+    ),
+    (
+        "coleman-tent",
+        "Namiot turystyczny Coleman Darwin 3 osobowy zielony",
+        "110171",
+        True,
+        {
+            "225693": gtin("312960000000"),
+            "224017": "2000038924",
+            "249101": "Coleman",
+            "249133": "3",
+            "249137": "3000",
+            "249141": "4.5",
+        },
+    ),
+    (
+        "lego-city-60316",
+        "LEGO City 60316 Posterunek policji klocki",
+        "12041",
+        True,
+        {
+            "225693": gtin("567357000000"),
+            "224017": "60316",
+            "249201": "LEGO",
+            "249205": ("6", "12"),
+            "249209": "668",
+            "249213": "60316",
+            "249217": "City",
+            "17448": "1.3",
+        },
+    ),
+    (
+        "cobi-tank",
+        "Klocki Cobi Czołg Sherman M4A1 historical collection",
+        "12041",
+        False,
+        {
+            "225693": gtin("590325802551"),
+            "224017": "2570",
+            "249201": "Cobi",
+            "249205": ("8", "18"),
+            "249209": "615",
+            "249213": "2570",
+        },
+    ),
+    (
+        "barbie-dreamhouse",
+        "Lalka Barbie Fashionistas z akcesoriami Mattel",
+        "11830",
+        True,
+        {
+            "225693": gtin("019488000000"),
+            "224017": "FBR37",
+            "249201": "Barbie",
+            "249205": ("3", "10"),
+            "249221": "29",
+            "249225": "tak",
+        },
+    ),
+    (
+        "dior-sauvage",
+        "Dior Sauvage woda perfumowana dla mężczyzn 100 ml",
+        "90532",
+        True,
+        {
+            "225693": gtin("334887525540"),
+            "224017": "F068524009",
+            "249301": "Dior",
+            "249305": "100",
+            "249309": "dla mężczyzn",
+            "249313": ["cytrusowe", "drzewne"],
+        },
+    ),
+    (
+        "nivea-creme",
+        "Krem nawilżający Nivea Creme do twarzy i ciała 150 ml",
+        "90542",
+        True,
+        {
+            "225693": gtin("4005800"),
+            "224017": "80104",
+            "249301": "Nivea",
+            "249305": "150",
+            "249317": ["każdy rodzaj"],
+        },
+    ),
+    (
+        "ziaja-cream",
+        "Ziaja krem do twarzy z kozim mlekiem 50 ml",
+        "90542",
+        False,
+        {
+            "225693": gtin("590051600181"),
+            "224017": "ZKM50",
+            "249301": "Ziaja",
+            "249305": "50",
+            "249317": ["sucha", "wrażliwa"],
+        },
+    ),
+    (
+        "solaris-lem",
+        "Stanisław Lem Solaris wydanie kolekcjonerskie twarda oprawa",
+        "66780",
+        True,
+        {
+            "225693": gtin("978830805166"),
+            "249401": "Wydawnictwo Literackie",
+            "249405": "Solaris",
+            "249409": ["Stanisław Lem"],
+            "249413": "twarda",
+            "249417": "340",
+            "249421": "2021",
+            "249425": ["polski"],
+        },
+    ),
+    (
+        "wiedzmin-ostatnie",
+        "Andrzej Sapkowski Ostatnie życzenie Wiedźmin tom 1",
+        "66780",
+        True,
+        {
+            "225693": gtin("978837578067"),
+            "249401": "Znak",
+            "249405": "Ostatnie życzenie",
+            "249409": ["Andrzej Sapkowski"],
+            "249413": "miękka",
+            "249417": "332",
+            "249421": "2014",
+            "249425": ["polski"],
+        },
+    ),
+    (
+        "english-file",
+        "English File Intermediate Student's Book podręcznik B1",
+        "66794",
+        True,
+        {
+            "225693": gtin("978019403586"),
+            "249401": "Oxford University Press",
+            "249405": "English File Intermediate",
+            "249409": ["Christina Latham-Koenig", "Clive Oxenden"],
+            "249413": "miękka",
+            "249421": "2019",
+            "249425": ["angielski"],
+            "249429": ["B1"],
+        },
+    ),
+    (
+        "varta-e11",
+        "Akumulator Varta Blue Dynamic E11 74 Ah 680 A",
+        "18554",
+        True,
+        {
+            "225693": gtin("401299000000"),
+            "224017": "5740120683132",
+            "249501": "Varta",
+            "249505": "74",
+            "249509": "680",
+            "249513": "12 V",
+            "17448": "17.9",
+        },
+    ),
+    (
+        "michelin-primacy4",
+        "Opona letnia Michelin Primacy 4+ 205/55 R16 91V",
+        "257689",
+        True,
+        {
+            "225693": gtin("352877000000"),
+            "224017": "468270",
+            "249501": "Michelin",
+            "249517": "205",
+            "249521": "55",
+            "249525": '16"',
+            "17448": "8.1",
+        },
+    ),
+    (
+        "lavazza-oro",
+        "Kawa ziarnista Lavazza Qualita Oro 1 kg arabica",
+        "261116",
+        True,
+        {
+            "225693": gtin("800007000000"),
+            "224017": "2056",
+            "249601": "Lavazza",
+            "249605": "ziarnista",
+            "249609": "1000",
+            "249613": "100",
+            "17448": "1.05",
+        },
+    ),
     # UPC-12 product (a US import) in the coffee category
-    ("jacobs-kronung", "Kawa mielona Jacobs Kronung 500 g klasyczna", "261116", False, {
-        "225693": gtin("04600000000"), "224017": "4000508", "249601": "Jacobs",
-        "249605": "mielona", "249609": "500", "249613": "70"}),
+    (
+        "jacobs-kronung",
+        "Kawa mielona Jacobs Kronung 500 g klasyczna",
+        "261116",
+        False,
+        {
+            "225693": gtin("04600000000"),
+            "224017": "4000508",
+            "249601": "Jacobs",
+            "249605": "mielona",
+            "249609": "500",
+            "249613": "70",
+        },
+    ),
     # The tutorial's own "existing product by GTIN" example resolves to this product.
-    ("tutorial-gtin", "Zestaw klocków Cobi Fiat 126p Maluch do samodzielnego złożenia",
-     "12041", True, {
-        "225693": "5902719471797", "224017": "24530", "249201": "Cobi",
-        "249205": ("7", "18"), "249209": "71", "249213": "24530"}),
+    (
+        "tutorial-gtin",
+        "Zestaw klocków Cobi Fiat 126p Maluch do samodzielnego złożenia",
+        "12041",
+        True,
+        {
+            "225693": "5902719471797",
+            "224017": "24530",
+            "249201": "Cobi",
+            "249205": ("7", "18"),
+            "249209": "71",
+            "249213": "24530",
+        },
+    ),
 ]
 
 _IDENTIFYING = {"225693", "224017", "246709", "250439"}
@@ -993,22 +1758,25 @@ def _description(name: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     )
     return {
         "sections": [
-            {"items": [{"type": "TEXT", "content": f"<h1>{name}</h1><p>Opis produktu z "
-                        f"katalogu Allegro.</p>"}]},
+            {
+                "items": [
+                    {
+                        "type": "TEXT",
+                        "content": f"<h1>{name}</h1><p>Opis produktu z katalogu Allegro.</p>",
+                    }
+                ]
+            },
             {"items": [{"type": "TEXT", "content": f"<ul>{bullet_points}</ul>"}]},
         ]
     }
 
 
 def build_products() -> list[dict[str, Any]]:
-    similar = {"257916": ["257913"], "257913": ["257916"], "85166": ["85167"],
-               "66780": ["66794"]}
+    similar = {"257916": ["257913"], "257913": ["257916"], "85166": ["85167"], "66780": ["66794"]}
     products = []
     for key, name, category_id, listed, raw_params in PRODUCTS:
         definitions = {p["id"]: p for p in PARAMETERS_BY_CATEGORY[category_id]}
-        parameters = [
-            _product_parameter(definitions[pid], raw) for pid, raw in raw_params.items()
-        ]
+        parameters = [_product_parameter(definitions[pid], raw) for pid, raw in raw_params.items()]
         for p in parameters:
             assert definitions[p["id"]]["options"]["describesProduct"], (key, p["id"])
         product_id = stable_uuid("product:" + key)
@@ -1026,8 +1794,12 @@ def build_products() -> list[dict[str, Any]]:
                     ],
                 },
                 "images": [
-                    {"url": f"https://a.allegroimg.com/original/{image_hash[:6]}/{image_hash[6:30]}"},
-                    {"url": f"https://a.allegroimg.com/original/{image_hash[30:]}/{image_hash[:24]}"},
+                    {
+                        "url": f"https://a.allegroimg.com/original/{image_hash[:6]}/{image_hash[6:30]}"
+                    },
+                    {
+                        "url": f"https://a.allegroimg.com/original/{image_hash[30:]}/{image_hash[:24]}"
+                    },
                 ],
                 "parameters": parameters,
                 "description": _description(name, parameters),
@@ -1070,12 +1842,13 @@ def build_sellers() -> list[dict[str, Any]]:
             "user_id": "51877302",
             "marketplace": "allegro-cz",
             "currency": "CZK",
-            "shipping_rates": [{"id": stable_uuid("seller-cz:shipping:default"),
-                                "name": "default"}],
-            "return_policies": [{"id": stable_uuid("seller-cz:return:default"),
-                                 "name": "default"}],
-            "implied_warranties": [{"id": stable_uuid("seller-cz:implied:default"),
-                                    "name": "default"}],
+            "shipping_rates": [
+                {"id": stable_uuid("seller-cz:shipping:default"), "name": "default"}
+            ],
+            "return_policies": [{"id": stable_uuid("seller-cz:return:default"), "name": "default"}],
+            "implied_warranties": [
+                {"id": stable_uuid("seller-cz:implied:default"), "name": "default"}
+            ],
             "warranties": [],
         },
     ]
@@ -1087,8 +1860,10 @@ def _write(name: str, payload: Any) -> None:
 
 
 def _gtin_valid(value: str) -> bool:
-    return value.isdigit() and len(value) in (8, 12, 13, 14) and (
-        gtin_check_digit(value[:-1]) == value[-1]
+    return (
+        value.isdigit()
+        and len(value) in (8, 12, 13, 14)
+        and (gtin_check_digit(value[:-1]) == value[-1])
     )
 
 

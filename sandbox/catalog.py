@@ -161,8 +161,11 @@ class Catalog:
         return list(reversed(path))
 
     def leaf_categories(self) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self._categories[cid]) for cid in self._order
-                if self._categories[cid]["leaf"]]
+        return [
+            copy.deepcopy(self._categories[cid])
+            for cid in self._order
+            if self._categories[cid]["leaf"]
+        ]
 
     def all_categories(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(self._categories[cid]) for cid in self._order]
@@ -259,9 +262,14 @@ class Catalog:
             ids = self._by_gtin.get(normalize_gtin(phrase), [])
         elif mode == "MPN":
             wanted = phrase.casefold()
-            ids = [pid for pid in self._product_order
-                   if any(v.casefold() == wanted
-                          for v in self._values(self._products[pid], _MPN_PARAMETER_ID))]
+            ids = [
+                pid
+                for pid in self._product_order
+                if any(
+                    v.casefold() == wanted
+                    for v in self._values(self._products[pid], _MPN_PARAMETER_ID)
+                )
+            ]
         else:
             query = _words(phrase)
             gtin_hits = set(self._by_gtin.get(normalize_gtin(phrase), [])) if phrase else set()
@@ -290,8 +298,10 @@ class Catalog:
 
     def products_by_gtin(self, gtin: str) -> list[dict[str, Any]]:
         """Catalogue products carrying this GTIN (zero-padding ignored); possibly several."""
-        return [copy.deepcopy(self._products[pid])
-                for pid in self._by_gtin.get(normalize_gtin(gtin), [])]
+        return [
+            copy.deepcopy(self._products[pid])
+            for pid in self._by_gtin.get(normalize_gtin(gtin), [])
+        ]
 
     def products(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(self._products[pid]) for pid in self._product_order]

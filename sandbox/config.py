@@ -83,8 +83,12 @@ class SandboxConfig:
     request_log_size: int = 10000
 
     def __post_init__(self) -> None:
-        for name in ("fault_5xx_ratio", "fault_timeout_ratio", "fault_lost_response_ratio",
-                     "async_ratio"):
+        for name in (
+            "fault_5xx_ratio",
+            "fault_timeout_ratio",
+            "fault_lost_response_ratio",
+            "async_ratio",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
@@ -199,8 +203,9 @@ def _coerce(name: str, kind: type, value: Any) -> Any:
     try:
         number = float(value) if kind is float else _to_int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} wants {'a number' if kind is float else 'an integer'}, "
-                         f"got {value!r}") from None
+        raise ValueError(
+            f"{name} wants {'a number' if kind is float else 'an integer'}, got {value!r}"
+        ) from None
     return number
 
 

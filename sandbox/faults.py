@@ -51,9 +51,14 @@ class ScriptedFault:
     retry_after_s: float | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path.pattern, "kind": self.kind,
-                "remaining": self.remaining, "status": self.status,
-                "retry_after_s": self.retry_after_s}
+        return {
+            "method": self.method,
+            "path": self.path.pattern,
+            "kind": self.kind,
+            "remaining": self.remaining,
+            "status": self.status,
+            "retry_after_s": self.retry_after_s,
+        }
 
 
 class FaultBook:
@@ -63,8 +68,16 @@ class FaultBook:
         self.scripted: list[ScriptedFault] = []
         self._release = asyncio.Event()
 
-    def add(self, *, method: str, path: str, kind: str, count: int = 1,
-            status: int | None = None, retry_after_s: float | None = None) -> ScriptedFault:
+    def add(
+        self,
+        *,
+        method: str,
+        path: str,
+        kind: str,
+        count: int = 1,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> ScriptedFault:
         """Queue a scripted fault; raises ``ValueError`` on a bad kind, pattern or status."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
@@ -82,8 +95,9 @@ class FaultBook:
         self.scripted.append(fault)
         return fault
 
-    def take(self, method: str, path: str, *, is_api: bool, config: SandboxConfig,
-             rng: random.Random) -> Fault | None:
+    def take(
+        self, method: str, path: str, *, is_api: bool, config: SandboxConfig, rng: random.Random
+    ) -> Fault | None:
         """The fault for this request, if any (a scripted one is used up)."""
         for fault in self.scripted:
             if fault.method in (method, "*") and fault.path.search(path):
@@ -93,8 +107,11 @@ class FaultBook:
                 return Fault(fault.kind, fault.status, fault.retry_after_s, "scripted")
         if not is_api:
             return None
-        ratios = (config.fault_5xx_ratio, config.fault_timeout_ratio,
-                  config.fault_lost_response_ratio)
+        ratios = (
+            config.fault_5xx_ratio,
+            config.fault_timeout_ratio,
+            config.fault_lost_response_ratio,
+        )
         if not any(ratios):
             return None  # draw nothing, so enabling faults later starts a fresh sequence
         draw = rng.random()

@@ -54,8 +54,9 @@ class Gateway:
         state: SandboxState = scope["app"].state.sandbox
         await self._serve_logged(state, scope, receive, send, path)
 
-    async def _serve_logged(self, state: SandboxState, scope: Scope, receive: Receive,
-                            send: Send, path: str) -> None:
+    async def _serve_logged(
+        self, state: SandboxState, scope: Scope, receive: Receive, send: Send, path: str
+    ) -> None:
         body = await _read_body(receive)
         replay = _Replay(body, receive)
         headers = redact_headers(scope.get("headers", []))
@@ -71,8 +72,7 @@ class Gateway:
             "body": decode_body(body, headers.get("content-type")),
         }
         config, log = state.config, state.log
-        fault = state.faults.take(method, path, is_api=is_api, config=config,
-                                  rng=state.fault_rng)
+        fault = state.faults.take(method, path, is_api=is_api, config=config, rng=state.fault_rng)
         if is_api and config.latency_ms > 0:
             await asyncio.sleep(config.latency_ms / 1000.0)
         capture = _Capture(send)
@@ -117,8 +117,10 @@ class _Traced:
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []),
-                                              (b"trace-id", self.trace_id.encode())]}
+            message = {
+                **message,
+                "headers": [*message.get("headers", []), (b"trace-id", self.trace_id.encode())],
+            }
         await self._send(message)
 
 
@@ -163,16 +165,22 @@ class _Capture:
         body = decode_body(b"".join(self.chunks), headers.get("content-type"))
         if oauth and isinstance(body, dict):
             body = {k: REDACTED if k in _TOKEN_FIELDS else v for k, v in body.items()}
-        return {"status": self.status, "response_headers": headers,
-                "response_content_type": headers.get("content-type"), "response_body": body}
+        return {
+            "status": self.status,
+            "response_headers": headers,
+            "response_content_type": headers.get("content-type"),
+            "response_body": body,
+        }
 
 
 async def _fault_response(fault: Fault, send: Send) -> None:
     status = fault.status or 500
     code, message = _FAULT_ERRORS.get(status, ("SandboxInjectedFault", "Injected fault"))
     payload = json.dumps({"errors": [error_item(code, message)]}).encode()
-    headers = [(b"content-type", ALLEGRO_MEDIA_TYPE.encode()),
-               (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", ALLEGRO_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     if fault.retry_after_s is not None:
         headers.append((b"retry-after", str(round(fault.retry_after_s)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -37,8 +37,11 @@ ARCHIVE_AFTER_S = 60 * 24 * 3600
 
 
 def archived(offer: Offer, now: float) -> bool:
-    return (offer.status == "ENDED" and offer.ended_at is not None
-            and now - offer.ended_at >= ARCHIVE_AFTER_S)
+    return (
+        offer.status == "ENDED"
+        and offer.ended_at is not None
+        and now - offer.ended_at >= ARCHIVE_AFTER_S
+    )
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -61,8 +64,14 @@ def stock_available(body: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def check_offer(state: SandboxState, body: dict[str, Any], seller: Seller, *, status: str | None,
-                activating: bool) -> OfferCheck:
+def check_offer(
+    state: SandboxState,
+    body: dict[str, Any],
+    seller: Seller,
+    *,
+    status: str | None,
+    activating: bool,
+) -> OfferCheck:
     """Validate ``body`` as an offer whose ``publication.status`` is ``status`` (which
     decides whether the publishing rules apply); ``activating``: the request asks for
     publication, so a stock below 1 is an error."""
@@ -72,8 +81,9 @@ def check_offer(state: SandboxState, body: dict[str, Any], seller: Seller, *, st
         publication.pop("status", None)
     else:
         publication["status"] = status
-    return validate_offer({**body, "publication": publication}, state.catalog, seller,
-                          activating=activating)
+    return validate_offer(
+        {**body, "publication": publication}, state.catalog, seller, activating=activating
+    )
 
 
 def with_filled(body: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +123,9 @@ def _starting_at(body: dict[str, Any]) -> float | None:
         return None
 
 
-def activate(state: SandboxState, offer: Offer, now: float,
-             scheduled_for: float | None = None) -> None:
+def activate(
+    state: SandboxState, offer: Offer, now: float, scheduled_for: float | None = None
+) -> None:
     """Publish ``offer`` now, or make it ACTIVATING until ``scheduled_for`` (or the body's
     ``publication.startingAt``) when that lies in the future."""
     when = scheduled_for if scheduled_for is not None else _starting_at(offer.body)
@@ -146,12 +157,18 @@ def end(offer: Offer, by: str, now: float) -> None:
     offer.updated_at = now
 
 
-def start_operation(state: SandboxState, offer: Offer, now: float,
-                    complete: Callable[[float], list[dict[str, Any]]]) -> Operation:
+def start_operation(
+    state: SandboxState, offer: Offer, now: float, complete: Callable[[float], list[dict[str, Any]]]
+) -> Operation:
     """Begin an async operation on ``offer``; after ``async_delay_s`` of sandbox time
     ``complete(due)`` runs and returns the operation's errors (empty when it succeeded)."""
-    operation = Operation(id=state.new_uuid(), offer_id=offer.id, seller=offer.seller,
-                          started_at=now, due_at=now + state.config.async_delay_s)
+    operation = Operation(
+        id=state.new_uuid(),
+        offer_id=offer.id,
+        seller=offer.seller,
+        started_at=now,
+        due_at=now + state.config.async_delay_s,
+    )
     state.operations[operation.id] = operation
     offer.operation_id = operation.id
 

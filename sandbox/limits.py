@@ -84,11 +84,14 @@ class Limits:
         hour = self._writes_hour.setdefault(seller, SlidingWindow(_HOUR_S))
         minute.add(now)
         hour.add(now)
-        return (minute.count(now) <= config.seller_offer_writes_per_min
-                and hour.count(now) <= config.seller_offer_writes_per_h)
+        return (
+            minute.count(now) <= config.seller_offer_writes_per_min
+            and hour.count(now) <= config.seller_offer_writes_per_h
+        )
 
-    def batch_changes_allowed(self, seller: str, changes: int, now: float,
-                              config: SandboxConfig) -> bool:
+    def batch_changes_allowed(
+        self, seller: str, changes: int, now: float, config: SandboxConfig
+    ) -> bool:
         """Reserve ``changes`` offer changes for ``seller``; False (nothing reserved) when
         they would exceed the per-minute allowance."""
         window = self._batch_minute.setdefault(seller, SlidingWindow(_MINUTE_S))

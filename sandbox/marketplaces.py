@@ -31,8 +31,12 @@ MARKETPLACES: dict[str, Marketplace] = {
 
 # Where a seller's goods ship from when an offer names no location ("the account address").
 _ACCOUNT_ADDRESS: dict[str, dict[str, str]] = {
-    "PL": {"countryCode": "PL", "province": "MAZOWIECKIE", "city": "Warszawa",
-           "postCode": "00-001"},
+    "PL": {
+        "countryCode": "PL",
+        "province": "MAZOWIECKIE",
+        "city": "Warszawa",
+        "postCode": "00-001",
+    },
     "CZ": {"countryCode": "CZ", "city": "Praha", "postCode": "110 00"},
     "SK": {"countryCode": "SK", "city": "Bratislava", "postCode": "811 01"},
     "HU": {"countryCode": "HU", "city": "Budapest", "postCode": "1011"},
@@ -56,8 +60,7 @@ def marketplaces_document() -> dict[str, Any]:
                     "offerDisplay": [{"code": m.language}],
                 },
                 "currencies": {"base": {"code": m.currency}, "additional": []},
-                "shippingCountries": [c for c in countries if c["code"] == m.country]
-                or countries,
+                "shippingCountries": [c for c in countries if c["code"] == m.country] or countries,
             }
             for m in MARKETPLACES.values()
         ]

@@ -72,44 +72,61 @@ async def device(request: Request) -> Response:
         return refusal.response
     config = state.config
     grant = state.tokens.new_device_grant(
-        client_id=client_id, scopes=_scopes(params.get("scope")), now=state.now(),
-        ttl_s=config.device_code_ttl_s, interval_s=config.device_interval_s,
+        client_id=client_id,
+        scopes=_scopes(params.get("scope")),
+        now=state.now(),
+        ttl_s=config.device_code_ttl_s,
+        interval_s=config.device_interval_s,
     )
     uri = public_base_url(request, state) + VERIFICATION_PATH
     # Allegro's tutorial shows expires_in and interval as strings; so does the sandbox.
-    return OAuthJSON({
-        "user_code": grant.user_code,
-        "device_code": grant.device_code,
-        "expires_in": str(config.device_code_ttl_s),
-        "interval": str(config.device_interval_s),
-        "verification_uri": uri,
-        "verification_uri_complete": f"{uri}?code={quote(grant.user_code)}",
-    })
+    return OAuthJSON(
+        {
+            "user_code": grant.user_code,
+            "device_code": grant.device_code,
+            "expires_in": str(config.device_code_ttl_s),
+            "interval": str(config.device_interval_s),
+            "verification_uri": uri,
+            "verification_uri_complete": f"{uri}?code={quote(grant.user_code)}",
+        }
+    )
 
 
 def issue_user_tokens(state: SandboxState, client_id: str, user: str) -> dict[str, object]:
     """Issue a user token pair as if the user had authorised ``client_id`` (admin helper);
     not subject to the token-issue limit."""
     config = state.config
-    return state.tokens.issue(client_id=client_id, user=user, scopes=APP_SCOPES,
-                              now=state.now(), access_ttl_s=config.access_token_ttl_s,
-                              refresh_ttl_s=config.refresh_token_ttl_s)
+    return state.tokens.issue(
+        client_id=client_id,
+        user=user,
+        scopes=APP_SCOPES,
+        now=state.now(),
+        access_ttl_s=config.access_token_ttl_s,
+        refresh_ttl_s=config.refresh_token_ttl_s,
+    )
 
 
-def _issue(state: SandboxState, client_id: str, user: str | None, scopes: tuple[str, ...],
-           now: float) -> dict[str, object]:
+def _issue(
+    state: SandboxState, client_id: str, user: str | None, scopes: tuple[str, ...], now: float
+) -> dict[str, object]:
     config = state.config
     limit = config.token_issue_limit_per_h
     key = user or f"client:{client_id}"
     if limit and state.tokens.issued_within(key, now, _HOUR_S) >= limit:
         raise _Refusal(429, "too_many_requests", "Too many tokens issued; reuse your token")
-    return state.tokens.issue(client_id=client_id, user=user, scopes=scopes, now=now,
-                              access_ttl_s=config.access_token_ttl_s,
-                              refresh_ttl_s=config.refresh_token_ttl_s)
+    return state.tokens.issue(
+        client_id=client_id,
+        user=user,
+        scopes=scopes,
+        now=now,
+        access_ttl_s=config.access_token_ttl_s,
+        refresh_ttl_s=config.refresh_token_ttl_s,
+    )
 
 
-def _device_token(state: SandboxState, client_id: str, device_code: str,
-                  now: float) -> dict[str, object]:
+def _device_token(
+    state: SandboxState, client_id: str, device_code: str, now: float
+) -> dict[str, object]:
     grant = state.tokens.devices.get(device_code)
     if grant is None or grant.client_id != client_id or grant.state == "used":
         raise _Refusal(400, "Invalid device code")
@@ -129,8 +146,9 @@ def _device_token(state: SandboxState, client_id: str, device_code: str,
     return _issue(state, client_id, grant.user, grant.scopes, now)
 
 
-def _refresh(state: SandboxState, client_id: str, refresh_token: str,
-             now: float) -> dict[str, object]:
+def _refresh(
+    state: SandboxState, client_id: str, refresh_token: str, now: float
+) -> dict[str, object]:
     stored = state.tokens.refresh.get(refresh_token)
     if stored is None or stored.client_id != client_id:
         raise _Refusal(400, "invalid_grant", "Invalid refresh token")
@@ -147,8 +165,9 @@ def _client(request: Request, state: SandboxState) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        raise _Refusal(401, "unauthorized",
-                       "Full authentication is required to access this resource")
+        raise _Refusal(
+            401, "unauthorized", "Full authentication is required to access this resource"
+        )
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -165,8 +184,9 @@ async def _params(request: Request) -> dict[str, str]:
     if raw:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media != "application/x-www-form-urlencoded":
-            raise _Refusal(400, "invalid_request",
-                           "Send parameters as application/x-www-form-urlencoded")
+            raise _Refusal(
+                400, "invalid_request", "Send parameters as application/x-www-form-urlencoded"
+            )
         params.update(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
     return params
 

@@ -20,6 +20,7 @@ __all__ = [
 
 # -- amounts ---------------------------------------------------------------------------------
 
+
 def offer_amount(amount: Any) -> Any:
     """Product-offers style: two decimal places ("179.00")."""
     try:
@@ -51,6 +52,7 @@ def price_of(price: Any, style: Callable[[Any], Any] = offer_amount) -> dict[str
 
 # -- references --------------------------------------------------------------------------------
 
+
 def resolve_reference(ref: Any, options: tuple[dict[str, str], ...]) -> dict[str, str] | None:
     """``{id}`` for a request's ``{id}`` or ``{name}``; with no reference, the seller's only
     option or the one named "default" (Allegro's rule for omitted shipping rates and
@@ -79,8 +81,10 @@ def section(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 # -- parameters --------------------------------------------------------------------------------
 
-def normalize_parameters(params: Any, definitions: list[dict[str, Any]] | None
-                          ) -> list[dict[str, Any]]:
+
+def normalize_parameters(
+    params: Any, definitions: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Request parameters (by id or name; values by id or label) in response shape."""
     if not isinstance(params, list):
         return []
@@ -92,7 +96,8 @@ def normalize_parameters(params: Any, definitions: list[dict[str, Any]] | None
         if not isinstance(param, dict):
             continue
         definition = by_id.get(str(param.get("id"))) or by_name.get(
-            str(param.get("name") or "").casefold())
+            str(param.get("name") or "").casefold()
+        )
         values = [str(v) for v in param.get("values") or []]
         ids = [str(v) for v in param.get("valuesIds") or []]
         values_ids: list[str] | None = None
@@ -111,13 +116,15 @@ def normalize_parameters(params: Any, definitions: list[dict[str, Any]] | None
         elif ids:
             values_ids = ids
         range_value = param.get("rangeValue")
-        result.append({
-            "id": definition["id"] if definition else param.get("id"),
-            "name": definition["name"] if definition else param.get("name"),
-            "values": values,
-            "valuesIds": values_ids,
-            "rangeValue": range_value if isinstance(range_value, dict) else None,
-        })
+        result.append(
+            {
+                "id": definition["id"] if definition else param.get("id"),
+                "name": definition["name"] if definition else param.get("name"),
+                "values": values,
+                "valuesIds": values_ids,
+                "rangeValue": range_value if isinstance(range_value, dict) else None,
+            }
+        )
     return result
 
 

@@ -127,20 +127,22 @@ def _after_sales(offer: Offer, seller: Seller) -> dict[str, dict[str, str]]:
     services = section(offer.body, "afterSalesServices")
     return {
         key: ref
-        for key, options in (("impliedWarranty", seller.implied_warranties),
-                             ("returnPolicy", seller.return_policies),
-                             ("warranty", seller.warranties))
+        for key, options in (
+            ("impliedWarranty", seller.implied_warranties),
+            ("returnPolicy", seller.return_policies),
+            ("warranty", seller.warranties),
+        )
         if (ref := resolve_reference(services.get(key), options)) is not None
     }
 
 
 def _shipping_rates(offer: Offer, seller: Seller) -> dict[str, str] | None:
-    return resolve_reference(section(offer.body, "delivery").get("shippingRates"),
-                             seller.shipping_rates)
+    return resolve_reference(
+        section(offer.body, "delivery").get("shippingRates"), seller.shipping_rates
+    )
 
 
-def _publication(offer: Offer, seller: Seller, additional: list[dict[str, str]]
-                 ) -> dict[str, Any]:
+def _publication(offer: Offer, seller: Seller, additional: list[dict[str, str]]) -> dict[str, Any]:
     requested = section(offer.body, "publication")
     publication: dict[str, Any] = {
         "status": offer.status,
@@ -155,8 +157,9 @@ def _publication(offer: Offer, seller: Seller, additional: list[dict[str, str]]
     return publication
 
 
-def _additional_marketplaces(offer: Offer, seller: Seller
-                             ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def _additional_marketplaces(
+    offer: Offer, seller: Seller
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
     requested = section(offer.body, "additionalMarketplaces")
     rendered: dict[str, Any] = {}
     visible: list[dict[str, str]] = []
@@ -201,7 +204,8 @@ def render_offer(offer: Offer, catalog: Catalog, seller: Seller) -> dict[str, An
         "name": _offer_name(offer, pairs),
         "productSet": _product_set(offer, catalog, pairs),
         "parameters": normalize_parameters(
-            body.get("parameters"), catalog.parameters(category_id) if category_id else None),
+            body.get("parameters"), catalog.parameters(category_id) if category_id else None
+        ),
         "images": _images(offer, pairs),
         "afterSalesServices": _after_sales(offer, seller),
         "payments": {"invoice": section(body, "payments").get("invoice") or "VAT"},
@@ -276,8 +280,10 @@ def render_listing(offer: Offer, catalog: Catalog, seller: Seller) -> dict[str, 
         "sellingMode": selling_mode,
         "saleInfo": {"biddersCount": 0},
         "stats": {"watchersCount": 0, "visitsCount": 0},
-        "stock": {"available": section(offer.body, "stock").get("available", 0),
-                  "sold": offer.sold},
+        "stock": {
+            "available": section(offer.body, "stock").get("available", 0),
+            "sold": offer.sold,
+        },
         "publication": publication,
         "afterSalesServices": _after_sales(offer, seller),
         "delivery": {},
@@ -312,7 +318,7 @@ def render_parts(offer: Offer, seller: Seller, include: set[str]) -> dict[str, A
             market: {"sellingMode": {"price": extra}}
             for market in MARKETPLACES
             if market != seller.marketplace
-            and (extra := price_of(section(section(requested, market), "sellingMode")
-                                 .get("price"))) is not None
+            and (extra := price_of(section(section(requested, market), "sellingMode").get("price")))
+            is not None
         }
     return parts

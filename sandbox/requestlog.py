@@ -13,8 +13,15 @@ __all__ = ["REDACTED", "RequestLog", "decode_body", "redact_headers"]
 
 REDACTED = "<redacted>"
 _SECRET_HEADERS = {"authorization", "cookie", "set-cookie"}
-_SECRET_FIELDS = {"refresh_token", "device_code", "client_secret", "code", "code_verifier",
-                  "access_token", "password"}
+_SECRET_FIELDS = {
+    "refresh_token",
+    "device_code",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "access_token",
+    "password",
+}
 
 
 class RequestLog:

@@ -68,8 +68,9 @@ def errors_response(
     return AllegroJSON({"errors": list(items)}, status_code=status, headers=dict(headers or {}))
 
 
-def auth_error(status: int, error: str, description: str | None = None,
-               *, oauth: bool = False) -> Response:
+def auth_error(
+    status: int, error: str, description: str | None = None, *, oauth: bool = False
+) -> Response:
     """Allegro's ``AuthError``: ``{"error": ..., "error_description": ...}``."""
     body: dict[str, str] = {"error": error}
     if description is not None:
@@ -86,19 +87,29 @@ class ApiError(Exception):
         self.response = response
 
     @classmethod
-    def errors(cls, status: int, *items: dict[str, Any],
-               headers: Mapping[str, str] | None = None) -> ApiError:
+    def errors(
+        cls, status: int, *items: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> ApiError:
         return cls(errors_response(status, items, headers))
 
 
-def not_found(message: str, *, code: str = "NotFoundException",
-              metadata: Mapping[str, str] | None = None) -> ApiError:
+def not_found(
+    message: str, *, code: str = "NotFoundException", metadata: Mapping[str, str] | None = None
+) -> ApiError:
     """404 in Allegro's shape."""
-    return ApiError.errors(404, error_item(code, message, metadata=metadata,
-                                           user_message="The requested resource was not found."))
+    return ApiError.errors(
+        404,
+        error_item(
+            code, message, metadata=metadata, user_message="The requested resource was not found."
+        ),
+    )
 
 
 def access_denied() -> ApiError:
     """403 as Allegro words it (seen in issue #12336)."""
-    return ApiError.errors(403, error_item("AccessDenied", "Access is denied",
-                                           user_message="No access to the specified resource."))
+    return ApiError.errors(
+        403,
+        error_item(
+            "AccessDenied", "Access is denied", user_message="No access to the specified resource."
+        ),
+    )

@@ -53,8 +53,11 @@ def _product(product: dict[str, Any]) -> dict[str, Any]:
 
 
 def _category_missing(category_id: str) -> ApiError:
-    return not_found(f"Category {category_id} not found", code="CategoryNotFoundException",
-                     metadata={"categoryId": category_id})
+    return not_found(
+        f"Category {category_id} not found",
+        code="CategoryNotFoundException",
+        metadata={"categoryId": category_id},
+    )
 
 
 @endpoint(user=False)
@@ -97,9 +100,15 @@ async def get_product_parameters(call: Call) -> Response:
 async def matching_categories(call: Call) -> Response:
     name = call.request.query_params.get("name", "").strip()
     if not name:
-        raise ApiError.errors(422, error_item("ConstraintViolationException",
-                                              "The name parameter is required", path="name",
-                                              user_message=CONTACT_AUTHOR))
+        raise ApiError.errors(
+            422,
+            error_item(
+                "ConstraintViolationException",
+                "The name parameter is required",
+                path="name",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     matches = call.state.catalog.matching_categories(name)
     return AllegroJSON({"matchingCategories": [_without_null_parent(m) for m in matches]})
 
@@ -117,8 +126,15 @@ def _offset(cursor: str | None) -> int:
             return int(number)
     except (binascii.Error, UnicodeError, ValueError):
         pass
-    raise ApiError.errors(422, error_item("ConstraintViolationException", "Invalid page.id",
-                                          path="page.id", user_message=CONTACT_AUTHOR))
+    raise ApiError.errors(
+        422,
+        error_item(
+            "ConstraintViolationException",
+            "Invalid page.id",
+            path="page.id",
+            user_message=CONTACT_AUTHOR,
+        ),
+    )
 
 
 @endpoint(scope=READ)
@@ -128,19 +144,31 @@ async def search_products(call: Call) -> Response:
     mode = query.get("mode") or None
     category_id = query.get("category.id") or None
     if not phrase:
-        raise ApiError.errors(400, error_item("MissingServletRequestParameterException",
-                                              "Phrase or ean parameter is required",
-                                              path="phrase", user_message=CONTACT_AUTHOR))
+        raise ApiError.errors(
+            400,
+            error_item(
+                "MissingServletRequestParameterException",
+                "Phrase or ean parameter is required",
+                path="phrase",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     if mode not in (None, "GTIN", "MPN"):
-        raise ApiError.errors(422, error_item("ConstraintViolationException",
-                                              "mode must be GTIN or MPN", path="mode",
-                                              user_message=CONTACT_AUTHOR))
+        raise ApiError.errors(
+            422,
+            error_item(
+                "ConstraintViolationException",
+                "mode must be GTIN or MPN",
+                path="mode",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     catalog = call.state.catalog
     if category_id is not None and catalog.category(category_id) is None:
         raise _category_missing(category_id)
     found = catalog.search_products(phrase, mode, category_id)
     offset = _offset(query.get("page.id"))
-    page = found[offset:offset + _PRODUCTS_PAGE]
+    page = found[offset : offset + _PRODUCTS_PAGE]
     counts = Counter(str(p["category"]["id"]) for p in found)
     subcategories = []
     for cid, count in counts.items():
@@ -178,8 +206,9 @@ routes = [
     Route("/sale/categories", list_categories, methods=["GET"]),
     Route("/sale/categories/{category_id}", get_category, methods=["GET"]),
     Route("/sale/categories/{category_id}/parameters", get_parameters, methods=["GET"]),
-    Route("/sale/categories/{category_id}/product-parameters", get_product_parameters,
-          methods=["GET"]),
+    Route(
+        "/sale/categories/{category_id}/product-parameters", get_product_parameters, methods=["GET"]
+    ),
     Route("/sale/matching-categories", matching_categories, methods=["GET"]),
     Route("/sale/products", search_products, methods=["GET"]),
     Route("/sale/products/{product_id}", get_product, methods=["GET"]),

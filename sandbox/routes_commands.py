@@ -33,8 +33,13 @@ _KINDS = {
     "offer-price-change-commands": "price",
     "offer-publication-commands": "publication",
 }
-_PRICE_TYPES = ("FIXED_PRICE", "INCREASE_PRICE", "DECREASE_PRICE", "INCREASE_PERCENTAGE",
-                "DECREASE_PERCENTAGE")
+_PRICE_TYPES = (
+    "FIXED_PRICE",
+    "INCREASE_PRICE",
+    "DECREASE_PRICE",
+    "INCREASE_PERCENTAGE",
+    "DECREASE_PERCENTAGE",
+)
 _MIN_PRICE = Decimal("1")
 _MAX_PRICE = Decimal("1000000000")
 
@@ -46,8 +51,10 @@ class _TaskFailed(Exception):
 
 
 def _invalid(path: str, message: str) -> ApiError:
-    return ApiError.errors(422, error_item("ConstraintViolationException", message, path=path,
-                                           user_message=CONTACT_AUTHOR))
+    return ApiError.errors(
+        422,
+        error_item("ConstraintViolationException", message, path=path, user_message=CONTACT_AUTHOR),
+    )
 
 
 def _int(value: Any) -> bool:
@@ -55,6 +62,7 @@ def _int(value: Any) -> bool:
 
 
 # -- request checks ----------------------------------------------------------------------------
+
 
 def _offer_ids(body: dict[str, Any]) -> list[str]:
     criteria = body.get("offerCriteria")
@@ -69,8 +77,9 @@ def _offer_ids(body: dict[str, Any]) -> list[str]:
         if not isinstance(offers, list) or not offers:
             raise _invalid(f"{path}.offers", "A criterion must list at least one offer")
         if len(offers) > _MAX_OFFERS_PER_CRITERION:
-            raise _invalid(f"{path}.offers",
-                           f"A criterion may list at most {_MAX_OFFERS_PER_CRITERION} offers")
+            raise _invalid(
+                f"{path}.offers", f"A criterion may list at most {_MAX_OFFERS_PER_CRITERION} offers"
+            )
         for position, item in enumerate(offers):
             offer_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(offer_id, str) or not offer_id:
@@ -109,8 +118,10 @@ def _check_price(body: dict[str, Any], market: str) -> None:
     if not isinstance(money, dict) or _decimal(money.get("amount")) is None:
         raise _invalid(f"modification.{field}.amount", "amount must be a decimal string")
     if money.get("currency") != MARKETPLACES[target].currency:
-        raise _invalid(f"modification.{field}.currency",
-                       f"The currency of {target} is {MARKETPLACES[target].currency}")
+        raise _invalid(
+            f"modification.{field}.currency",
+            f"The currency of {target} is {MARKETPLACES[target].currency}",
+        )
 
 
 def _check_publication(body: dict[str, Any], market: str) -> None:
@@ -150,13 +161,15 @@ def _when(value: Any) -> float | None:
 
 # -- applying tasks ----------------------------------------------------------------------------
 
+
 def _set_quantity(state: SandboxState, offer: Offer, command: Command, due: float) -> None:
     modification = command.body["modification"]
     value = modification["value"]
     new = value if modification["changeType"] == "FIXED" else stock_available(offer.body) + value
     if new < 1:
-        raise _TaskFailed(error_item("INVALID_OFFER_QUANTITY",
-                                     "The quantity can not be changed to less than 1."))
+        raise _TaskFailed(
+            error_item("INVALID_OFFER_QUANTITY", "The quantity can not be changed to less than 1.")
+        )
     stock = dict(offer.body.get("stock") or {})
     stock["available"] = new
     offer.body = {**offer.body, "stock": stock}
@@ -177,8 +190,11 @@ def _set_price(state: SandboxState, offer: Offer, command: Command, due: float) 
     if kind == "FIXED_PRICE":
         new = _decimal(modification["price"]["amount"])
     elif current is None:
-        raise _TaskFailed(error_item("PriceNotFoundException",
-                                     "The offer has no price to change on this marketplace."))
+        raise _TaskFailed(
+            error_item(
+                "PriceNotFoundException", "The offer has no price to change on this marketplace."
+            )
+        )
     elif kind.endswith("PERCENTAGE"):
         sign = 1 if kind.startswith("INCREASE") else -1
         factor = 1 + sign * (_decimal(modification["percentage"]) or Decimal(0)) / 100
@@ -189,9 +205,13 @@ def _set_price(state: SandboxState, offer: Offer, command: Command, due: float) 
     assert new is not None
     new = new.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if not _MIN_PRICE <= new <= _MAX_PRICE:
-        raise _TaskFailed(error_item("ConstraintViolationException.Price",
-                                     "The price must be between 1 and 1000000000.",
-                                     path="sellingMode.price.amount"))
+        raise _TaskFailed(
+            error_item(
+                "ConstraintViolationException.Price",
+                "The price must be between 1 and 1000000000.",
+                path="sellingMode.price.amount",
+            )
+        )
     selling["price"] = {"amount": str(new), "currency": currency}
     if market == base:
         offer.body = {**offer.body, "sellingMode": selling}
@@ -207,13 +227,18 @@ def _set_publication(state: SandboxState, offer: Offer, command: Command, due: f
         if offer.status in ("ACTIVE", "ACTIVATING"):
             end(offer, "USER", due)
         elif offer.status == "INACTIVE":
-            raise _TaskFailed(error_item("OfferStatusChangeNotAllowedException",
-                                         "An offer that was never activated cannot be ended."))
+            raise _TaskFailed(
+                error_item(
+                    "OfferStatusChangeNotAllowedException",
+                    "An offer that was never activated cannot be ended.",
+                )
+            )
         return
     if offer.status in ("ACTIVE", "ACTIVATING"):
         return
-    check = check_offer(state, offer.body, state.seller(command.seller), status="ACTIVE",
-                        activating=True)
+    check = check_offer(
+        state, offer.body, state.seller(command.seller), status="ACTIVE", activating=True
+    )
     if check.errors:
         raise _TaskFailed(*check.errors)
     activate(state, offer, due, _when(publication.get("scheduledFor")))
@@ -231,12 +256,20 @@ def _run(state: SandboxState, command: Command, due: float) -> None:
         offer = state.offers.get(task.offer_id)
         try:
             if offer is None or offer.seller != command.seller or archived(offer, due):
-                raise _TaskFailed(error_item("OfferNotFoundException", "The offer does not exist.",
-                                             metadata={"offerId": task.offer_id}))
+                raise _TaskFailed(
+                    error_item(
+                        "OfferNotFoundException",
+                        "The offer does not exist.",
+                        metadata={"offerId": task.offer_id},
+                    )
+                )
             if offer.operation_id is not None:
-                raise _TaskFailed(error_item(
-                    "ConflictException", "The previous edition of the offer is still being "
-                    "processed."))
+                raise _TaskFailed(
+                    error_item(
+                        "ConflictException",
+                        "The previous edition of the offer is still being processed.",
+                    )
+                )
             _APPLY[command.kind](state, offer, command, due)
         except _TaskFailed as failure:
             task.status, task.message, task.errors = "FAIL", str(failure), failure.errors
@@ -248,6 +281,7 @@ def _run(state: SandboxState, command: Command, due: float) -> None:
 
 
 # -- HTTP --------------------------------------------------------------------------------------
+
 
 def _kind(call: Call) -> str:
     return _KINDS[call.request.url.path.split("/")[2]]
@@ -274,24 +308,40 @@ async def put_command(call: Call) -> Response:
     try:
         uuid.UUID(command_id)
     except ValueError:
-        raise ApiError.errors(400, error_item(
-            "IllegalArgumentException", "commandId must be a UUID", path="commandId",
-            user_message=CONTACT_AUTHOR)) from None
+        raise ApiError.errors(
+            400,
+            error_item(
+                "IllegalArgumentException",
+                "commandId must be a UUID",
+                path="commandId",
+                user_message=CONTACT_AUTHOR,
+            ),
+        ) from None
     if (kind, command_id) in state.commands:
-        raise ApiError.errors(409, error_item(
-            "CommandIdAlreadyUsedException", "Command id was already used",
-            user_message="This command has already been sent."))
+        raise ApiError.errors(
+            409,
+            error_item(
+                "CommandIdAlreadyUsedException",
+                "Command id was already used",
+                user_message="This command has already been sent.",
+            ),
+        )
     body = call.body
     if not isinstance(body, dict):
         raise _invalid("", "The command must be a JSON object")
     offer_ids = _offer_ids(body)
     _CHECKS[kind](body, call.seller.marketplace)
-    if not state.limits.batch_changes_allowed(call.login, len(offer_ids), call.now,
-                                              state.config):
+    if not state.limits.batch_changes_allowed(call.login, len(offer_ids), call.now, state.config):
         raise too_many_requests(state, 60, "Too many offer changes in batch commands.")
-    command = Command(kind=kind, id=command_id, seller=call.login, created_at=call.now,
-                      due_at=call.now + state.config.command_delay_s, body=body,
-                      tasks=[Task(offer_id) for offer_id in offer_ids])
+    command = Command(
+        kind=kind,
+        id=command_id,
+        seller=call.login,
+        created_at=call.now,
+        due_at=call.now + state.config.command_delay_s,
+        body=body,
+        tasks=[Task(offer_id) for offer_id in offer_ids],
+    )
     state.commands[(kind, command_id)] = command
     state.scheduler.at(command.due_at, lambda due: _run(state, command, due))
     return AllegroJSON(_report(command, registered=True), status_code=201)
@@ -325,12 +375,21 @@ async def get_tasks(call: Call) -> Response:
             raise _invalid(name, f"{name} must be between {low} and {high}")
     command = _own_command(call)
     field = command.kind
-    tasks = command.tasks[values["offset"]:values["offset"] + values["limit"]]
-    return AllegroJSON({"tasks": [
-        {"offer": {"id": task.offer_id}, "field": field, "status": task.status,
-         "message": task.message, "errors": task.errors}
-        for task in tasks
-    ]})
+    tasks = command.tasks[values["offset"] : values["offset"] + values["limit"]]
+    return AllegroJSON(
+        {
+            "tasks": [
+                {
+                    "offer": {"id": task.offer_id},
+                    "field": field,
+                    "status": task.status,
+                    "message": task.message,
+                    "errors": task.errors,
+                }
+                for task in tasks
+            ]
+        }
+    )
 
 
 routes = [

@@ -44,13 +44,18 @@ __all__ = ["routes"]
 _OFFER_STATUSES = ("INACTIVE", "ACTIVATING", "ACTIVE", "ENDED")
 _FORMATS = ("BUY_NOW", "AUCTION", "ADVERTISEMENT")
 _SORTS = {
-    "sellingMode.price.amount", "-sellingMode.price.amount", "stock.sold", "-stock.sold",
-    "stock.available", "-stock.available",
+    "sellingMode.price.amount",
+    "-sellingMode.price.amount",
+    "stock.sold",
+    "-stock.sold",
+    "stock.available",
+    "-stock.available",
 }
 _MAX_EXTERNAL_ID = 100
 
 
 # -- shared steps ------------------------------------------------------------------------------
+
 
 def _count_write(call: Call) -> None:
     state = call.state
@@ -70,8 +75,14 @@ def _checked_body(body: Any, *, for_patch: bool) -> dict[str, Any]:
             raise _unprocessable(unknown)
     mistyped = check_types(body)  # also refuses a body that is not an object
     if mistyped or not isinstance(body, dict):
-        raise _unprocessable(mistyped or [error_item(
-            "JsonMappingException", "Message is not readable.", user_message=CONTACT_AUTHOR)])
+        raise _unprocessable(
+            mistyped
+            or [
+                error_item(
+                    "JsonMappingException", "Message is not readable.", user_message=CONTACT_AUTHOR
+                )
+            ]
+        )
     return body
 
 
@@ -88,8 +99,12 @@ def _without_status(body: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-_REFERENCES = (("delivery", "shippingRates"), ("afterSalesServices", "impliedWarranty"),
-               ("afterSalesServices", "returnPolicy"), ("afterSalesServices", "warranty"))
+_REFERENCES = (
+    ("delivery", "shippingRates"),
+    ("afterSalesServices", "impliedWarranty"),
+    ("afterSalesServices", "returnPolicy"),
+    ("afterSalesServices", "warranty"),
+)
 
 
 def _by_name_replaces_id(patch: dict[str, Any]) -> dict[str, Any]:
@@ -99,26 +114,31 @@ def _by_name_replaces_id(patch: dict[str, Any]) -> dict[str, Any]:
     for outer, inner in _REFERENCES:
         group = result.get(outer)
         ref = group.get(inner) if isinstance(group, dict) else None
-        if isinstance(ref, dict) and "name" in ref and "id" not in ref:
+        if isinstance(group, dict) and isinstance(ref, dict) and "name" in ref and "id" not in ref:
             result[outer] = {**group, inner: {"id": None, **ref}}
     return result
 
 
 def _status_refusal(message: str) -> ApiError:
-    return _unprocessable([error_item("OfferStatusChangeNotAllowedException", message,
-                                      path="publication.status")])
+    return _unprocessable(
+        [error_item("OfferStatusChangeNotAllowedException", message, path="publication.status")]
+    )
 
 
-def _product_ids(call: Call, found: list[str | None],
-                 previous: list[str | None] | None = None) -> list[str | None]:
+def _product_ids(
+    call: Call, found: list[str | None], previous: list[str | None] | None = None
+) -> list[str | None]:
     """Catalogue ids as validation resolved them; a new product (no catalogue match) gets a
     proposal id, kept across later edits."""
     ids: list[str | None] = []
     for index, pid in enumerate(found):
         if pid is None:
             earlier = previous[index] if previous and index < len(previous) else None
-            pid = earlier if earlier and call.state.catalog.product(earlier) is None \
+            pid = (
+                earlier
+                if earlier and call.state.catalog.product(earlier) is None
                 else call.state.new_uuid()
+            )
         ids.append(pid)
     return ids
 
@@ -126,9 +146,15 @@ def _product_ids(call: Call, found: list[str | None],
 def _offer_id(call: Call) -> str:
     offer_id = str(call.request.path_params["offer_id"])
     if not offer_id.isdigit():
-        raise ApiError.errors(400, error_item("IllegalArgumentException",
-                                              "Invalid offer ID format", path="offerId",
-                                              user_message=CONTACT_AUTHOR))
+        raise ApiError.errors(
+            400,
+            error_item(
+                "IllegalArgumentException",
+                "Invalid offer ID format",
+                path="offerId",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     return offer_id
 
 
@@ -136,26 +162,35 @@ def _own_offer(call: Call) -> Offer:
     offer_id = _offer_id(call)
     offer = call.state.offers.get(offer_id)
     if offer is None or archived(offer, call.now):
-        raise not_found(f"Offer {offer_id} not found", code="OfferNotFoundException",
-                        metadata={"offerId": offer_id})
+        raise not_found(
+            f"Offer {offer_id} not found",
+            code="OfferNotFoundException",
+            metadata={"offerId": offer_id},
+        )
     if offer.seller != call.login:
         raise access_denied()
     return offer
 
 
-def _show(call: Call, offer: Offer, status: int = 200,
-          headers: dict[str, str] | None = None) -> Response:
+def _show(
+    call: Call, offer: Offer, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     body = render_offer(offer, call.state.catalog, call.seller)
     return AllegroJSON(body, status_code=status, headers=headers)
 
 
 def _accepted(call: Call, offer: Offer, operation: Operation) -> Response:
     location = f"{call.base_url()}/sale/product-offers/{offer.id}/operations/{operation.id}"
-    return _show(call, offer, 202, {"Location": location,
-                                    "Retry-After": str(call.state.config.retry_after_s)})
+    return _show(
+        call,
+        offer,
+        202,
+        {"Location": location, "Retry-After": str(call.state.config.retry_after_s)},
+    )
 
 
 # -- POST /sale/product-offers -----------------------------------------------------------------
+
 
 @endpoint(scope=WRITE, body=True)
 async def create_offer(call: Call) -> Response:
@@ -173,10 +208,16 @@ async def create_offer(call: Call) -> Response:
     errors, deferred = check.split() if asynchronous else (check.errors, [])
     if errors:
         raise _unprocessable(errors)
-    offer = Offer(id=state.next_offer_id(), seller=call.login,
-                  body=with_filled(_without_status(body), check.filled),
-                  product_ids=_product_ids(call, check.product_ids), created_at=now,
-                  updated_at=now, validated_at=now, validation_errors=check.pending)
+    offer = Offer(
+        id=state.next_offer_id(),
+        seller=call.login,
+        body=with_filled(_without_status(body), check.filled),
+        product_ids=_product_ids(call, check.product_ids),
+        created_at=now,
+        updated_at=now,
+        validated_at=now,
+        validation_errors=check.pending,
+    )
     state.offers[offer.id] = offer
     if not asynchronous:
         if activating:
@@ -196,6 +237,7 @@ async def create_offer(call: Call) -> Response:
 
 # -- GET /sale/product-offers/{id}, /parts, /operations/{id} ------------------------------------
 
+
 @endpoint(scope=READ)
 async def get_offer(call: Call) -> Response:
     return _show(call, _own_offer(call))
@@ -206,11 +248,17 @@ async def get_parts(call: Call) -> Response:
     include = call.request.query_params.getlist("include")
     unknown = [part for part in include if part not in ("stock", "price")]
     if not include or unknown:
-        raise ApiError.errors(400, error_item(
-            "IllegalArgumentException",
-            f"Unsupported part name: {', '.join(unknown)}" if unknown
-            else "Required parameter 'include' is missing",
-            path="include", user_message=CONTACT_AUTHOR))
+        raise ApiError.errors(
+            400,
+            error_item(
+                "IllegalArgumentException",
+                f"Unsupported part name: {', '.join(unknown)}"
+                if unknown
+                else "Required parameter 'include' is missing",
+                path="include",
+                user_message=CONTACT_AUTHOR,
+            ),
+        )
     offer = _own_offer(call)
     return AllegroJSON(render_parts(offer, call.seller, set(include)))
 
@@ -226,19 +274,24 @@ async def get_operation(call: Call) -> Response:
         return AllegroJSON(
             {
                 "offer": {"id": offer.id},
-                "operation": {"id": operation.id, "status": "IN_PROGRESS",
-                              "startedAt": iso_millis(operation.started_at)},
+                "operation": {
+                    "id": operation.id,
+                    "status": "IN_PROGRESS",
+                    "startedAt": iso_millis(operation.started_at),
+                },
             },
             status_code=202,
             headers={"Retry-After": str(call.state.config.retry_after_s)},
         )
     if operation.errors:
         raise _unprocessable(operation.errors)
-    return Response(status_code=303,
-                    headers={"Location": f"{call.base_url()}/sale/product-offers/{offer.id}"})
+    return Response(
+        status_code=303, headers={"Location": f"{call.base_url()}/sale/product-offers/{offer.id}"}
+    )
 
 
 # -- PATCH /sale/product-offers/{id} -----------------------------------------------------------
+
 
 @endpoint(scope=WRITE, body=True)
 async def edit_offer(call: Call) -> Response:
@@ -247,9 +300,14 @@ async def edit_offer(call: Call) -> Response:
     offer = _own_offer(call)
     patch = _checked_body(call.body, for_patch=True)
     if offer.operation_id is not None:
-        raise ApiError.errors(409, error_item(
-            "ConflictException", "The previous edition of the offer is still being processed.",
-            user_message="The offer is still being processed. Try again in a moment."))
+        raise ApiError.errors(
+            409,
+            error_item(
+                "ConflictException",
+                "The previous edition of the offer is still being processed.",
+                user_message="The offer is still being processed. Try again in a moment.",
+            ),
+        )
     requested = _requested_status(patch)
     if requested not in (None, "ACTIVE", "ENDED", "INACTIVE"):
         raise _status_refusal("publication.status may only be set to ACTIVE or ENDED.")
@@ -266,9 +324,13 @@ async def edit_offer(call: Call) -> Response:
     else:
         ending = None
     reactivating = requested == "ACTIVE" and offer.status in ("INACTIVE", "ENDED")
-    check = check_offer(state, merged, seller,
-                        status="ENDED" if ending == "USER" else requested or offer.status,
-                        activating=requested == "ACTIVE")
+    check = check_offer(
+        state,
+        merged,
+        seller,
+        status="ENDED" if ending == "USER" else requested or offer.status,
+        activating=requested == "ACTIVE",
+    )
     if check.errors:
         if ending == "USER":
             end(offer, "USER", now)  # ENDED is applied even when the rest of the edit fails
@@ -297,9 +359,15 @@ async def edit_offer(call: Call) -> Response:
 
 # -- GET /sale/offers --------------------------------------------------------------------------
 
+
 def _bad_param(name: str, message: str) -> ApiError:
-    return _unprocessable([error_item("ConstraintViolationException", message, path=name,
-                                      user_message=CONTACT_AUTHOR)])
+    return _unprocessable(
+        [
+            error_item(
+                "ConstraintViolationException", message, path=name, user_message=CONTACT_AUTHOR
+            )
+        ]
+    )
 
 
 def _int_param(call: Call, name: str, default: int, low: int, high: int) -> int:
@@ -355,27 +423,41 @@ async def search_offers(call: Call) -> Response:
         external_id = external.get("id") if isinstance(external, dict) else None
         selling = offer.body.get("sellingMode")
         fmt = (selling.get("format") if isinstance(selling, dict) else None) or "BUY_NOW"
-        return (not archived(offer, call.now)
-                and (not offer_ids or offer.id in offer_ids)
-                and (not external_ids or external_id in external_ids)
-                and (not statuses or offer.status in statuses)
-                and (not formats or fmt in formats)
-                and (not category_id or offer_category_id(offer, catalog) == category_id)
-                and (not name or name in str(offer.body.get("name") or "").casefold()))
+        return (
+            not archived(offer, call.now)
+            and (not offer_ids or offer.id in offer_ids)
+            and (not external_ids or external_id in external_ids)
+            and (not statuses or offer.status in statuses)
+            and (not formats or fmt in formats)
+            and (not category_id or offer_category_id(offer, catalog) == category_id)
+            and (not name or name in str(offer.body.get("name") or "").casefold())
+        )
 
-    found = sorted((o for o in call.state.seller_offers(call.login) if wanted(o)),
-                   key=lambda o: (o.created_at, int(o.id)), reverse=True)
+    found = sorted(
+        (o for o in call.state.seller_offers(call.login) if wanted(o)),
+        key=lambda o: (o.created_at, int(o.id)),
+        reverse=True,
+    )
     if sort is not None:
         key = sort.lstrip("-")
-        found.sort(key=lambda o: _price_value(o) if key == "sellingMode.price.amount"
-                   else o.sold if key == "stock.sold" else stock_available(o.body),
-                   reverse=sort.startswith("-"))
-    page = found[offset:offset + limit]
-    return AllegroJSON({
-        "offers": [render_listing(offer, catalog, seller) for offer in page],
-        "count": len(page),
-        "totalCount": len(found),
-    })
+        found.sort(
+            key=lambda o: (
+                _price_value(o)
+                if key == "sellingMode.price.amount"
+                else o.sold
+                if key == "stock.sold"
+                else stock_available(o.body)
+            ),
+            reverse=sort.startswith("-"),
+        )
+    page = found[offset : offset + limit]
+    return AllegroJSON(
+        {
+            "offers": [render_listing(offer, catalog, seller) for offer in page],
+            "count": len(page),
+            "totalCount": len(found),
+        }
+    )
 
 
 routes = [
@@ -383,7 +465,8 @@ routes = [
     Route("/sale/product-offers/{offer_id}", get_offer, methods=["GET"]),
     Route("/sale/product-offers/{offer_id}", edit_offer, methods=["PATCH"]),
     Route("/sale/product-offers/{offer_id}/parts", get_parts, methods=["GET"]),
-    Route("/sale/product-offers/{offer_id}/operations/{operation_id}", get_operation,
-          methods=["GET"]),
+    Route(
+        "/sale/product-offers/{offer_id}/operations/{operation_id}", get_operation, methods=["GET"]
+    ),
     Route("/sale/offers", search_offers, methods=["GET"]),
 ]

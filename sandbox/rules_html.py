@@ -163,8 +163,11 @@ def _item_errors(item: Any, path: str) -> tuple[list[dict[str, Any]], int]:
             ], 0
         return [], len(url.encode("utf-8"))
     return [
-        error(CODE_ITEM, "A description item must have the type TEXT or IMAGE.",
-              path=join_path(path, "type"))
+        error(
+            CODE_ITEM,
+            "A description item must have the type TEXT or IMAGE.",
+            path=join_path(path, "type"),
+        )
     ], 0
 
 
@@ -198,8 +201,9 @@ def check_description(description: Any, path: str = "description") -> list[dict[
                 )
             )
         for i_index, item in enumerate(items):
-            item_errors, size = _item_errors(item, join_path(join_path(section_path, "items"),
-                                                             i_index))
+            item_errors, size = _item_errors(
+                item, join_path(join_path(section_path, "items"), i_index)
+            )
             errors.extend(item_errors)
             total_bytes += size
     if total_bytes > MAX_DESCRIPTION_BYTES:

@@ -70,18 +70,50 @@ _ENTITY_LENGTH = {"&": 5, "<": 4, ">": 4, '"': 6, "'": 5}
 # Typographic quotes, dashes, the acute accent and the multiplication sign are written as
 # escapes so that they cannot be mistaken for their ASCII look-alikes.
 _NAME_PUNCTUATION = set(" .,-_/\\()[]{}+&%'\"!?:;*#@=|~^$§°²³`€£¥…·") | {
-    "\u00b4", "\u2013", "\u2014", "\u201e", "\u201d", "\u2019", "\u2018", "\u00d7",
+    "\u00b4",
+    "\u2013",
+    "\u2014",
+    "\u201e",
+    "\u201d",
+    "\u2019",
+    "\u2018",
+    "\u00d7",
 }
 _PRICE = re.compile(r"^\d+(\.\d{1,2})?$")
 _PRICE_MIN, _PRICE_MAX = Decimal("1"), Decimal("1000000000")
-_HANDLING_TIMES = {"PT0S", "PT24H", "P2D", "P3D", "P4D", "P5D", "P7D", "P10D", "P14D", "P21D",
-                   "P30D", "P60D"}
+_HANDLING_TIMES = {
+    "PT0S",
+    "PT24H",
+    "P2D",
+    "P3D",
+    "P4D",
+    "P5D",
+    "P7D",
+    "P10D",
+    "P14D",
+    "P21D",
+    "P30D",
+    "P60D",
+}
 _HOURS = re.compile(r"^PT\d+H$")
 _DURATIONS = {"P3D", "P5D", "P7D", "P10D", "P20D", "P30D"}
 _PROVINCES = {
-    "DOLNOSLASKIE", "KUJAWSKO_POMORSKIE", "LUBELSKIE", "LUBUSKIE", "LODZKIE", "MALOPOLSKIE",
-    "MAZOWIECKIE", "OPOLSKIE", "PODKARPACKIE", "PODLASKIE", "POMORSKIE", "SLASKIE",
-    "SWIETOKRZYSKIE", "WARMINSKO_MAZURSKIE", "WIELKOPOLSKIE", "ZACHODNIOPOMORSKIE",
+    "DOLNOSLASKIE",
+    "KUJAWSKO_POMORSKIE",
+    "LUBELSKIE",
+    "LUBUSKIE",
+    "LODZKIE",
+    "MALOPOLSKIE",
+    "MAZOWIECKIE",
+    "OPOLSKIE",
+    "PODKARPACKIE",
+    "PODLASKIE",
+    "POMORSKIE",
+    "SLASKIE",
+    "SWIETOKRZYSKIE",
+    "WARMINSKO_MAZURSKIE",
+    "WIELKOPOLSKIE",
+    "ZACHODNIOPOMORSKIE",
 }
 _PL_POST_CODE = re.compile(r"^\d{2}-\d{3}$")
 LANGUAGES = ("pl-PL", "cs-CZ", "sk-SK", "hu-HU", "uk-UA", "en-US")
@@ -115,37 +147,49 @@ def check_name(name: Any, path: str = "name") -> list[dict[str, Any]]:
     errors = []
     length = expanded_length(name)
     if not NAME_MIN <= length <= NAME_MAX:
-        errors.append(error(
-            "ConstraintViolationException.StringLength",
-            f"The offer name must have between {NAME_MIN} and {NAME_MAX} characters "
-            f"(special characters count as their HTML entities); it has {length}.",
-            path=path, details="ConstraintViolationException.StringLength",
-            metadata={"min": NAME_MIN, "max": NAME_MAX, "actual": length},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.StringLength",
+                f"The offer name must have between {NAME_MIN} and {NAME_MAX} characters "
+                f"(special characters count as their HTML entities); it has {length}.",
+                path=path,
+                details="ConstraintViolationException.StringLength",
+                metadata={"min": NAME_MIN, "max": NAME_MAX, "actual": length},
+            )
+        )
     words = name.split()
     if len(words) < NAME_MIN_WORDS:
-        errors.append(error(
-            "ConstraintViolationException.NotEnoughWords",
-            f"The offer name must consist of at least {NAME_MIN_WORDS} words.",
-            path=path, metadata={"minWords": NAME_MIN_WORDS},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.NotEnoughWords",
+                f"The offer name must consist of at least {NAME_MIN_WORDS} words.",
+                path=path,
+                metadata={"minWords": NAME_MIN_WORDS},
+            )
+        )
     long_words = [w for w in words if len(w) > WORD_MAX]
     if long_words:
-        errors.append(error(
-            "ConstraintViolationException.MaxWordLength",
-            f"A word of the offer name may have at most {WORD_MAX} characters: {long_words[0]}",
-            path=path, details="ConstraintViolationException.MaxWordLength",
-            metadata={"maxWordLength": WORD_MAX},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.MaxWordLength",
+                f"A word of the offer name may have at most {WORD_MAX} characters: {long_words[0]}",
+                path=path,
+                details="ConstraintViolationException.MaxWordLength",
+                metadata={"maxWordLength": WORD_MAX},
+            )
+        )
     bad = sorted({ch for ch in name if not _name_char_ok(ch)})
     if bad:
         shown = ", ".join(repr(ch) for ch in bad)
-        errors.append(error(
-            "ConstraintViolationException.CharacterNotAllowed",
-            f"The offer name contains characters that are not allowed: {shown}",
-            path=path, details="ConstraintViolationException.CharacterNotAllowed",
-            metadata={"characters": "".join(bad)},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.CharacterNotAllowed",
+                f"The offer name contains characters that are not allowed: {shown}",
+                path=path,
+                details="ConstraintViolationException.CharacterNotAllowed",
+                metadata={"characters": "".join(bad)},
+            )
+        )
     return errors
 
 
@@ -158,26 +202,34 @@ def _price_errors(price: Any, path: str, currency: str) -> list[dict[str, Any]]:
     amount = price.get("amount")
     text = amount if isinstance(amount, str) else ("" if amount is None else str(amount))
     if not _PRICE.match(text.strip()):
-        errors.append(error(
-            "ConstraintViolationException.Price",
-            f"The amount '{text}' must be a decimal number with at most 2 decimal places.",
-            path=join_path(path, "amount"),
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.Price",
+                f"The amount '{text}' must be a decimal number with at most 2 decimal places.",
+                path=join_path(path, "amount"),
+            )
+        )
     elif not _PRICE_MIN <= Decimal(text.strip()) <= _PRICE_MAX:
-        errors.append(error(
-            "ConstraintViolationException.Price",
-            f"The price must be between {_PRICE_MIN} and {_PRICE_MAX:,} {currency}.",
-            path=join_path(path, "amount"),
-            metadata={"min": "1.00", "max": "1000000000.00"},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.Price",
+                f"The price must be between {_PRICE_MIN} and {_PRICE_MAX:,} {currency}.",
+                path=join_path(path, "amount"),
+                metadata={"min": "1.00", "max": "1000000000.00"},
+            )
+        )
     if price.get("currency") != currency:
-        errors.append(error(
-            "ConstraintViolationException.Currency",
-            f"The currency must be {currency} here, not {price.get('currency')}.",
-            path=join_path(path, "currency"),
-            metadata={"expectedCurrency": currency,
-                      "requestedCurrency": price.get("currency") or ""},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.Currency",
+                f"The currency must be {currency} here, not {price.get('currency')}.",
+                path=join_path(path, "currency"),
+                metadata={
+                    "expectedCurrency": currency,
+                    "requestedCurrency": price.get("currency") or "",
+                },
+            )
+        )
     return errors
 
 
@@ -194,11 +246,13 @@ def check_selling_mode(
     if publishing and selling_mode.get(needed) is None:
         errors.append(not_null(f"sellingMode.{needed}", f"sellingMode.{needed}"))
     if fmt == "ADVERTISEMENT" and not advertisement_allowed:
-        errors.append(error(
-            "ConstraintViolationException.SellingModeFormat",
-            "The ADVERTISEMENT format is not available in this category.",
-            path="sellingMode.format",
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.SellingModeFormat",
+                "The ADVERTISEMENT format is not available in this category.",
+                path="sellingMode.format",
+            )
+        )
     return errors
 
 
@@ -208,23 +262,32 @@ def check_additional_marketplaces(value: Any, seller: Seller) -> list[dict[str, 
     for marketplace, settings in as_dict(value).items():
         path = join_path("additionalMarketplaces", marketplace)
         if marketplace == seller.marketplace:
-            errors.append(error(
-                "BaseMarketplaceInAdditionalMarketplacesException",
-                f"{marketplace} is the base marketplace; do not list it as an additional one.",
-                path=path, metadata={"baseMarketplace": marketplace},
-            ))
+            errors.append(
+                error(
+                    "BaseMarketplaceInAdditionalMarketplacesException",
+                    f"{marketplace} is the base marketplace; do not list it as an additional one.",
+                    path=path,
+                    metadata={"baseMarketplace": marketplace},
+                )
+            )
             continue
         if marketplace not in MARKETPLACE_CURRENCIES:
-            errors.append(error(
-                "UnsupportedAdditionalMarketplaceException",
-                f"The marketplace {marketplace} is not supported.",
-                path=path, metadata={"supportedAdditionalMarketplaces": ",".join(supported)},
-            ))
+            errors.append(
+                error(
+                    "UnsupportedAdditionalMarketplaceException",
+                    f"The marketplace {marketplace} is not supported.",
+                    path=path,
+                    metadata={"supportedAdditionalMarketplaces": ",".join(supported)},
+                )
+            )
             continue
         price = as_dict(as_dict(settings).get("sellingMode")).get("price")
         if price is not None:
-            errors.extend(_price_errors(price, join_path(path, "sellingMode.price"),
-                                        MARKETPLACE_CURRENCIES[marketplace]))
+            errors.extend(
+                _price_errors(
+                    price, join_path(path, "sellingMode.price"), MARKETPLACE_CURRENCIES[marketplace]
+                )
+            )
     return errors
 
 
@@ -239,17 +302,21 @@ def check_stock(stock: Any, *, activating: bool) -> list[dict[str, Any]]:
     except (TypeError, ValueError):
         return []  # a JSON mapping error, reported by check_types
     if count < 0:
-        return [error(
-            "AvailableStockMustEqualToZeroOrBeGreaterThanZero",
-            "The available stock cannot be less than 0.",
-            path="stock.available",
-        )]
+        return [
+            error(
+                "AvailableStockMustEqualToZeroOrBeGreaterThanZero",
+                "The available stock cannot be less than 0.",
+                path="stock.available",
+            )
+        ]
     if activating and count < 1:
-        return [error(
-            "AvailableStockMustEqualToOneOrBeGreaterThanOne",
-            "The listed quantity cannot be less than 1.",
-            path="stock.available",
-        )]
+        return [
+            error(
+                "AvailableStockMustEqualToOneOrBeGreaterThanOne",
+                "The listed quantity cannot be less than 1.",
+                path="stock.available",
+            )
+        ]
     return []
 
 
@@ -271,37 +338,47 @@ def check_images(
     for path, urls in sources:
         for index, url in enumerate(urls):
             if not _url_ok(url):
-                errors.append(error(
-                    "ConstraintViolationException.ImageUrl",
-                    f"The image '{url}' must be an http or https URL.",
-                    path=join_path(path, index),
-                ))
+                errors.append(
+                    error(
+                        "ConstraintViolationException.ImageUrl",
+                        f"The image '{url}' must be an http or https URL.",
+                        path=join_path(path, index),
+                    )
+                )
             elif url.strip() not in gallery:
                 gallery.append(url.strip())
     if len(gallery) > MAX_IMAGES:
-        errors.append(error(
-            "GallerySizeException",
-            f"The offer may have at most {MAX_IMAGES} images, counting the product's; it has "
-            f"{len(gallery)}.",
-            path="images", metadata={"gallerySizeLimit": MAX_IMAGES},
-        ))
+        errors.append(
+            error(
+                "GallerySizeException",
+                f"The offer may have at most {MAX_IMAGES} images, counting the product's; it has "
+                f"{len(gallery)}.",
+                path="images",
+                metadata={"gallerySizeLimit": MAX_IMAGES},
+            )
+        )
     if publishing and not gallery and not errors:
-        errors.append(error(
-            "ConstraintViolationException.MissingImages",
-            "The offer needs at least 1 image (its own or the product's).",
-            path="images",
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.MissingImages",
+                "The offer needs at least 1 image (its own or the product's).",
+                path="images",
+            )
+        )
     return errors
 
 
 def check_external(external: Any) -> list[dict[str, Any]]:
     external_id = as_dict(external).get("id")
     if isinstance(external_id, str) and len(external_id) > 100:
-        return [error(
-            "ConstraintViolationException.StringLength",
-            "external.id may have at most 100 characters.",
-            path="external.id", metadata={"max": 100},
-        )]
+        return [
+            error(
+                "ConstraintViolationException.StringLength",
+                "external.id may have at most 100 characters.",
+                path="external.id",
+                metadata={"max": 100},
+            )
+        ]
     return []
 
 
@@ -309,12 +386,24 @@ def check_external(external: Any) -> list[dict[str, Any]]:
 
 _SERVICES = {
     # key: (seller attribute, not-found code, default-not-found code, what)
-    "shippingRates": ("shipping_rates", "ShippingRatesNotFoundException",
-                      "DefaultShippingRatesNotFoundException", "Shipping rates"),
-    "returnPolicy": ("return_policies", "ReturnPolicyNotFoundException",
-                     "DefaultReturnPolicyNotFoundException", "Return policy"),
-    "impliedWarranty": ("implied_warranties", "ImpliedWarrantyNotFoundException",
-                        "DefaultImpliedWarrantyNotFoundException", "Implied warranty"),
+    "shippingRates": (
+        "shipping_rates",
+        "ShippingRatesNotFoundException",
+        "DefaultShippingRatesNotFoundException",
+        "Shipping rates",
+    ),
+    "returnPolicy": (
+        "return_policies",
+        "ReturnPolicyNotFoundException",
+        "DefaultReturnPolicyNotFoundException",
+        "Return policy",
+    ),
+    "impliedWarranty": (
+        "implied_warranties",
+        "ImpliedWarrantyNotFoundException",
+        "DefaultImpliedWarrantyNotFoundException",
+        "Implied warranty",
+    ),
     "warranty": ("warranties", "WarrantyNotFoundException", None, "Warranty"),
 }
 _DEFAULT_NAME = "default"
@@ -338,11 +427,14 @@ def _service(
         if chosen is None:
             if default_code is None or (key == "warranty" and not options):
                 return []
-            return [error(
-                default_code,
-                f"{what} not given and the account has no single or '{_DEFAULT_NAME}' one.",
-                path=path, metadata={"defaultName": _DEFAULT_NAME},
-            )]
+            return [
+                error(
+                    default_code,
+                    f"{what} not given and the account has no single or '{_DEFAULT_NAME}' one.",
+                    path=path,
+                    metadata={"defaultName": _DEFAULT_NAME},
+                )
+            ]
         filled[path] = {"id": chosen["id"]}
         return []
     if wanted_id is not None:
@@ -353,32 +445,42 @@ def _service(
         metadata = {"requestedName": wanted_name, "defaultName": _DEFAULT_NAME}
     if chosen is None:
         shown = wanted_id if wanted_id is not None else wanted_name
-        return [error(code, f"{what} '{shown}' not found in the seller's settings.",
-                      path=path, metadata=metadata)]
+        return [
+            error(
+                code,
+                f"{what} '{shown}' not found in the seller's settings.",
+                path=path,
+                metadata=metadata,
+            )
+        ]
     filled[path] = {"id": chosen["id"]}
     return []
 
 
-def check_after_sales(body: dict[str, Any], seller: Seller,
-                      filled: dict[str, Any]) -> list[dict[str, Any]]:
+def check_after_sales(
+    body: dict[str, Any], seller: Seller, filled: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Shipping rates and after-sales services, by id or name, falling back to the account's
     single entry or to the one named "default". ``filled`` receives the chosen ids by path
     (``delivery.shippingRates`` -> ``{"id": ...}``)."""
     delivery = as_dict(body.get("delivery"))
     services = as_dict(body.get("afterSalesServices"))
-    errors = _service("shippingRates", delivery.get("shippingRates"),
-                      "delivery.shippingRates", seller, filled)
+    errors = _service(
+        "shippingRates", delivery.get("shippingRates"), "delivery.shippingRates", seller, filled
+    )
     for key in ("returnPolicy", "impliedWarranty", "warranty"):
         errors += _service(key, services.get(key), f"afterSalesServices.{key}", seller, filled)
     handling = delivery.get("handlingTime")
     if handling is not None and not (
         handling in _HANDLING_TIMES or (isinstance(handling, str) and _HOURS.match(handling))
     ):
-        errors.append(error(
-            "ConstraintViolationException.HandlingTime",
-            f"The handling time {handling} is not one of Allegro's values.",
-            path="delivery.handlingTime",
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.HandlingTime",
+                f"The handling time {handling} is not one of Allegro's values.",
+                path="delivery.handlingTime",
+            )
+        )
     return errors
 
 
@@ -390,33 +492,55 @@ def check_location(location: Any) -> list[dict[str, Any]]:
     errors = []
     city = location.get("city")
     if isinstance(city, str) and not 1 <= len(city) <= 50:
-        errors.append(error("ConstraintViolationException.StringLength",
-                            "The city must have between 1 and 50 characters.",
-                            path="location.city"))
+        errors.append(
+            error(
+                "ConstraintViolationException.StringLength",
+                "The city must have between 1 and 50 characters.",
+                path="location.city",
+            )
+        )
     if location.get("countryCode") == "PL":
         if location.get("province") not in _PROVINCES:
-            errors.append(error("ConstraintViolationException.Province",
-                                "For Poland the province must be one of the 16 voivodeship codes.",
-                                path="location.province"))
+            errors.append(
+                error(
+                    "ConstraintViolationException.Province",
+                    "For Poland the province must be one of the 16 voivodeship codes.",
+                    path="location.province",
+                )
+            )
         post_code = location.get("postCode")
         if post_code is not None and not _PL_POST_CODE.match(str(post_code)):
-            errors.append(error("ConstraintViolationException.PostCode",
-                                "Invalid postal code. Use the format XX-XXX.",
-                                path="location.postCode"))
+            errors.append(
+                error(
+                    "ConstraintViolationException.PostCode",
+                    "Invalid postal code. Use the format XX-XXX.",
+                    path="location.postCode",
+                )
+            )
     return errors
 
 
 def check_language(language: Any) -> list[dict[str, Any]]:
     if language is None or language in LANGUAGES:
         return []
-    return [error("UnsupportedLanguageException", f"The language {language} is not supported.",
-                  path="language", metadata={"availableLocales": ",".join(LANGUAGES)})]
+    return [
+        error(
+            "UnsupportedLanguageException",
+            f"The language {language} is not supported.",
+            path="language",
+            metadata={"availableLocales": ",".join(LANGUAGES)},
+        )
+    ]
 
 
 def check_publication(publication: Any, selling_format: Any) -> list[dict[str, Any]]:
     duration = as_dict(publication).get("duration")
     if duration is None or duration in _DURATIONS:
         return []
-    return [error("ConstraintViolationException.Duration",
-                  f"The duration {duration} is not allowed for {selling_format or 'BUY_NOW'} "
-                  "offers.", path="publication.duration")]
+    return [
+        error(
+            "ConstraintViolationException.Duration",
+            f"The duration {duration} is not allowed for {selling_format or 'BUY_NOW'} offers.",
+            path="publication.duration",
+        )
+    ]

@@ -98,9 +98,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _number_errors(
-    raw: str, definition: dict[str, Any], path: str
-) -> list[dict[str, Any]]:
+def _number_errors(raw: str, definition: dict[str, Any], path: str) -> list[dict[str, Any]]:
     kind = definition["type"]
     restrictions = as_dict(definition.get("restrictions"))
     name = definition["name"]
@@ -108,31 +106,41 @@ def _number_errors(
     pattern = _INTEGER if kind == "integer" else _FLOAT
     if not pattern.match(text):
         what = "an integer" if kind == "integer" else "a number with a dot as decimal separator"
-        return [error(CODE_FORMAT, f"The value '{raw}' of parameter '{name}' must be {what}.",
-                      path=path, metadata=_meta(definition, value=raw))]
+        return [
+            error(
+                CODE_FORMAT,
+                f"The value '{raw}' of parameter '{name}' must be {what}.",
+                path=path,
+                metadata=_meta(definition, value=raw),
+            )
+        ]
     number = Decimal(text)
     errors = []
     low, high = restrictions.get("min"), restrictions.get("max")
     if (low is not None and number < Decimal(str(low))) or (
         high is not None and number > Decimal(str(high))
     ):
-        errors.append(error(
-            CODE_RANGE,
-            f"The value {raw} of parameter '{name}' must be between {low} and {high}.",
-            path=path,
-            metadata=_meta(definition, value=raw, min=low, max=high),
-        ))
+        errors.append(
+            error(
+                CODE_RANGE,
+                f"The value {raw} of parameter '{name}' must be between {low} and {high}.",
+                path=path,
+                metadata=_meta(definition, value=raw, min=low, max=high),
+            )
+        )
     precision = restrictions.get("precision")
     if kind == "float" and precision is not None and "." in text:
         decimals = len(text.split(".", 1)[1].rstrip("0"))
         if decimals > precision:
-            errors.append(error(
-                CODE_PRECISION,
-                f"The value {raw} of parameter '{name}' may have at most {precision} decimal "
-                "places.",
-                path=path,
-                metadata=_meta(definition, value=raw, precision=precision),
-            ))
+            errors.append(
+                error(
+                    CODE_PRECISION,
+                    f"The value {raw} of parameter '{name}' may have at most {precision} decimal "
+                    "places.",
+                    path=path,
+                    metadata=_meta(definition, value=raw, precision=precision),
+                )
+            )
     return errors
 
 
@@ -150,22 +158,28 @@ def _gtin_errors(values: list[str], definition: dict[str, Any], path: str) -> li
     for value in values:
         problem = gtin_problem(value)
         if problem == "checksum":
-            errors.append(error(
-                CODE_GTIN_CHECKSUM,
-                f"The GTIN '{value}' has a wrong check digit.",
-                path=path, details=CODE_GTIN_CHECKSUM,
-                user_message=f"The GTIN {value} is not valid: its check digit is wrong.",
-                metadata=_meta(definition, value=value),
-            ))
+            errors.append(
+                error(
+                    CODE_GTIN_CHECKSUM,
+                    f"The GTIN '{value}' has a wrong check digit.",
+                    path=path,
+                    details=CODE_GTIN_CHECKSUM,
+                    user_message=f"The GTIN {value} is not valid: its check digit is wrong.",
+                    metadata=_meta(definition, value=value),
+                )
+            )
         elif problem == "length":
-            errors.append(error(
-                CODE_GTIN_LENGTH,
-                f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
-                path=path, details=CODE_GTIN_LENGTH,
-                user_message=f"The GTIN {value} is not valid: it must have 8, 10, 12, 13 or "
-                "14 digits.",
-                metadata=_meta(definition, value=value),
-            ))
+            errors.append(
+                error(
+                    CODE_GTIN_LENGTH,
+                    f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
+                    path=path,
+                    details=CODE_GTIN_LENGTH,
+                    user_message=f"The GTIN {value} is not valid: it must have 8, 10, 12, 13 or "
+                    "14 digits.",
+                    metadata=_meta(definition, value=value),
+                )
+            )
     return errors
 
 
@@ -184,24 +198,30 @@ def _dictionary(
 
     for vid in ids:
         if vid not in labels:
-            errors.append(error(
-                "DictionaryParameterIdNotFound",
-                f"Dictionary value id '{vid}' does not exist for parameter "
-                f"'{definition['name']}'.",
-                path=path,
-                metadata=_meta(definition, requestedDictionaryValueId=vid),
-            ))
+            errors.append(
+                error(
+                    "DictionaryParameterIdNotFound",
+                    f"Dictionary value id '{vid}' does not exist for parameter "
+                    f"'{definition['name']}'.",
+                    path=path,
+                    metadata=_meta(definition, requestedDictionaryValueId=vid),
+                )
+            )
     folded = [v.strip().casefold() for v in values]
     for position, value in enumerate(folded):
         if value in folded[:position]:
-            errors.append(error(
-                "DictionaryParameterValueNotUnique",
-                f"The value '{values[position]}' is repeated in parameter "
-                f"'{definition['name']}'.",
-                path=path,
-                metadata={"parameterName": definition["name"],
-                          "requestedDictionaryValue": values[position]},
-            ))
+            errors.append(
+                error(
+                    "DictionaryParameterValueNotUnique",
+                    f"The value '{values[position]}' is repeated in parameter "
+                    f"'{definition['name']}'.",
+                    path=path,
+                    metadata={
+                        "parameterName": definition["name"],
+                        "requestedDictionaryValue": values[position],
+                    },
+                )
+            )
     if errors:
         return errors
 
@@ -215,27 +235,33 @@ def _dictionary(
         else:
             ok = id_labels == set(folded)
         if not ok:
-            errors.append(error(
-                "DictionaryParameterIdsAndValuesNotMatch",
-                f"The values and value ids of parameter '{definition['name']}' do not match.",
-                path=path,
-                metadata=_meta(definition),
-            ))
+            errors.append(
+                error(
+                    "DictionaryParameterIdsAndValuesNotMatch",
+                    f"The values and value ids of parameter '{definition['name']}' do not match.",
+                    path=path,
+                    metadata=_meta(definition),
+                )
+            )
         resolved = list(dict.fromkeys(ids))
     elif values:
         resolved = []
         for raw, value in zip(values, folded, strict=True):
             found = ids_by_label.get(value)
             if found is None:
-                errors.append(error(
-                    "DictionaryParameterValueNotFound",
-                    f"The value '{raw}' does not exist in the dictionary of parameter "
-                    f"'{definition['name']}'.",
-                    path=path,
-                    metadata={"parameterId": definition["id"],
-                              "parameterName": definition["name"],
-                              "requestedDictionaryValue": raw},
-                ))
+                errors.append(
+                    error(
+                        "DictionaryParameterValueNotFound",
+                        f"The value '{raw}' does not exist in the dictionary of parameter "
+                        f"'{definition['name']}'.",
+                        path=path,
+                        metadata={
+                            "parameterId": definition["id"],
+                            "parameterName": definition["name"],
+                            "requestedDictionaryValue": raw,
+                        },
+                    )
+                )
             elif found not in resolved:
                 resolved.append(found)
     else:
@@ -269,13 +295,15 @@ def _scalar(
             for value in values:
                 length = len(value.strip())
                 if length < low or (high is not None and length > high):
-                    errors.append(error(
-                        CODE_STRING_LENGTH,
-                        f"The value of parameter '{definition['name']}' must have between "
-                        f"{low} and {high} characters.",
-                        path=path,
-                        metadata=_meta(definition, minLength=low, maxLength=high),
-                    ))
+                    errors.append(
+                        error(
+                            CODE_STRING_LENGTH,
+                            f"The value of parameter '{definition['name']}' must have between "
+                            f"{low} and {high} characters.",
+                            path=path,
+                            metadata=_meta(definition, minLength=low, maxLength=high),
+                        )
+                    )
     else:
         if len(values) > 1:
             errors.append(_count_error(definition, path, len(values), 1))
@@ -285,28 +313,42 @@ def _scalar(
     return errors
 
 
-def _range(
-    entry: dict[str, Any], definition: dict[str, Any], given: Given
-) -> list[dict[str, Any]]:
+def _range(entry: dict[str, Any], definition: dict[str, Any], given: Given) -> list[dict[str, Any]]:
     path = given.path
     name = definition["name"]
     if entry.get("values") or entry.get("valuesIds"):
-        return [error(CODE_RANGE_PARAM,
-                      f"Parameter '{name}' is a range: send rangeValue with from and to.",
-                      path=path, metadata=_meta(definition))]
+        return [
+            error(
+                CODE_RANGE_PARAM,
+                f"Parameter '{name}' is a range: send rangeValue with from and to.",
+                path=path,
+                metadata=_meta(definition),
+            )
+        ]
     rng = as_dict(entry.get("rangeValue"))
     low, high = rng.get("from"), rng.get("to")
     if low is None or high is None:
-        return [error(CODE_RANGE_PARAM, f"The range of parameter '{name}' needs from and to.",
-                      path=path, metadata=_meta(definition))]
+        return [
+            error(
+                CODE_RANGE_PARAM,
+                f"The range of parameter '{name}' needs from and to.",
+                path=path,
+                metadata=_meta(definition),
+            )
+        ]
     low, high = _text(low), _text(high)
     errors = _number_errors(low, definition, path) + _number_errors(high, definition, path)
     if not errors:
         try:
             if Decimal(low.strip()) > Decimal(high.strip()):
-                errors.append(error(CODE_RANGE_PARAM,
-                                    f"In parameter '{name}' 'from' must not exceed 'to'.",
-                                    path=path, metadata=_meta(definition)))
+                errors.append(
+                    error(
+                        CODE_RANGE_PARAM,
+                        f"In parameter '{name}' 'from' must not exceed 'to'.",
+                        path=path,
+                        metadata=_meta(definition),
+                    )
+                )
         except InvalidOperation:  # pragma: no cover - excluded by the patterns above
             pass
     given.range_value = (low, high)
@@ -314,8 +356,9 @@ def _range(
 
 
 def _is_empty(entry: dict[str, Any]) -> bool:
-    return not (as_list(entry.get("values")) or as_list(entry.get("valuesIds"))
-                or entry.get("rangeValue"))
+    return not (
+        as_list(entry.get("values")) or as_list(entry.get("valuesIds")) or entry.get("rangeValue")
+    )
 
 
 def read_parameters(
@@ -334,39 +377,51 @@ def read_parameters(
         if pid is not None:
             definition = pset.by_id.get(_text(pid))
             if definition is None:
-                errors.append(error(
-                    "ParameterIdNotFoundException",
-                    f"Parameter {pid} does not exist in category {pset.category_id}.",
-                    path=entry_path,
-                    metadata={"categoryId": pset.category_id, "parameterId": _text(pid)},
-                ))
+                errors.append(
+                    error(
+                        "ParameterIdNotFoundException",
+                        f"Parameter {pid} does not exist in category {pset.category_id}.",
+                        path=entry_path,
+                        metadata={"categoryId": pset.category_id, "parameterId": _text(pid)},
+                    )
+                )
                 continue
         elif pname is not None:
             definition = pset.by_name.get(_text(pname).casefold())
             if definition is None:
-                errors.append(error(
-                    "ParameterNameNotFoundException",
-                    f"Parameter '{pname}' does not exist in category {pset.category_id}.",
-                    path=entry_path,
-                    metadata={"categoryId": pset.category_id, "parameterName": _text(pname)},
-                ))
+                errors.append(
+                    error(
+                        "ParameterNameNotFoundException",
+                        f"Parameter '{pname}' does not exist in category {pset.category_id}.",
+                        path=entry_path,
+                        metadata={"categoryId": pset.category_id, "parameterName": _text(pname)},
+                    )
+                )
                 continue
         else:
-            errors.append(error("ParameterIdNotFoundException",
-                                "A parameter needs an id or a name.", path=entry_path,
-                                metadata={"categoryId": pset.category_id, "parameterId": ""}))
+            errors.append(
+                error(
+                    "ParameterIdNotFoundException",
+                    "A parameter needs an id or a name.",
+                    path=entry_path,
+                    metadata={"categoryId": pset.category_id, "parameterId": ""},
+                )
+            )
             continue
         describes = bool(as_dict(definition.get("options")).get("describesProduct"))
         if describes != product_level:
             where = "productSet[].product.parameters" if describes else "parameters"
-            errors.append(error(
-                "ParameterCategoryException",
-                f"Parameter '{definition['name']}' ({definition['id']}) is a "
-                f"{'product' if describes else 'offer'} parameter; send it in {where}.",
-                path=entry_path,
-                metadata=_meta(definition,
-                               requestedParameterType="PRODUCT" if product_level else "OFFER"),
-            ))
+            errors.append(
+                error(
+                    "ParameterCategoryException",
+                    f"Parameter '{definition['name']}' ({definition['id']}) is a "
+                    f"{'product' if describes else 'offer'} parameter; send it in {where}.",
+                    path=entry_path,
+                    metadata=_meta(
+                        definition, requestedParameterType="PRODUCT" if product_level else "OFFER"
+                    ),
+                )
+            )
             continue
         if _is_empty(entry) or definition["id"] in given:
             continue
@@ -374,9 +429,14 @@ def read_parameters(
         if as_dict(definition.get("restrictions")).get("range"):
             item_errors = _range(entry, definition, item)
         elif entry.get("rangeValue"):
-            item_errors = [error(CODE_RANGE_PARAM,
-                                 f"Parameter '{definition['name']}' is not a range; send values.",
-                                 path=entry_path, metadata=_meta(definition))]
+            item_errors = [
+                error(
+                    CODE_RANGE_PARAM,
+                    f"Parameter '{definition['name']}' is not a range; send values.",
+                    path=entry_path,
+                    metadata=_meta(definition),
+                )
+            ]
         elif definition["type"] == "dictionary":
             item_errors = _dictionary(entry, definition, item)
         else:
@@ -398,8 +458,9 @@ def _conditions_hold(conditions: dict[str, Any], known: dict[str, set[str] | Non
         ids = known.get(cond.get("id"))
         if not ids or not ids & set(cond.get("oneOfValueIds", [])):
             return False
-    return all(cond.get("id") not in known
-               for cond in as_list(conditions.get("parametersWithoutValue")))
+    return all(
+        cond.get("id") not in known for cond in as_list(conditions.get("parametersWithoutValue"))
+    )
 
 
 def is_required(definition: dict[str, Any], flag: str, known: dict[str, set[str] | None]) -> bool:
@@ -424,15 +485,18 @@ def missing_required(
     missing = [d for d in definitions if d["id"] not in present and is_required(d, flag, known)]
     if not missing:
         return []
-    return [error(
-        CODE_MISSING,
-        "Missing required parameters: " + ", ".join(d["id"] for d in missing),
-        path=path,
-        details=CODE_MISSING,
-        user_message="Missing mandatory parameters: " + ", ".join(d["name"] for d in missing)
-        + ".",
-        metadata={},
-    )]
+    return [
+        error(
+            CODE_MISSING,
+            "Missing required parameters: " + ", ".join(d["id"] for d in missing),
+            path=path,
+            details=CODE_MISSING,
+            user_message="Missing mandatory parameters: "
+            + ", ".join(d["name"] for d in missing)
+            + ".",
+            metadata={},
+        )
+    ]
 
 
 def check_dependencies(
@@ -448,19 +512,23 @@ def check_dependencies(
         parent_ids = known.get(parent_id) if parent_id else None
         if not parent_ids:
             continue
-        allowed = {v["id"]: v.get("dependsOnValueIds") or []
-                   for v in item.definition.get("dictionary", [])}
+        allowed = {
+            v["id"]: v.get("dependsOnValueIds") or [] for v in item.definition.get("dictionary", [])
+        }
         for vid in item.value_ids:
             combos = allowed.get(vid) or []
             if combos and not set(combos) & parent_ids:
-                errors.append(error(
-                    CODE_DEPENDENCY,
-                    f"The value {vid} of parameter '{item.definition['name']}' cannot be "
-                    f"combined with the chosen value of parameter {parent_id}.",
-                    path=item.path,
-                    metadata=_meta(item.definition, dependsOnParameterId=parent_id,
-                                   valueId=vid),
-                ))
+                errors.append(
+                    error(
+                        CODE_DEPENDENCY,
+                        f"The value {vid} of parameter '{item.definition['name']}' cannot be "
+                        f"combined with the chosen value of parameter {parent_id}.",
+                        path=item.path,
+                        metadata=_meta(
+                            item.definition, dependsOnParameterId=parent_id, valueId=vid
+                        ),
+                    )
+                )
     return errors
 
 
@@ -483,24 +551,31 @@ def parameter_mismatches(
         known = existing.get(pid)
         if known is None or not item.ok:
             continue
-        meta: dict[str, Any] = {"productId": product["id"], "parameterId": pid,
-                                "parameterName": item.definition["name"]}
+        meta: dict[str, Any] = {
+            "productId": product["id"],
+            "parameterId": pid,
+            "parameterName": item.definition["name"],
+        }
         if item.range_value is not None:
             theirs = as_dict(known.get("rangeValue"))
             mine_r = tuple(_decimal_or_text(v) for v in item.range_value)
             theirs_r = tuple(_decimal_or_text(_text(theirs.get(k, ""))) for k in ("from", "to"))
             if mine_r == theirs_r:
                 continue
-            meta.update(currentParameterValue=", ".join(item.range_value),
-                        expectedParameterValue=f"{theirs.get('from')}, {theirs.get('to')}")
+            meta.update(
+                currentParameterValue=", ".join(item.range_value),
+                expectedParameterValue=f"{theirs.get('from')}, {theirs.get('to')}",
+            )
         elif item.definition["type"] == "dictionary":
             theirs_ids = list(known.get("valuesIds") or [])
             if set(item.value_ids) == set(theirs_ids):
                 continue
-            meta.update(currentParameterValueId=",".join(item.value_ids),
-                        currentParameterValue=", ".join(item.values),
-                        expectedParameterValueId=",".join(theirs_ids),
-                        expectedParameterValue=", ".join(known.get("values") or []))
+            meta.update(
+                currentParameterValueId=",".join(item.value_ids),
+                currentParameterValue=", ".join(item.values),
+                expectedParameterValueId=",".join(theirs_ids),
+                expectedParameterValue=", ".join(known.get("values") or []),
+            )
         else:
             theirs_values = [_text(v) for v in known.get("values") or []]
             if pid == GTIN_PARAMETER_ID:
@@ -511,19 +586,23 @@ def parameter_mismatches(
                 theirs_set = {_decimal_or_text(v) for v in theirs_values}
             if mine_set == theirs_set:
                 continue
-            meta.update(currentParameterValue=", ".join(item.values),
-                        expectedParameterValue=", ".join(theirs_values))
-        errors.append(error(
-            "PARAMETER_MISMATCH",
-            f"The provided parameter '{item.definition['name']}'({pid}) value "
-            f"({meta['currentParameterValue']}) does not match the existing parameter value "
-            f"({meta['expectedParameterValue']})",
-            path=path,
-            user_message=(
-                f"The specified product exists. The specified parameter "
-                f"`{item.definition['name']}` with the value `{meta['currentParameterValue']}` "
-                f"does not match the product parameter `{meta['expectedParameterValue']}`."
-            ),
-            metadata=meta,
-        ))
+            meta.update(
+                currentParameterValue=", ".join(item.values),
+                expectedParameterValue=", ".join(theirs_values),
+            )
+        errors.append(
+            error(
+                "PARAMETER_MISMATCH",
+                f"The provided parameter '{item.definition['name']}'({pid}) value "
+                f"({meta['currentParameterValue']}) does not match the existing parameter value "
+                f"({meta['expectedParameterValue']})",
+                path=path,
+                user_message=(
+                    f"The specified product exists. The specified parameter "
+                    f"`{item.definition['name']}` with the value `{meta['currentParameterValue']}` "
+                    f"does not match the product parameter `{meta['expectedParameterValue']}`."
+                ),
+                metadata=meta,
+            )
+        )
     return errors

@@ -64,13 +64,24 @@ def category_errors(catalog: Catalog, category_id: Any, path: str) -> list[dict[
     "not valid" for the request (Allegro's exact code for this case is not published)."""
     found = catalog.category(str(category_id))
     if found is None:
-        return [error("CATEGORY_NOT_EXISTS", f"Category {category_id} does not exist.",
-                      path=path, metadata={"categoryId": category_id})]
+        return [
+            error(
+                "CATEGORY_NOT_EXISTS",
+                f"Category {category_id} does not exist.",
+                path=path,
+                metadata={"categoryId": category_id},
+            )
+        ]
     if not found["leaf"]:
-        return [error("INVALID_CATEGORY_ID",
-                      f"Category {category_id} ({found['name']}) is not a leaf category; offers "
-                      "and products can only be placed in leaf categories.",
-                      path=path, metadata={"categoryId": category_id})]
+        return [
+            error(
+                "INVALID_CATEGORY_ID",
+                f"Category {category_id} ({found['name']}) is not a leaf category; offers "
+                "and products can only be placed in leaf categories.",
+                path=path,
+                metadata={"categoryId": category_id},
+            )
+        ]
     return []
 
 
@@ -103,8 +114,12 @@ def category_mismatch(
 
 
 def _not_found(product_id: str, path: str) -> dict[str, Any]:
-    return error("ProductNotFoundException", f"Product {product_id} was not found.",
-                 path=path, metadata={"productId": product_id})
+    return error(
+        "ProductNotFoundException",
+        f"Product {product_id} was not found.",
+        path=path,
+        metadata={"productId": product_id},
+    )
 
 
 def _multiple(found: list[dict[str, Any]], path: str) -> dict[str, Any]:
@@ -120,12 +135,23 @@ def _multiple(found: list[dict[str, Any]], path: str) -> dict[str, Any]:
 def _gtin_id_errors(value: str, path: str) -> list[dict[str, Any]]:
     problem = gtin_problem(value)
     if problem == "checksum":
-        return [error(CODE_GTIN_CHECKSUM, f"The GTIN '{value}' has a wrong check digit.",
-                      path=path, details=CODE_GTIN_CHECKSUM)]
+        return [
+            error(
+                CODE_GTIN_CHECKSUM,
+                f"The GTIN '{value}' has a wrong check digit.",
+                path=path,
+                details=CODE_GTIN_CHECKSUM,
+            )
+        ]
     if problem == "length":
-        return [error(CODE_GTIN_LENGTH,
-                      f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
-                      path=path, details=CODE_GTIN_LENGTH)]
+        return [
+            error(
+                CODE_GTIN_LENGTH,
+                f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
+                path=path,
+                details=CODE_GTIN_LENGTH,
+            )
+        ]
     return []
 
 
@@ -179,16 +205,27 @@ def _resolve_entry(
     entry = ProductEntry(index=index, path=join_path(base, "product"))
     element = as_dict(raw_entry)
     quantity = as_dict(element.get("quantity")).get("value")
-    if isinstance(quantity, (int, str)) and str(quantity).strip().lstrip("-").isdigit() and (
-        int(quantity) < 1
+    if (
+        isinstance(quantity, (int, str))
+        and str(quantity).strip().lstrip("-").isdigit()
+        and (int(quantity) < 1)
     ):
-        errors.append(error("ConstraintViolationException.Min",
-                            "productSet[].quantity.value must be at least 1.",
-                            path=join_path(base, "quantity.value")))
+        errors.append(
+            error(
+                "ConstraintViolationException.Min",
+                "productSet[].quantity.value must be at least 1.",
+                path=join_path(base, "quantity.value"),
+            )
+        )
     product = element.get("product")
     if not isinstance(product, dict):
-        errors.append(error("ConstraintViolationException.NotNull",
-                            "productSet[].product is required.", path=entry.path))
+        errors.append(
+            error(
+                "ConstraintViolationException.NotNull",
+                "productSet[].product is required.",
+                path=entry.path,
+            )
+        )
         return entry
 
     gtin_used = None
@@ -214,17 +251,30 @@ def _resolve_entry(
     if requested_category is None:
         requested_category, category_path = offer_category, "category.id"
     if entry.name is None:
-        errors.append(error("ConstraintViolationException.NotNull",
-                            "A new product needs a name.", path=join_path(entry.path, "name")))
+        errors.append(
+            error(
+                "ConstraintViolationException.NotNull",
+                "A new product needs a name.",
+                path=join_path(entry.path, "name"),
+            )
+        )
     elif len(entry.name) > PRODUCT_NAME_MAX:
-        errors.append(error("ConstraintViolationException.StringLength",
-                            f"A product name may have at most {PRODUCT_NAME_MAX} characters.",
-                            path=join_path(entry.path, "name"),
-                            metadata={"max": PRODUCT_NAME_MAX}))
+        errors.append(
+            error(
+                "ConstraintViolationException.StringLength",
+                f"A product name may have at most {PRODUCT_NAME_MAX} characters.",
+                path=join_path(entry.path, "name"),
+                metadata={"max": PRODUCT_NAME_MAX},
+            )
+        )
     if requested_category is None:
-        errors.append(error("ConstraintViolationException.NotNull",
-                            "A new product needs a category.",
-                            path=join_path(entry.path, "category.id")))
+        errors.append(
+            error(
+                "ConstraintViolationException.NotNull",
+                "A new product needs a category.",
+                path=join_path(entry.path, "category.id"),
+            )
+        )
     else:
         problems = category_errors(catalog, requested_category, category_path)
         errors.extend(problems)
@@ -244,17 +294,24 @@ def _resolve_entry(
         existing = next(iter(by_gtin.values()))
         if entry.category_id is not None and not _category_fits(existing, entry.category_id):
             errors.append(category_mismatch(catalog, existing, entry.category_id, category_path))
-        errors.extend(parameter_mismatches(entry.given, existing,
-                                           path=join_path(entry.path, "parameters")))
+        errors.extend(
+            parameter_mismatches(entry.given, existing, path=join_path(entry.path, "parameters"))
+        )
         entry.catalog_product, entry.new = existing, False
         return entry
     if pset is not None:
         present = set(entry.given)
         if gtin_used:
             present.add(GTIN_PARAMETER_ID)
-        errors.extend(missing_required(pset.definitions, "requiredForProduct", present,
-                                       _known_values(entry.given),
-                                       path=join_path(entry.path, "parameters")))
+        errors.extend(
+            missing_required(
+                pset.definitions,
+                "requiredForProduct",
+                present,
+                _known_values(entry.given),
+                path=join_path(entry.path, "parameters"),
+            )
+        )
     return entry
 
 
@@ -270,12 +327,16 @@ def _linked(
     entry.name = existing["name"]
     requested_category = as_dict(product.get("category")).get("id")
     if requested_category is not None and not _category_fits(existing, str(requested_category)):
-        errors.append(category_mismatch(catalog, existing, str(requested_category),
-                                        join_path(entry.path, "category.id")))
+        errors.append(
+            category_mismatch(
+                catalog, existing, str(requested_category), join_path(entry.path, "category.id")
+            )
+        )
     if product.get("parameters"):
         _read_product_parameters(catalog, entry, product.get("parameters"), errors)
-        errors.extend(parameter_mismatches(entry.given, existing,
-                                           path=join_path(entry.path, "parameters")))
+        errors.extend(
+            parameter_mismatches(entry.given, existing, path=join_path(entry.path, "parameters"))
+        )
     # `images` sent with the product replace the catalogue's (`[]` drops them).
     if "images" in product and product["images"] is not None:
         entry.images = as_list(product["images"])
@@ -293,12 +354,15 @@ def resolve_product_set(
     errors: list[dict[str, Any]] = []
     elements = as_list(product_set)
     if not 1 <= len(elements) <= MAX_PRODUCTS:
-        errors.append(error(
-            "ConstraintViolationException.Size",
-            f"productSet must have between 1 and {MAX_PRODUCTS} products; it has "
-            f"{len(elements)}.",
-            path="productSet", metadata={"min": 1, "max": MAX_PRODUCTS},
-        ))
+        errors.append(
+            error(
+                "ConstraintViolationException.Size",
+                f"productSet must have between 1 and {MAX_PRODUCTS} products; it has "
+                f"{len(elements)}.",
+                path="productSet",
+                metadata={"min": 1, "max": MAX_PRODUCTS},
+            )
+        )
     entries = [
         _resolve_entry(catalog, index, raw, offer_category, errors)
         for index, raw in enumerate(elements[:MAX_PRODUCTS])

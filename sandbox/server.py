@@ -32,24 +32,43 @@ DEFAULT_PORT = 8765
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--host``, ``--port``, ``--log-level`` and one flag per knob to ``parser``."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface (default {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port for API and OAuth (default {DEFAULT_PORT})")
-    parser.add_argument("--log-level", default="info",
-                        choices=["critical", "error", "warning", "info", "debug"],
-                        help="uvicorn's log level (default info)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for API and OAuth (default {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level (default info)",
+    )
     knobs = parser.add_argument_group(
-        "knobs", f"default: the {ENV_PREFIX}<KNOB> environment variable, else the built-in value")
+        "knobs", f"default: the {ENV_PREFIX}<KNOB> environment variable, else the built-in value"
+    )
     defaults = SandboxConfig()
     for field in fields(SandboxConfig):
         default = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
         text = f"{KNOB_HELP.get(field.name, field.name)} (built-in: {default!r})"
         if isinstance(default, bool):
-            knobs.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=text)
+            knobs.add_argument(
+                flag,
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=text,
+            )
         else:
-            knobs.add_argument(flag, dest=field.name, type=type(default), default=None,
-                               metavar=field.name.upper(), help=text)
+            knobs.add_argument(
+                flag,
+                dest=field.name,
+                type=type(default),
+                default=None,
+                metavar=field.name.upper(),
+                help=text,
+            )
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -65,14 +84,24 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 def run_from_args(args: argparse.Namespace) -> None:
     """Serve until SIGINT or SIGTERM."""
     config = config_from_args(args)
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(config), host=args.host, port=args.port, log_level=args.log_level,
-        lifespan="off", ws="none", timeout_graceful_shutdown=5,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
+    )
     base = config.base_url or f"http://{args.host}:{args.port}"
     logging.getLogger("uvicorn.error").info(
         "Allegro sandbox: API and OAuth at %s (default app %s / %s; admin under %s/__sandbox)",
-        base, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, base,
+        base,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        base,
     )
     server.run()
 

@@ -146,8 +146,12 @@ class SandboxHandle:
         token of "seller"). Close it when done (or use it as a context manager)."""
         if token is None:
             token = str(self.issue_user_token()["access_token"])
-        headers = {"Accept": ALLEGRO_MEDIA_TYPE, "Content-Type": ALLEGRO_MEDIA_TYPE,
-                   "Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        headers = {
+            "Accept": ALLEGRO_MEDIA_TYPE,
+            "Content-Type": ALLEGRO_MEDIA_TYPE,
+            "Authorization": f"Bearer {token}",
+            **kwargs.pop("headers", {}),
+        }
         return httpx.Client(base_url=self.url, headers=headers, **kwargs)
 
     def close(self) -> None:
@@ -166,8 +170,9 @@ class SandboxHandle:
 SAMPLE_GTIN = "4548735214676"
 
 
-def offer_body(external_id: str | None = "SKU-1", *, stock: int = 5, amount: str = "999.00",
-               **fields: Any) -> dict[str, Any]:
+def offer_body(
+    external_id: str | None = "SKU-1", *, stock: int = 5, amount: str = "999.00", **fields: Any
+) -> dict[str, Any]:
     """A ``POST /sale/product-offers`` body the default sandbox accepts (seller "seller",
     PLN): the sample product by GTIN, condition "new", a price and a stock. ``fields``
     are added or replace top-level fields."""
@@ -228,8 +233,9 @@ def running_sandbox(**knobs: Any) -> Iterator[SandboxHandle]:
         sock.close()
 
 
-def _wait_until_serving(server: uvicorn.Server, thread: threading.Thread,
-                        handle: SandboxHandle) -> None:
+def _wait_until_serving(
+    server: uvicorn.Server, thread: threading.Thread, handle: SandboxHandle
+) -> None:
     deadline = time.monotonic() + _START_TIMEOUT_S
     while not server.started:
         if not thread.is_alive():

@@ -78,8 +78,16 @@ class TokenStore:
     #: Sandbox times at which tokens were issued, per user (application tokens: client id).
     issued: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    def issue(self, *, client_id: str, user: str | None, scopes: tuple[str, ...], now: float,
-              access_ttl_s: float, refresh_ttl_s: float) -> dict[str, Any]:
+    def issue(
+        self,
+        *,
+        client_id: str,
+        user: str | None,
+        scopes: tuple[str, ...],
+        now: float,
+        access_ttl_s: float,
+        refresh_ttl_s: float,
+    ) -> dict[str, Any]:
         """Issue an access token (and a refresh token for a user) and return the token
         endpoint's JSON answer."""
         jti = str(uuid.uuid4())
@@ -106,10 +114,18 @@ class TokenStore:
             "jti": jti,
         }
         if user is not None:
-            refresh = _jwt_like({"user_name": user, "client_id": client_id, "ati": jti,
-                                 "exp": int(now + refresh_ttl_s), "jti": str(uuid.uuid4())})
-            self.refresh[refresh] = RefreshToken(refresh, client_id, user, scopes,
-                                                 now + refresh_ttl_s)
+            refresh = _jwt_like(
+                {
+                    "user_name": user,
+                    "client_id": client_id,
+                    "ati": jti,
+                    "exp": int(now + refresh_ttl_s),
+                    "jti": str(uuid.uuid4()),
+                }
+            )
+            self.refresh[refresh] = RefreshToken(
+                refresh, client_id, user, scopes, now + refresh_ttl_s
+            )
             answer["refresh_token"] = refresh
         return answer
 
@@ -119,8 +135,15 @@ class TokenStore:
     def issue_counts(self) -> dict[str, int]:
         return {key: len(times) for key, times in self.issued.items()}
 
-    def new_device_grant(self, *, client_id: str, scopes: tuple[str, ...], now: float,
-                         ttl_s: float, interval_s: float) -> DeviceGrant:
+    def new_device_grant(
+        self,
+        *,
+        client_id: str,
+        scopes: tuple[str, ...],
+        now: float,
+        ttl_s: float,
+        interval_s: float,
+    ) -> DeviceGrant:
         grant = DeviceGrant(
             device_code=secrets.token_urlsafe(24),
             user_code="".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(9)),

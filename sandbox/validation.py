@@ -121,16 +121,18 @@ def _parameter_rules(
     """(errors, activation-only errors) of the offer's parameters in ``category_id``."""
     definitions = catalog.parameters(category_id) or []
     pset = ParameterSet(category_id, definitions)
-    errors, offer_given = read_parameters(body.get("parameters"), pset, path="parameters",
-                                          product_level=False)
+    errors, offer_given = read_parameters(
+        body.get("parameters"), pset, path="parameters", product_level=False
+    )
     known = _known(entries, offer_given)
     errors += check_dependencies(offer_given, known)
     for entry in entries:
         errors += check_dependencies(entry.given, known)
 
     offer_defs = [d for d in definitions if not d["options"]["describesProduct"]]
-    activation = missing_required(offer_defs, "required", set(offer_given), known,
-                                  path="parameters")
+    activation = missing_required(
+        offer_defs, "required", set(offer_given), known, path="parameters"
+    )
     main = entries[0] if entries else None
     if main is not None and (main.catalog_product is not None or main.new):
         present = set(main.given)
@@ -139,10 +141,12 @@ def _parameter_rules(
         product_defs = [d for d in definitions if d["options"]["describesProduct"]]
         if main.new and main.category_id == category_id:
             # Already reported as missing for the product itself.
-            product_defs = [d for d in product_defs
-                            if not is_required(d, "requiredForProduct", known)]
-        activation += missing_required(product_defs, "required", present, known,
-                                       path=f"{main.path}.parameters")
+            product_defs = [
+                d for d in product_defs if not is_required(d, "requiredForProduct", known)
+            ]
+        activation += missing_required(
+            product_defs, "required", present, known, path=f"{main.path}.parameters"
+        )
     return errors, activation
 
 
@@ -184,8 +188,7 @@ def validate_offer(
         if not problems:
             offer_category = str(raw_category)
 
-    product_errors, entries = resolve_product_set(catalog, body.get("productSet"),
-                                                  offer_category)
+    product_errors, entries = resolve_product_set(catalog, body.get("productSet"), offer_category)
     errors += product_errors
     main = entries[0] if entries else None
 
@@ -195,16 +198,20 @@ def validate_offer(
             filled["category.id"] = offer_category
         elif not product_errors:
             activation.append(not_null("category.id", "category.id"))
-    elif (offer_category is not None and main is not None and main.catalog_product is not None
-          and not any(e["code"] == "CATEGORY_MISMATCH" for e in product_errors)):
+    elif (
+        offer_category is not None
+        and main is not None
+        and main.catalog_product is not None
+        and not any(e["code"] == "CATEGORY_MISMATCH" for e in product_errors)
+    ):
         similar = {s["id"] for s in main.catalog_product["category"].get("similar", [])}
         if offer_category not in similar | {main.catalog_product["category"]["id"]}:
-            errors.append(category_mismatch(catalog, main.catalog_product, offer_category,
-                                            "category.id"))
+            errors.append(
+                category_mismatch(catalog, main.catalog_product, offer_category, "category.id")
+            )
 
     if offer_category is not None:
-        param_errors, param_activation = _parameter_rules(body, catalog, offer_category,
-                                                          entries)
+        param_errors, param_activation = _parameter_rules(body, catalog, offer_category, entries)
         errors += param_errors
         activation += param_activation
 
@@ -221,12 +228,14 @@ def validate_offer(
 
     category = catalog.category(offer_category) if offer_category else None
     advertisement = bool(category and category["options"].get("advertisement"))
-    selling_errors = check_selling_mode(body.get("sellingMode"), seller, publishing=False,
-                                        advertisement_allowed=advertisement)
+    selling_errors = check_selling_mode(
+        body.get("sellingMode"), seller, publishing=False, advertisement_allowed=advertisement
+    )
     errors += selling_errors
     if not selling_errors:
-        activation += check_selling_mode(body.get("sellingMode"), seller, publishing=True,
-                                         advertisement_allowed=advertisement)
+        activation += check_selling_mode(
+            body.get("sellingMode"), seller, publishing=True, advertisement_allowed=advertisement
+        )
     errors += check_additional_marketplaces(body.get("additionalMarketplaces"), seller)
     stock_errors = check_stock(body.get("stock"), activating=False)
     errors += stock_errors
@@ -244,13 +253,19 @@ def validate_offer(
     errors += check_after_sales(body, seller, filled)
     additional_info = as_dict(body.get("delivery")).get("additionalInfo")
     if isinstance(additional_info, str) and len(additional_info) > 650:
-        errors.append(error("ConstraintViolationException.StringLength",
-                            "delivery.additionalInfo may have at most 650 characters.",
-                            path="delivery.additionalInfo", metadata={"max": 650}))
+        errors.append(
+            error(
+                "ConstraintViolationException.StringLength",
+                "delivery.additionalInfo may have at most 650 characters.",
+                path="delivery.additionalInfo",
+                metadata={"max": 650},
+            )
+        )
     errors += check_location(body.get("location"))
     errors += check_language(body.get("language"))
-    errors += check_publication(body.get("publication"),
-                                as_dict(body.get("sellingMode")).get("format"))
+    errors += check_publication(
+        body.get("publication"), as_dict(body.get("sellingMode")).get("format")
+    )
 
     if publishing:
         errors += activation

@@ -234,7 +234,7 @@ def test_update_sync_and_async(client: AllegroClient, sandbox: SandboxHandle) ->
     assert offer_id
     changed = client.update_offer(
         offer_id,
-        {"stock": {"available": 7}, "sellingMode": {"price": {"amount": "150", "currency": "PLN"}}}
+        {"stock": {"available": 7}, "sellingMode": {"price": {"amount": "150", "currency": "PLN"}}},
     )
     assert changed.status == 200
     assert changed.offer.stock and changed.offer.stock.available == 7

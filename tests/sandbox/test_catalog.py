@@ -132,13 +132,28 @@ def test_product_lookup_and_product_shape(catalog: Catalog) -> None:
     first = catalog.products()[0]
     product = catalog.product(first["id"])
     assert product == first
-    assert set(product) >= {"id", "name", "category", "images", "parameters", "description",
-                            "publication"}
+    assert set(product) >= {
+        "id",
+        "name",
+        "category",
+        "images",
+        "parameters",
+        "description",
+        "publication",
+    }
     assert product["category"]["path"][0] == {"id": ROOT_CATEGORY_ID, "name": "Allegro"}
     assert product["publication"]["status"] in ("LISTED", "PROPOSED")
     param = product["parameters"][0]
-    assert set(param) >= {"id", "name", "values", "valuesIds", "valuesLabels", "unit",
-                          "rangeValue", "options"}
+    assert set(param) >= {
+        "id",
+        "name",
+        "values",
+        "valuesIds",
+        "valuesLabels",
+        "unit",
+        "rangeValue",
+        "options",
+    }
     assert set(param["options"]) == {"identifiesProduct", "isGTIN", "isTrusted"}
     assert catalog.product("00000000-0000-0000-0000-000000000000") is None
 
@@ -195,16 +210,31 @@ def test_every_leaf_has_the_common_parameters(catalog: Catalog) -> None:
         assert params["225693"]["type"] == "string"
         assert params["225693"]["options"]["describesProduct"]
         assert params["224017"]["type"] == "string"
-        brands = [p for p in params.values() if p["type"] == "dictionary"
-                  and p["options"]["customValuesEnabled"] and p["options"]["ambiguousValueId"]]
+        brands = [
+            p
+            for p in params.values()
+            if p["type"] == "dictionary"
+            and p["options"]["customValuesEnabled"]
+            and p["options"]["ambiguousValueId"]
+        ]
         assert brands, leaf["id"]
         for brand in brands:
             assert brand["options"]["ambiguousValueId"] in {v["id"] for v in brand["dictionary"]}
 
 
 def test_parameter_definitions_are_well_formed(catalog: Catalog) -> None:
-    keys = {"id", "name", "type", "required", "requiredForProduct", "requiredIf", "displayedIf",
-            "unit", "options", "restrictions"}
+    keys = {
+        "id",
+        "name",
+        "type",
+        "required",
+        "requiredForProduct",
+        "requiredIf",
+        "displayedIf",
+        "unit",
+        "options",
+        "restrictions",
+    }
     restriction_keys = {
         "dictionary": {"multipleChoices"},
         "integer": {"min", "max", "range"},

@@ -44,6 +44,7 @@ def codes(response: httpx.Response) -> list[str]:
 
 # -- media types, Trace-Id, error shapes -------------------------------------------------------
 
+
 def test_accept_must_name_allegros_media_type(api: httpx.Client) -> None:
     for accept in ("application/json", "*/*"):
         response = api.get("/sale/categories", headers={"Accept": accept})
@@ -53,8 +54,9 @@ def test_accept_must_name_allegros_media_type(api: httpx.Client) -> None:
 
 
 def test_bodies_need_allegros_content_type_and_valid_json(api: httpx.Client) -> None:
-    wrong_type = api.post("/sale/product-offers", json=offer_body(),
-                          headers={"Content-Type": "application/json"})
+    wrong_type = api.post(
+        "/sale/product-offers", json=offer_body(), headers={"Content-Type": "application/json"}
+    )
     assert wrong_type.status_code == 415
     unreadable = api.post("/sale/product-offers", content=b"{not json")
     assert unreadable.status_code == 400
@@ -74,10 +76,17 @@ def test_unknown_paths_and_methods_answer_in_allegros_shape(api: httpx.Client) -
     wrong_method = api.delete("/sale/categories")
     assert wrong_method.status_code == 405
     assert set(wrong_method.json()["errors"][0]) == {
-        "code", "message", "details", "path", "userMessage", "metadata"}
+        "code",
+        "message",
+        "details",
+        "path",
+        "userMessage",
+        "metadata",
+    }
 
 
 # -- categories ---------------------------------------------------------------------------------
+
 
 def test_category_tree(api: httpx.Client) -> None:
     roots = api.get("/sale/categories").json()["categories"]
@@ -98,24 +107,32 @@ def test_category_and_its_parameters(api: httpx.Client) -> None:
     assert "11323" in {p["id"] for p in parameters}
     product_parameters = api.get("/sale/categories/85166/product-parameters").json()
     assert "11323" not in {p["id"] for p in product_parameters["parameters"]}
-    for path in ("/sale/categories/0", "/sale/categories/0/parameters",
-                 "/sale/categories/0/product-parameters"):
+    for path in (
+        "/sale/categories/0",
+        "/sale/categories/0/parameters",
+        "/sale/categories/0/product-parameters",
+    ):
         assert api.get(path).status_code == 404
 
 
 def test_categories_accept_an_application_token(sandbox: SandboxHandle) -> None:
-    response = httpx.post(sandbox.url + "/auth/oauth/token",
-                          data={"grant_type": "client_credentials"},
-                          auth=(sandbox.client_id, sandbox.client_secret))
+    response = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
     with sandbox.client(response.json()["access_token"]) as app_client:
         assert app_client.get("/sale/categories/85166/parameters").status_code == 200
-        assert app_client.get("/sale/matching-categories",
-                              params={"name": "słuchawki"}).status_code == 401
+        assert (
+            app_client.get("/sale/matching-categories", params={"name": "słuchawki"}).status_code
+            == 401
+        )
 
 
 def test_matching_categories(api: httpx.Client) -> None:
-    found = api.get("/sale/matching-categories",
-                    params={"name": "Słuchawki bezprzewodowe Sony"}).json()
+    found = api.get(
+        "/sale/matching-categories", params={"name": "Słuchawki bezprzewodowe Sony"}
+    ).json()
     assert found["matchingCategories"]
     node = found["matchingCategories"][0]
     while "parent" in node:  # the chain ends at a main category, without parent: null
@@ -125,6 +142,7 @@ def test_matching_categories(api: httpx.Client) -> None:
 
 
 # -- products and marketplaces ----------------------------------------------------------------
+
 
 def test_products_by_gtin_and_by_id(api: httpx.Client) -> None:
     found = api.get("/sale/products", params={"phrase": SAMPLE_GTIN, "mode": "GTIN"}).json()
@@ -156,6 +174,7 @@ def test_marketplaces(api: httpx.Client) -> None:
 
 # -- admin ------------------------------------------------------------------------------------
 
+
 def test_config_knobs_can_be_read_and_changed(sandbox: SandboxHandle) -> None:
     assert sandbox.config()["client_limit_per_min"] == 9000
     assert sandbox.configure(async_ratio=0.25)["async_ratio"] == 0.25
@@ -181,13 +200,17 @@ def test_reset_forgets_everything(sandbox: SandboxHandle, api: httpx.Client) -> 
 
 
 def test_request_log_records_api_calls_but_not_admin_calls(
-        sandbox: SandboxHandle, api: httpx.Client) -> None:
+    sandbox: SandboxHandle, api: httpx.Client
+) -> None:
     api.post("/sale/product-offers", json=offer_body("LOG-1"))
     api.get("/sale/offers", params=[("external.id", "LOG-1"), ("external.id", "X")])
     sandbox.offers()
     first, second = sandbox.requests()
-    assert (first["method"], first["path"], first["status"]) == ("POST", "/sale/product-offers",
-                                                                 201)
+    assert (first["method"], first["path"], first["status"]) == (
+        "POST",
+        "/sale/product-offers",
+        201,
+    )
     assert first["headers"]["authorization"] == "Bearer <redacted>"
     assert first["body"]["external"] == {"id": "LOG-1"}
     assert first["response_body"]["external"] == {"id": "LOG-1"}

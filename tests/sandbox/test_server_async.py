@@ -35,7 +35,7 @@ def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
 def operation_path(response: httpx.Response, sandbox: SandboxHandle) -> str:
     location = response.headers["location"]
     assert location.startswith(sandbox.url)
-    return location[len(sandbox.url):]
+    return location[len(sandbox.url) :]
 
 
 def offer_of(api: httpx.Client, offer_id: str) -> dict[str, Any]:
@@ -45,8 +45,9 @@ def offer_of(api: httpx.Client, offer_id: str) -> dict[str, Any]:
     return offer
 
 
-def test_create_answers_202_then_the_operation_completes(api: httpx.Client,
-                                                         sandbox: SandboxHandle) -> None:
+def test_create_answers_202_then_the_operation_completes(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
     accepted = api.post("/sale/product-offers", json=offer_body())
     assert accepted.status_code == 202
     assert accepted.headers["retry-after"] == "3"
@@ -71,8 +72,7 @@ def test_create_answers_202_then_the_operation_completes(api: httpx.Client,
     assert offer_of(api, offer["id"])["publication"]["status"] == "ACTIVE"
 
 
-def test_operation_shows_why_activation_failed(api: httpx.Client,
-                                               sandbox: SandboxHandle) -> None:
+def test_operation_shows_why_activation_failed(api: httpx.Client, sandbox: SandboxHandle) -> None:
     accepted = api.post("/sale/product-offers", json=offer_body(stock=0))
     assert accepted.status_code == 202  # the stock problem surfaces on the operation
     sandbox.advance_clock(DELAY_S)
@@ -86,8 +86,7 @@ def test_operation_shows_why_activation_failed(api: httpx.Client,
     assert offer["validation"]["errors"][0]["code"] == error["code"]
 
 
-def test_edits_wait_for_the_running_operation(api: httpx.Client,
-                                              sandbox: SandboxHandle) -> None:
+def test_edits_wait_for_the_running_operation(api: httpx.Client, sandbox: SandboxHandle) -> None:
     offer_id = api.post("/sale/product-offers", json=offer_body()).json()["id"]
     busy = api.patch(f"/sale/product-offers/{offer_id}", json={"stock": {"available": 3}})
     assert busy.status_code == 409
@@ -105,8 +104,10 @@ def test_async_ratio_is_deterministic_for_a_seed(sandbox: SandboxHandle) -> None
         sandbox.reset()
         sandbox.configure(async_ratio=0.5, seed=42)
         with sandbox.client() as client:
-            return [client.post("/sale/product-offers", json=offer_body(f"S-{n}")).status_code
-                    for n in range(8)]
+            return [
+                client.post("/sale/product-offers", json=offer_body(f"S-{n}")).status_code
+                for n in range(8)
+            ]
 
     first = statuses()
     assert set(first) == {201, 202}

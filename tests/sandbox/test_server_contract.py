@@ -52,17 +52,25 @@ def _walk(sandbox: SandboxHandle) -> None:
         api.get(f"/sale/products/{product_id}")
         api.get("/marketplaces")
 
-        offer = api.post("/sale/product-offers", json=offer_body(
-            "C-1", description={"sections": [{"items": [{"type": "TEXT",
-                                                         "content": "<p>Opis</p>"}]}]},
-            additionalMarketplaces={"allegro-cz": {"sellingMode": {"price": {
-                "amount": "999", "currency": "CZK"}}}})).json()
-        draft = api.post("/sale/product-offers", json=offer_body(
-            "C-2", publication={"status": "INACTIVE"})).json()
+        offer = api.post(
+            "/sale/product-offers",
+            json=offer_body(
+                "C-1",
+                description={"sections": [{"items": [{"type": "TEXT", "content": "<p>Opis</p>"}]}]},
+                additionalMarketplaces={
+                    "allegro-cz": {"sellingMode": {"price": {"amount": "999", "currency": "CZK"}}}
+                },
+            ),
+        ).json()
+        draft = api.post(
+            "/sale/product-offers", json=offer_body("C-2", publication={"status": "INACTIVE"})
+        ).json()
         api.post("/sale/product-offers", json=offer_body("C-3", stock=0))
         api.get(f"/sale/product-offers/{offer['id']}")
-        api.get(f"/sale/product-offers/{offer['id']}/parts",
-                params=[("include", "stock"), ("include", "price")])
+        api.get(
+            f"/sale/product-offers/{offer['id']}/parts",
+            params=[("include", "stock"), ("include", "price")],
+        )
         api.get("/sale/product-offers/99999999999")
         api.patch(f"/sale/product-offers/{offer['id']}", json={"stock": {"available": 0}})
         api.patch(f"/sale/product-offers/{draft['id']}", json={"publication": {"status": "ACTIVE"}})
@@ -71,26 +79,35 @@ def _walk(sandbox: SandboxHandle) -> None:
 
         sandbox.configure(async_ratio=1.0)
         accepted = api.post("/sale/product-offers", json=offer_body("C-4"))
-        operation = accepted.headers["location"][len(sandbox.url):]
+        operation = accepted.headers["location"][len(sandbox.url) :]
         api.get(operation)
         failed = api.post("/sale/product-offers", json=offer_body("C-5", stock=0))
         sandbox.advance_clock(DELAY_S)
         api.get(operation)
-        api.get(failed.headers["location"][len(sandbox.url):])
+        api.get(failed.headers["location"][len(sandbox.url) :])
         api.patch(f"/sale/product-offers/{accepted.json()['id']}", json={"name": "Sony ok tytuł"})
         api.patch(f"/sale/product-offers/{accepted.json()['id']}", json={"name": "Sony ok tytuł"})
 
         for kind, body in (
-            ("offer-quantity-change-commands",
-             {"modification": {"changeType": "FIXED", "value": 0}}),
-            ("offer-price-change-commands",
-             {"modification": {"type": "FIXED_PRICE",
-                               "price": {"amount": "10.00", "currency": "PLN"}}}),
+            (
+                "offer-quantity-change-commands",
+                {"modification": {"changeType": "FIXED", "value": 0}},
+            ),
+            (
+                "offer-price-change-commands",
+                {
+                    "modification": {
+                        "type": "FIXED_PRICE",
+                        "price": {"amount": "10.00", "currency": "PLN"},
+                    }
+                },
+            ),
             ("offer-publication-commands", {"publication": {"action": "END"}}),
         ):
             command_id = str(uuid.uuid4())
-            body["offerCriteria"] = [{"type": "CONTAINS_OFFERS",
-                                      "offers": [{"id": draft["id"]}, {"id": "12345678901"}]}]
+            body["offerCriteria"] = [
+                {"type": "CONTAINS_OFFERS", "offers": [{"id": draft["id"]}, {"id": "12345678901"}]}
+            ]
             api.put(f"/sale/{kind}/{command_id}", json=body)
             api.put(f"/sale/{kind}/{command_id}", json=body)
             api.get(f"/sale/{kind}/{command_id}")
@@ -117,8 +134,13 @@ def test_responses_validate_strictly(spec: Spec, exchanges: list[dict[str, Any]]
         if entry["status"] >= 400 and not _documented_refusal(spec, entry):
             continue
         problems += spec.validate_response(
-            entry["method"], entry["path"], entry["status"], entry["response_body"],
-            lenient=False, content_type=entry["response_content_type"])
+            entry["method"],
+            entry["path"],
+            entry["status"],
+            entry["response_body"],
+            lenient=False,
+            content_type=entry["response_content_type"],
+        )
     assert problems == []
 
 
@@ -127,8 +149,12 @@ def test_responses_invent_no_properties(spec: Spec, exchanges: list[dict[str, An
         f"{entry['method']} {entry['path']}: {path}"
         for entry in exchanges
         for path in spec.unknown_response_properties(
-            entry["method"], entry["path"], entry["status"], entry["response_body"],
-            entry["response_content_type"])
+            entry["method"],
+            entry["path"],
+            entry["status"],
+            entry["response_body"],
+            entry["response_content_type"],
+        )
     }
     assert invented == set()
 

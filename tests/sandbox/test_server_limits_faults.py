@@ -35,8 +35,10 @@ def codes(response: httpx.Response) -> list[str]:
 
 # -- limits -----------------------------------------------------------------------------------
 
-def test_client_over_its_limit_is_blocked_then_released(api: httpx.Client,
-                                                        sandbox: SandboxHandle) -> None:
+
+def test_client_over_its_limit_is_blocked_then_released(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
     sandbox.configure(client_limit_per_min=3, client_block_s=60)
     assert [api.get("/sale/offers").status_code for _ in range(3)] == [200, 200, 200]
     blocked = api.get("/sale/offers")
@@ -50,10 +52,15 @@ def test_client_over_its_limit_is_blocked_then_released(api: httpx.Client,
     assert api.get("/sale/offers").status_code == 200
 
 
-def test_block_can_be_extended_and_announce_retry_after(api: httpx.Client,
-                                                        sandbox: SandboxHandle) -> None:
-    sandbox.configure(client_limit_per_min=1, client_block_s=60, client_block_extends=True,
-                      rate_limit_retry_after=True)
+def test_block_can_be_extended_and_announce_retry_after(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
+    sandbox.configure(
+        client_limit_per_min=1,
+        client_block_s=60,
+        client_block_extends=True,
+        rate_limit_retry_after=True,
+    )
     api.get("/sale/offers")
     first = api.get("/sale/offers")
     assert (first.status_code, first.headers["retry-after"]) == (429, "60")
@@ -78,26 +85,33 @@ def test_limit_is_per_client_id(api: httpx.Client, sandbox: SandboxHandle) -> No
     sandbox.configure(client_limit_per_min=1, extra_clients="other-app:other-secret")
     api.get("/sale/offers")
     assert api.get("/sale/offers").status_code == 429
-    other = httpx.post(sandbox.url + "/auth/oauth/token",
-                       data={"grant_type": "client_credentials"},
-                       auth=("other-app", "other-secret")).json()["access_token"]
+    other = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("other-app", "other-secret"),
+    ).json()["access_token"]
     with sandbox.client(other) as other_app:
         assert other_app.get("/sale/categories").status_code == 200
 
 
-def test_seller_offer_writes_per_minute_and_hour(api: httpx.Client,
-                                                 sandbox: SandboxHandle) -> None:
+def test_seller_offer_writes_per_minute_and_hour(api: httpx.Client, sandbox: SandboxHandle) -> None:
     sandbox.configure(seller_offer_writes_per_min=2, seller_offer_writes_per_h=3)
     assert api.post("/sale/product-offers", json=offer_body()).status_code == 201
     offer_id = api.get("/sale/offers").json()["offers"][0]["id"]
-    assert api.patch(f"/sale/product-offers/{offer_id}",
-                     json={"stock": {"available": 4}}).status_code == 200
+    assert (
+        api.patch(f"/sale/product-offers/{offer_id}", json={"stock": {"available": 4}}).status_code
+        == 200
+    )
     refused = api.post("/sale/product-offers", json=offer_body())
     assert refused.status_code == 429
     assert api.get(f"/sale/product-offers/{offer_id}").status_code == 200  # reads unaffected
     with sandbox.client(sandbox.issue_user_token("seller-cz")["access_token"]) as czech:
-        assert czech.patch(f"/sale/product-offers/{offer_id}",
-                           json={"stock": {"available": 4}}).status_code == 403  # not 429
+        assert (
+            czech.patch(
+                f"/sale/product-offers/{offer_id}", json={"stock": {"available": 4}}
+            ).status_code
+            == 403
+        )  # not 429
     sandbox.advance_clock(60)
     assert api.post("/sale/product-offers", json=offer_body()).status_code == 429  # hour
     sandbox.advance_clock(3600)
@@ -107,8 +121,10 @@ def test_seller_offer_writes_per_minute_and_hour(api: httpx.Client,
 def test_batch_changes_per_minute(api: httpx.Client, sandbox: SandboxHandle) -> None:
     sandbox.configure(seller_batch_changes_per_min=3)
     ids = [api.post("/sale/product-offers", json=offer_body()).json()["id"] for _ in range(2)]
-    body = {"modification": {"changeType": "GAIN", "value": 1},
-            "offerCriteria": [{"type": "CONTAINS_OFFERS", "offers": [{"id": i} for i in ids]}]}
+    body = {
+        "modification": {"changeType": "GAIN", "value": 1},
+        "offerCriteria": [{"type": "CONTAINS_OFFERS", "offers": [{"id": i} for i in ids]}],
+    }
     path = "/sale/offer-quantity-change-commands/"
     assert api.put(path + str(uuid.uuid4()), json=body).status_code == 201
     assert api.put(path + str(uuid.uuid4()), json=body).status_code == 429
@@ -118,9 +134,16 @@ def test_batch_changes_per_minute(api: httpx.Client, sandbox: SandboxHandle) -> 
 
 # -- scripted faults ----------------------------------------------------------------------------
 
+
 def test_scripted_status_fault_is_not_applied(api: httpx.Client, sandbox: SandboxHandle) -> None:
-    sandbox.inject_fault(method="POST", path="^/sale/product-offers$", kind="status",
-                         status=503, retry_after_s=7, count=2)
+    sandbox.inject_fault(
+        method="POST",
+        path="^/sale/product-offers$",
+        kind="status",
+        status=503,
+        retry_after_s=7,
+        count=2,
+    )
     for _ in range(2):
         response = api.post("/sale/product-offers", json=offer_body())
         assert (response.status_code, response.headers["retry-after"]) == (503, "7")
@@ -131,8 +154,9 @@ def test_scripted_status_fault_is_not_applied(api: httpx.Client, sandbox: Sandbo
     assert [e["fault"] for e in sandbox.requests() if "fault" in e] == ["status", "status"]
 
 
-def test_lost_response_applies_the_request_then_drops_it(api: httpx.Client,
-                                                         sandbox: SandboxHandle) -> None:
+def test_lost_response_applies_the_request_then_drops_it(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
     sandbox.inject_fault(method="POST", path="/sale/product-offers", kind="lost_response")
     with pytest.raises(httpx.RemoteProtocolError):
         api.post("/sale/product-offers", json=offer_body("TRAP-1"))
@@ -141,18 +165,23 @@ def test_lost_response_applies_the_request_then_drops_it(api: httpx.Client,
     assert found["totalCount"] == 1
     entry = sandbox.requests()[0]
     assert (entry["fault"], entry["status"], entry["applied_status"]) == (
-        "lost_response", None, 201)
+        "lost_response",
+        None,
+        201,
+    )
 
 
 def test_lost_response_with_a_gateway_status(api: httpx.Client, sandbox: SandboxHandle) -> None:
-    sandbox.inject_fault(method="POST", path="/sale/product-offers", kind="lost_response",
-                         status=502)
+    sandbox.inject_fault(
+        method="POST", path="/sale/product-offers", kind="lost_response", status=502
+    )
     assert api.post("/sale/product-offers", json=offer_body()).status_code == 502
     assert len(sandbox.offers()) == 1
 
 
-def test_timeout_fault_answers_or_drops_after_the_hold(api: httpx.Client,
-                                                       sandbox: SandboxHandle) -> None:
+def test_timeout_fault_answers_or_drops_after_the_hold(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
     sandbox.configure(timeout_hold_s=0.05)
     sandbox.inject_fault(method="GET", path="^/sale/offers$", kind="timeout", status=504)
     assert api.get("/sale/offers").status_code == 504
@@ -173,20 +202,25 @@ def test_a_held_request_times_out_the_client(api: httpx.Client, sandbox: Sandbox
 
 def test_faults_can_target_oauth(sandbox: SandboxHandle) -> None:
     sandbox.inject_fault(method="*", path="^/auth/oauth/token$", kind="status", status=500)
-    response = httpx.post(sandbox.url + "/auth/oauth/token",
-                          data={"grant_type": "client_credentials"},
-                          auth=(sandbox.client_id, sandbox.client_secret))
+    response = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
     assert response.status_code == 500
 
 
 # -- faults by ratio ----------------------------------------------------------------------------
 
+
 def test_5xx_ratio_hits_api_calls_only(api: httpx.Client, sandbox: SandboxHandle) -> None:
     sandbox.configure(fault_5xx_ratio=1.0, latency_ms=1)
     assert {api.get("/sale/offers").status_code for _ in range(10)} <= {500, 503}
-    token = httpx.post(sandbox.url + "/auth/oauth/token",
-                       data={"grant_type": "client_credentials"},
-                       auth=(sandbox.client_id, sandbox.client_secret))
+    token = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
     assert token.status_code == 200
     assert sandbox.offers() == []  # admin calls are never faulted
 

@@ -27,8 +27,9 @@ def _fresh(sandbox: SandboxHandle) -> None:
 
 @pytest.fixture
 def http(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, auth=(sandbox.client_id, sandbox.client_secret),
-                      timeout=10) as client:
+    with httpx.Client(
+        base_url=sandbox.url, auth=(sandbox.client_id, sandbox.client_secret), timeout=10
+    ) as client:
         yield client
 
 
@@ -52,8 +53,10 @@ def start_device_flow(http: httpx.Client, sandbox: SandboxHandle) -> dict[str, A
 
 # -- client credentials ----------------------------------------------------------------------
 
+
 def test_client_credentials_gives_an_application_token_without_refresh(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     response = token(http, grant_type="client_credentials")
     assert response.status_code == 200
     body = response.json()
@@ -65,7 +68,8 @@ def test_client_credentials_gives_an_application_token_without_refresh(
 
 
 def test_application_token_on_a_user_resource_is_refused_like_allegro(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     access = token(http, grant_type="client_credentials").json()["access_token"]
     response = api_get(sandbox, "/sale/offers", access)
     assert response.status_code == 401
@@ -73,8 +77,10 @@ def test_application_token_on_a_user_resource_is_refused_like_allegro(
 
 
 def test_grant_type_may_come_in_the_query_string(sandbox: SandboxHandle) -> None:
-    response = httpx.post(sandbox.url + "/auth/oauth/token?grant_type=client_credentials",
-                          auth=(sandbox.client_id, sandbox.client_secret))
+    response = httpx.post(
+        sandbox.url + "/auth/oauth/token?grant_type=client_credentials",
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
     assert response.status_code == 200
 
 
@@ -87,9 +93,11 @@ def test_grant_type_may_come_in_the_query_string(sandbox: SandboxHandle) -> None
     ],
 )
 def test_token_endpoint_needs_registered_basic_credentials(
-        sandbox: SandboxHandle, auth: tuple[str, str] | None, expected: str) -> None:
-    response = httpx.post(sandbox.url + "/auth/oauth/token",
-                          data={"grant_type": "client_credentials"}, auth=auth)
+    sandbox: SandboxHandle, auth: tuple[str, str] | None, expected: str
+) -> None:
+    response = httpx.post(
+        sandbox.url + "/auth/oauth/token", data={"grant_type": "client_credentials"}, auth=auth
+    )
     assert response.status_code == 401
     assert response.json() == {"error": "unauthorized", "error_description": expected}
 
@@ -103,9 +111,11 @@ def test_unknown_and_missing_grant_types(http: httpx.Client) -> None:
 
 def test_extra_registered_apps(sandbox: SandboxHandle) -> None:
     sandbox.configure(extra_clients="other-app:other-secret")
-    response = httpx.post(sandbox.url + "/auth/oauth/token",
-                          data={"grant_type": "client_credentials"},
-                          auth=("other-app", "other-secret"))
+    response = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("other-app", "other-secret"),
+    )
     assert response.status_code == 200
 
 
@@ -120,6 +130,7 @@ def test_token_issue_limit_per_user(http: httpx.Client, sandbox: SandboxHandle) 
 
 
 # -- device flow -----------------------------------------------------------------------------
+
 
 def test_device_flow_end_to_end(http: httpx.Client, sandbox: SandboxHandle) -> None:
     device = start_device_flow(http, sandbox)
@@ -145,34 +156,41 @@ def test_device_flow_end_to_end(http: httpx.Client, sandbox: SandboxHandle) -> N
 
 
 def test_device_code_may_be_passed_as_query_parameter(sandbox: SandboxHandle) -> None:
-    response = httpx.post(f"{sandbox.url}/auth/oauth/device?client_id={sandbox.client_id}",
-                          auth=(sandbox.client_id, sandbox.client_secret))
+    response = httpx.post(
+        f"{sandbox.url}/auth/oauth/device?client_id={sandbox.client_id}",
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
     assert response.status_code == 200
     assert response.json()["user_code"]
 
 
 def test_device_request_without_or_with_a_foreign_client_id(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     assert http.post("/auth/oauth/device").status_code == 400
     assert http.post("/auth/oauth/device", data={"client_id": "someone-else"}).status_code == 401
 
 
 def test_polling_faster_than_the_interval_slows_down(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     code = start_device_flow(http, sandbox)["device_code"]
     assert token(http, grant_type=DEVICE_GRANT, device_code=code).json()["error"] == (
-        "authorization_pending")
+        "authorization_pending"
+    )
     assert token(http, grant_type=DEVICE_GRANT, device_code=code).json()["error"] == "slow_down"
     # The interval is now 5 + 5 s: waiting the old 5 s is still too fast.
     sandbox.advance_clock(5)
     assert token(http, grant_type=DEVICE_GRANT, device_code=code).json()["error"] == "slow_down"
     sandbox.advance_clock(15)
     assert token(http, grant_type=DEVICE_GRANT, device_code=code).json()["error"] == (
-        "authorization_pending")
+        "authorization_pending"
+    )
 
 
 def test_denied_expired_and_invalid_device_codes(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     denied = start_device_flow(http, sandbox)
     sandbox.deny_device(denied["user_code"])
     response = token(http, grant_type=DEVICE_GRANT, device_code=denied["device_code"])
@@ -188,14 +206,16 @@ def test_denied_expired_and_invalid_device_codes(
     assert response.json() == {"error": "Invalid device code"}
 
 
-def test_verification_page_lets_a_person_approve(http: httpx.Client,
-                                                 sandbox: SandboxHandle) -> None:
+def test_verification_page_lets_a_person_approve(
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     device = start_device_flow(http, sandbox)
     page = httpx.get(device["verification_uri_complete"])
     assert page.status_code == 200 and device["user_code"] in page.text
-    answer = httpx.post(device["verification_uri"],
-                        data={"code": device["user_code"], "user": "seller-cz",
-                              "decision": "approve"})
+    answer = httpx.post(
+        device["verification_uri"],
+        data={"code": device["user_code"], "user": "seller-cz", "decision": "approve"},
+    )
     assert "Allowed" in answer.text
     sandbox.advance_clock(5)
     pair = token(http, grant_type=DEVICE_GRANT, device_code=device["device_code"]).json()
@@ -205,8 +225,10 @@ def test_verification_page_lets_a_person_approve(http: httpx.Client,
 
 # -- refresh ---------------------------------------------------------------------------------
 
+
 def test_refresh_rotates_with_a_grace_period_for_the_old_token(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     first = sandbox.issue_user_token()
     second = token(http, grant_type="refresh_token", refresh_token=first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
@@ -224,20 +246,23 @@ def test_refresh_rotates_with_a_grace_period_for_the_old_token(
 
 
 def test_refresh_token_of_another_app_or_unknown_is_refused(
-        http: httpx.Client, sandbox: SandboxHandle) -> None:
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     sandbox.configure(extra_clients="other-app:other-secret")
     pair = sandbox.issue_user_token()
-    foreign = httpx.post(sandbox.url + "/auth/oauth/token",
-                         data={"grant_type": "refresh_token",
-                               "refresh_token": pair["refresh_token"]},
-                         auth=("other-app", "other-secret"))
+    foreign = httpx.post(
+        sandbox.url + "/auth/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]},
+        auth=("other-app", "other-secret"),
+    )
     assert foreign.json()["error"] == "invalid_grant"
     unknown = token(http, grant_type="refresh_token", refresh_token="nope")
     assert unknown.json()["error"] == "invalid_grant"
 
 
-def test_access_token_expires_but_refresh_still_works(http: httpx.Client,
-                                                      sandbox: SandboxHandle) -> None:
+def test_access_token_expires_but_refresh_still_works(
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     pair = sandbox.issue_user_token()
     assert api_get(sandbox, "/sale/offers", pair["access_token"]).status_code == 200
     sandbox.advance_clock(43199)
@@ -259,17 +284,22 @@ def test_access_token_lifetime_is_a_knob(sandbox: SandboxHandle) -> None:
 def test_missing_and_unknown_bearer_tokens(sandbox: SandboxHandle) -> None:
     missing = api_get(sandbox, "/sale/categories", None)
     assert missing.status_code == 401
-    assert missing.json() == {"error": "unauthorized", "error_description":
-                              "Full authentication is required to access this resource"}
+    assert missing.json() == {
+        "error": "unauthorized",
+        "error_description": "Full authentication is required to access this resource",
+    }
     unknown = api_get(sandbox, "/sale/categories", "eyJhbGciOi.not.issued")
     assert unknown.status_code == 401
     assert unknown.json()["error_description"] == "Cannot convert access token to JSON"
 
 
-def test_scopes_limit_what_a_device_token_may_do(http: httpx.Client,
-                                                 sandbox: SandboxHandle) -> None:
-    response = http.post("/auth/oauth/device", data={
-        "client_id": sandbox.client_id, "scope": "allegro:api:sale:settings:read"})
+def test_scopes_limit_what_a_device_token_may_do(
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
+    response = http.post(
+        "/auth/oauth/device",
+        data={"client_id": sandbox.client_id, "scope": "allegro:api:sale:settings:read"},
+    )
     device = response.json()
     sandbox.approve_device(device["user_code"])
     pair = token(http, grant_type=DEVICE_GRANT, device_code=device["device_code"]).json()
@@ -279,8 +309,9 @@ def test_scopes_limit_what_a_device_token_may_do(http: httpx.Client,
     assert refused.json()["errors"][0]["code"] == "AccessDenied"
 
 
-def test_oauth_calls_are_logged_with_secrets_redacted(http: httpx.Client,
-                                                      sandbox: SandboxHandle) -> None:
+def test_oauth_calls_are_logged_with_secrets_redacted(
+    http: httpx.Client, sandbox: SandboxHandle
+) -> None:
     pair = sandbox.issue_user_token()
     token(http, grant_type="refresh_token", refresh_token=pair["refresh_token"])
     (entry,) = sandbox.requests()

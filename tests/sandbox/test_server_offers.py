@@ -47,6 +47,7 @@ def codes(response: httpx.Response) -> list[str]:
 
 # -- create ---------------------------------------------------------------------------------
 
+
 def test_create_resolves_the_product_and_fills_defaults(api: httpx.Client) -> None:
     offer = create(api)
     assert offer["id"].isdigit()
@@ -55,9 +56,12 @@ def test_create_resolves_the_product_and_fills_defaults(api: httpx.Client) -> No
     assert len(product["id"]) == 36 and product["publication"]["status"] == "LISTED"
     assert offer["name"]  # the product's name, since the body gave none
     assert offer["category"]["id"] == "85166"
-    assert offer["sellingMode"] == {"format": "BUY_NOW", "startingPrice": None,
-                                    "minimalPrice": None,
-                                    "price": {"amount": "999.00", "currency": "PLN"}}
+    assert offer["sellingMode"] == {
+        "format": "BUY_NOW",
+        "startingPrice": None,
+        "minimalPrice": None,
+        "price": {"amount": "999.00", "currency": "PLN"},
+    }
     assert offer["stock"] == {"available": 5, "unit": "UNIT"}
     assert offer["delivery"]["handlingTime"] == "PT24H"
     assert offer["delivery"]["shippingRates"]["id"]
@@ -87,8 +91,10 @@ def test_draft_keeps_its_activation_problems_in_validation(api: httpx.Client) ->
     [
         ({**offer_body(), "id": "123"}, "UnknownJSONProperty"),
         ({**offer_body(), "stock": {"available": "ten"}}, "JsonMappingException"),
-        ({**offer_body(), "images": [{"url": "https://example.com/a.jpg"}]},
-         "JsonMappingException"),
+        (
+            {**offer_body(), "images": [{"url": "https://example.com/a.jpg"}]},
+            "JsonMappingException",
+        ),
         (offer_body(stock=0), "AvailableStockMustEqualToOneOrBeGreaterThanOne"),
     ],
 )
@@ -106,29 +112,40 @@ def test_create_reports_all_validation_problems_at_once(api: httpx.Client) -> No
     assert len(response.json()["errors"]) >= 2
 
 
-def test_offers_of_other_sellers_are_forbidden(api: httpx.Client,
-                                               sandbox: SandboxHandle) -> None:
+def test_offers_of_other_sellers_are_forbidden(api: httpx.Client, sandbox: SandboxHandle) -> None:
     offer = create(api)
     with sandbox.client(sandbox.issue_user_token("seller-cz")["access_token"]) as czech:
         assert czech.get(f"/sale/product-offers/{offer['id']}").status_code == 403
-        assert czech.patch(f"/sale/product-offers/{offer['id']}",
-                           json={"stock": {"available": 1}}).status_code == 403
+        assert (
+            czech.patch(
+                f"/sale/product-offers/{offer['id']}", json={"stock": {"available": 1}}
+            ).status_code
+            == 403
+        )
     assert api.get("/sale/product-offers/99999999999").status_code == 404
     assert api.get("/sale/product-offers/not-a-number").status_code == 400
 
 
 # -- PATCH ------------------------------------------------------------------------------------
 
+
 def test_patch_is_a_json_merge_patch(api: httpx.Client) -> None:
-    offer = create(api, offer_body(images=["https://example.com/1.jpg",
-                                           "https://example.com/2.jpg"],
-                                   delivery={"handlingTime": "P2D",
-                                             "additionalInfo": "fragile"}))
-    response = patch(api, offer["id"], {
-        "images": ["https://example.com/3.jpg"],           # arrays are replaced whole
-        "delivery": {"additionalInfo": None},              # null removes
-        "sellingMode": {"price": {"amount": "1049.5", "currency": "PLN"}},
-    })
+    offer = create(
+        api,
+        offer_body(
+            images=["https://example.com/1.jpg", "https://example.com/2.jpg"],
+            delivery={"handlingTime": "P2D", "additionalInfo": "fragile"},
+        ),
+    )
+    response = patch(
+        api,
+        offer["id"],
+        {
+            "images": ["https://example.com/3.jpg"],  # arrays are replaced whole
+            "delivery": {"additionalInfo": None},  # null removes
+            "sellingMode": {"price": {"amount": "1049.5", "currency": "PLN"}},
+        },
+    )
     assert response.status_code == 200, response.text
     changed = response.json()
     assert changed["images"] == ["https://example.com/3.jpg"]
@@ -144,8 +161,10 @@ def test_patch_refuses_read_only_fields_and_revalidates(api: httpx.Client) -> No
     assert (read_only.status_code, codes(read_only)) == (422, ["UnknownJSONProperty"])
     invalid = patch(api, offer["id"], {"sellingMode": {"price": {"amount": "0"}}})
     assert invalid.status_code == 422
-    assert api.get(f"/sale/product-offers/{offer['id']}").json()["sellingMode"]["price"][
-        "amount"] == "999.00"
+    assert (
+        api.get(f"/sale/product-offers/{offer['id']}").json()["sellingMode"]["price"]["amount"]
+        == "999.00"
+    )
 
 
 def test_stock_zero_ends_an_active_offer(api: httpx.Client) -> None:
@@ -164,8 +183,7 @@ def test_end_and_reactivate(api: httpx.Client) -> None:
     assert back["id"] == offer["id"]
 
 
-def test_ended_offers_are_archived_after_60_days(api: httpx.Client,
-                                                 sandbox: SandboxHandle) -> None:
+def test_ended_offers_are_archived_after_60_days(api: httpx.Client, sandbox: SandboxHandle) -> None:
     offer = create(api)
     patch(api, offer["id"], {"publication": {"status": "ENDED"}})
     sandbox.advance_clock(59 * 24 * 3600)
@@ -191,8 +209,9 @@ def test_reactivation_needs_stock(api: httpx.Client) -> None:
     refused = patch(api, offer["id"], {"publication": {"status": "ACTIVE"}})
     assert refused.status_code == 422
     assert codes(refused) == ["AvailableStockMustEqualToOneOrBeGreaterThanOne"]
-    restocked = patch(api, offer["id"], {"stock": {"available": 2},
-                                         "publication": {"status": "ACTIVE"}})
+    restocked = patch(
+        api, offer["id"], {"stock": {"available": 2}, "publication": {"status": "ACTIVE"}}
+    )
     assert restocked.json()["publication"]["status"] == "ACTIVE"
 
 
@@ -204,11 +223,13 @@ def test_never_back_to_inactive(api: httpx.Client) -> None:
 
 def test_ending_applies_even_when_the_rest_of_the_patch_fails(api: httpx.Client) -> None:
     offer = create(api)
-    response = patch(api, offer["id"], {"publication": {"status": "ENDED"},
-                                        "sellingMode": {"price": {"amount": "0"}}})
+    response = patch(
+        api,
+        offer["id"],
+        {"publication": {"status": "ENDED"}, "sellingMode": {"price": {"amount": "0"}}},
+    )
     assert response.status_code == 422
-    assert api.get(f"/sale/product-offers/{offer['id']}").json()["publication"][
-        "status"] == "ENDED"
+    assert api.get(f"/sale/product-offers/{offer['id']}").json()["publication"]["status"] == "ENDED"
 
 
 def test_a_draft_can_be_activated(api: httpx.Client) -> None:
@@ -218,39 +239,49 @@ def test_a_draft_can_be_activated(api: httpx.Client) -> None:
     assert active["publication"]["status"] == "ACTIVE"
 
 
-def test_scheduled_activation_waits_for_its_time(api: httpx.Client,
-                                                 sandbox: SandboxHandle) -> None:
+def test_scheduled_activation_waits_for_its_time(api: httpx.Client, sandbox: SandboxHandle) -> None:
     start = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     offer = create(api, offer_body(publication={"startingAt": start}))
     assert offer["publication"]["status"] == "ACTIVATING"
     assert offer["publication"]["startingAt"] == start
     sandbox.advance_clock(3600)
-    assert api.get(f"/sale/product-offers/{offer['id']}").json()["publication"][
-        "status"] == "ACTIVE"
+    assert (
+        api.get(f"/sale/product-offers/{offer['id']}").json()["publication"]["status"] == "ACTIVE"
+    )
 
 
 # -- parts and search ---------------------------------------------------------------------------
 
+
 def test_parts(api: httpx.Client) -> None:
     offer = create(api)
-    parts = api.get(f"/sale/product-offers/{offer['id']}/parts",
-                    params=[("include", "stock"), ("include", "price")]).json()
-    assert parts == {"id": offer["id"], "stock": {"available": 5},
-                     "sellingMode": {"price": {"amount": "999.00", "currency": "PLN"}},
-                     "additionalMarketplaces": {}}
-    stock_only = api.get(f"/sale/product-offers/{offer['id']}/parts",
-                         params={"include": "stock"}).json()
+    parts = api.get(
+        f"/sale/product-offers/{offer['id']}/parts",
+        params=[("include", "stock"), ("include", "price")],
+    ).json()
+    assert parts == {
+        "id": offer["id"],
+        "stock": {"available": 5},
+        "sellingMode": {"price": {"amount": "999.00", "currency": "PLN"}},
+        "additionalMarketplaces": {},
+    }
+    stock_only = api.get(
+        f"/sale/product-offers/{offer['id']}/parts", params={"include": "stock"}
+    ).json()
     assert set(stock_only) == {"id", "stock"}
     assert api.get(f"/sale/product-offers/{offer['id']}/parts").status_code == 400
-    assert api.get(f"/sale/product-offers/{offer['id']}/parts",
-                   params={"include": "name"}).status_code == 400
+    assert (
+        api.get(f"/sale/product-offers/{offer['id']}/parts", params={"include": "name"}).status_code
+        == 400
+    )
 
 
 def test_search_by_external_id_status_and_paging(api: httpx.Client) -> None:
     ids = [create(api, offer_body(f"SKU-{n}"))["id"] for n in range(3)]
     patch(api, ids[0], {"publication": {"status": "ENDED"}})
-    found = api.get("/sale/offers", params=[("external.id", "SKU-0"),
-                                            ("external.id", "SKU-2")]).json()
+    found = api.get(
+        "/sale/offers", params=[("external.id", "SKU-0"), ("external.id", "SKU-2")]
+    ).json()
     assert {o["id"] for o in found["offers"]} == {ids[0], ids[2]}
     assert found["offers"][0]["sellingMode"]["price"]["amount"] == "999.0"  # listing format
     ended = api.get("/sale/offers", params={"publication.status": "ENDED"}).json()
@@ -258,15 +289,19 @@ def test_search_by_external_id_status_and_paging(api: httpx.Client) -> None:
     page = api.get("/sale/offers", params={"limit": 2, "offset": 0}).json()
     assert (page["count"], page["totalCount"]) == (2, 3)
     assert [o["id"] for o in page["offers"]] == [ids[2], ids[1]]  # newest first
-    assert api.get("/sale/offers", params={"offer.id": ids[1]}).json()["offers"][0][
-        "id"] == ids[1]
+    assert api.get("/sale/offers", params={"offer.id": ids[1]}).json()["offers"][0]["id"] == ids[1]
 
 
 @pytest.mark.parametrize(
     "params",
     [
-        {"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"},
-        {"external.id": "x" * 101}, {"publication.status": "SOLD"}, {"sort": "name"},
+        {"limit": 0},
+        {"limit": 1001},
+        {"offset": -1},
+        {"limit": "x"},
+        {"external.id": "x" * 101},
+        {"publication.status": "SOLD"},
+        {"sort": "name"},
     ],
 )
 def test_search_refuses_bad_parameters(api: httpx.Client, params: dict[str, Any]) -> None:

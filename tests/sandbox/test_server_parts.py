@@ -30,13 +30,15 @@ def test_defaults_are_allegros() -> None:
 
 
 def test_knobs_from_the_environment() -> None:
-    config = SandboxConfig.from_env({
-        "ALLEGRO_SANDBOX_ASYNC_RATIO": "0.5",
-        "ALLEGRO_SANDBOX_SEED": "7",
-        "ALLEGRO_SANDBOX_CLIENT_BLOCK_EXTENDS": "true",
-        "ALLEGRO_SANDBOX_EXTRA_CLIENTS": "a:b, c:d",
-        "UNRELATED": "x",
-    })
+    config = SandboxConfig.from_env(
+        {
+            "ALLEGRO_SANDBOX_ASYNC_RATIO": "0.5",
+            "ALLEGRO_SANDBOX_SEED": "7",
+            "ALLEGRO_SANDBOX_CLIENT_BLOCK_EXTENDS": "true",
+            "ALLEGRO_SANDBOX_EXTRA_CLIENTS": "a:b, c:d",
+            "UNRELATED": "x",
+        }
+    )
     assert (config.async_ratio, config.seed, config.client_block_extends) == (0.5, 7, True)
     assert config.clients()["c"] == "d"
 
@@ -63,8 +65,16 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ALLEGRO_SANDBOX_LATENCY_MS", "20")
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--port", "9000", "--latency-ms", "5",
-                              "--no-rate-limit-retry-after", "--client-block-extends"])
+    args = parser.parse_args(
+        [
+            "--port",
+            "9000",
+            "--latency-ms",
+            "5",
+            "--no-rate-limit-retry-after",
+            "--client-block-extends",
+        ]
+    )
     config = config_from_args(args)
     assert (args.host, args.port) == ("127.0.0.1", 9000)
     assert (config.seed, config.latency_ms) == (3, 5.0)
@@ -72,12 +82,18 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
 
 
 def test_module_entry_point_has_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "sandbox", "--help"], capture_output=True,
-                            text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert "--async-ratio" in result.stdout and "--port" in result.stdout
 
 
 # -- clock and windows ------------------------------------------------------------------------
+
 
 def test_clock_only_moves_forward() -> None:
     clock = SandboxClock()
@@ -104,6 +120,7 @@ def test_sliding_window_forgets_old_events() -> None:
 
 # -- offers -----------------------------------------------------------------------------------
 
+
 def test_merge_patch_follows_rfc_7396() -> None:
     target = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     patched = merge_patch(target, {"a": {"b": None, "c": [3]}, "e": {"f": None}})
@@ -113,8 +130,12 @@ def test_merge_patch_follows_rfc_7396() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "offer", "listing"),
-    [("179", "179.00", "179.0"), ("12.5", "12.50", "12.5"), ("10.55", "10.55", "10.55"),
-     ("1.005", "1.005", "1.005")],
+    [
+        ("179", "179.00", "179.0"),
+        ("12.5", "12.50", "12.5"),
+        ("10.55", "10.55", "10.55"),
+        ("1.005", "1.005", "1.005"),
+    ],
 )
 def test_amount_formats(amount: str, offer: str, listing: str) -> None:
     assert (offer_amount(amount), listing_amount(amount)) == (offer, listing)

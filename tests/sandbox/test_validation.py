@@ -49,18 +49,34 @@ def offer_for_product(**changes: Any) -> dict[str, Any]:
         "images": [IMAGE],
         "description": {
             "sections": [
-                {"items": [{"type": "TEXT",
-                            "content": "<h1>Sony WH-1000XM5</h1><p>Nowe, <b>oryginalne</b>.</p>"}]},
-                {"items": [{"type": "IMAGE", "url": IMAGE},
-                           {"type": "TEXT", "content": "<ul><li>ANC</li><li>30 h</li></ul>"}]},
+                {
+                    "items": [
+                        {
+                            "type": "TEXT",
+                            "content": "<h1>Sony WH-1000XM5</h1><p>Nowe, <b>oryginalne</b>.</p>",
+                        }
+                    ]
+                },
+                {
+                    "items": [
+                        {"type": "IMAGE", "url": IMAGE},
+                        {"type": "TEXT", "content": "<ul><li>ANC</li><li>30 h</li></ul>"},
+                    ]
+                },
             ]
         },
         "external": {"id": "SKU-SONY-XM5"},
         "delivery": {"shippingRates": {"name": "default"}, "handlingTime": "PT24H"},
-        "afterSalesServices": {"returnPolicy": {"name": "30 dni"},
-                               "impliedWarranty": {"name": "default"}},
-        "location": {"countryCode": "PL", "province": "MAZOWIECKIE", "city": "Warszawa",
-                     "postCode": "00-950"},
+        "afterSalesServices": {
+            "returnPolicy": {"name": "30 dni"},
+            "impliedWarranty": {"name": "default"},
+        },
+        "location": {
+            "countryCode": "PL",
+            "province": "MAZOWIECKIE",
+            "city": "Warszawa",
+            "postCode": "00-950",
+        },
         "payments": {"invoice": "VAT"},
         "language": "pl-PL",
     }
@@ -145,8 +161,12 @@ def test_smallest_body_by_gtin_needs_only_the_condition() -> None:
     assert result.product_ids == [SONY_ID]
     # defaults the server stores: the only shipping rate, the policies named "default"
     assert result.filled["delivery.shippingRates"] == {"id": SELLER.shipping_rates[0]["id"]}
-    assert set(result.filled) >= {"afterSalesServices.returnPolicy",
-                                  "afterSalesServices.impliedWarranty", "name", "category.id"}
+    assert set(result.filled) >= {
+        "afterSalesServices.returnPolicy",
+        "afterSalesServices.impliedWarranty",
+        "name",
+        "category.id",
+    }
 
 
 def test_draft_keeps_activation_problems_pending() -> None:
@@ -250,12 +270,16 @@ def test_price_must_be_in_the_sellers_currency() -> None:
     item = only(check(body), "ConstraintViolationException.Currency")
     assert item["path"] == "sellingMode.price.currency"
     assert item["metadata"] == {"expectedCurrency": "PLN", "requestedCurrency": "EUR"}
-    czech = offer_for_product(sellingMode={"price": {"amount": "999", "currency": "CZK"}},
-                              location=None, afterSalesServices=None)
+    czech = offer_for_product(
+        sellingMode={"price": {"amount": "999", "currency": "CZK"}},
+        location=None,
+        afterSalesServices=None,
+    )
     assert check(czech, SELLER_CZ).errors == []
     in_pln = offer_for_product(location=None, afterSalesServices=None)
     assert codes(check(in_pln, SELLER_CZ)) == [
-        ("ConstraintViolationException.Currency", "sellingMode.price.currency")]
+        ("ConstraintViolationException.Currency", "sellingMode.price.currency")
+    ]
 
 
 def test_missing_price_blocks_activation_only() -> None:
@@ -265,20 +289,31 @@ def test_missing_price_blocks_activation_only() -> None:
 
 
 def test_additional_marketplaces() -> None:
-    body = offer_for_product(additionalMarketplaces={
-        "allegro-cz": {"sellingMode": {"price": {"amount": "1299", "currency": "PLN"}}},
-        "allegro-pl": {"sellingMode": {"price": {"amount": "1", "currency": "PLN"}}},
-        "allegro-xx": {},
-    })
+    body = offer_for_product(
+        additionalMarketplaces={
+            "allegro-cz": {"sellingMode": {"price": {"amount": "1299", "currency": "PLN"}}},
+            "allegro-pl": {"sellingMode": {"price": {"amount": "1", "currency": "PLN"}}},
+            "allegro-xx": {},
+        }
+    )
     found = codes(check(body))
-    assert ("ConstraintViolationException.Currency",
-            "additionalMarketplaces.allegro-cz.sellingMode.price.currency") in found
-    assert ("BaseMarketplaceInAdditionalMarketplacesException",
-            "additionalMarketplaces.allegro-pl") in found
-    assert ("UnsupportedAdditionalMarketplaceException",
-            "additionalMarketplaces.allegro-xx") in found
-    ok = offer_for_product(additionalMarketplaces={
-        "allegro-cz": {"sellingMode": {"price": {"amount": "1299", "currency": "CZK"}}}})
+    assert (
+        "ConstraintViolationException.Currency",
+        "additionalMarketplaces.allegro-cz.sellingMode.price.currency",
+    ) in found
+    assert (
+        "BaseMarketplaceInAdditionalMarketplacesException",
+        "additionalMarketplaces.allegro-pl",
+    ) in found
+    assert (
+        "UnsupportedAdditionalMarketplaceException",
+        "additionalMarketplaces.allegro-xx",
+    ) in found
+    ok = offer_for_product(
+        additionalMarketplaces={
+            "allegro-cz": {"sellingMode": {"price": {"amount": "1299", "currency": "CZK"}}}
+        }
+    )
     assert check(ok).errors == []
 
 
@@ -287,8 +322,9 @@ def test_additional_marketplaces() -> None:
 
 def test_negative_stock() -> None:
     result = check(offer_for_product(stock={"available": -1}), activating=False)
-    assert codes(result) == [("AvailableStockMustEqualToZeroOrBeGreaterThanZero",
-                              "stock.available")]
+    assert codes(result) == [
+        ("AvailableStockMustEqualToZeroOrBeGreaterThanZero", "stock.available")
+    ]
 
 
 def test_zero_stock_fails_activation_and_is_a_deferred_code() -> None:
@@ -329,7 +365,9 @@ def test_gallery_counts_product_images() -> None:
 def test_image_urls_must_be_http() -> None:
     result = check(offer_for_product(images=[IMAGE, "ftp://example.com/x.jpg", "x"]))
     assert [p for c, p in codes(result) if c == "ConstraintViolationException.ImageUrl"] == [
-        "images[1]", "images[2]"]
+        "images[1]",
+        "images[2]",
+    ]
 
 
 def test_at_least_one_image_to_activate() -> None:
@@ -341,7 +379,8 @@ def test_at_least_one_image_to_activate() -> None:
 def test_external_id_at_most_100_characters() -> None:
     assert check(offer_for_product(external={"id": "x" * 100})).errors == []
     assert codes(check(offer_for_product(external={"id": "x" * 101}))) == [
-        ("ConstraintViolationException.StringLength", "external.id")]
+        ("ConstraintViolationException.StringLength", "external.id")
+    ]
 
 
 # -- shipping rates and after-sales services ----------------------------------------
@@ -374,7 +413,10 @@ def test_services_of_another_seller_are_not_found() -> None:
 
 def test_default_services_need_a_single_or_default_entry() -> None:
     picky = Seller(
-        login="picky", user_id="1", marketplace="allegro-pl", currency="PLN",
+        login="picky",
+        user_id="1",
+        marketplace="allegro-pl",
+        currency="PLN",
         shipping_rates=({"id": "a1", "name": "Kurier"}, {"id": "a2", "name": "Paczkomat"}),
         return_policies=({"id": "b1", "name": "14 dni"}, {"id": "b2", "name": "30 dni"}),
         implied_warranties=({"id": "c1", "name": "jedyna"},),
@@ -393,21 +435,31 @@ def test_handling_time_values() -> None:
     for ok in ("PT0S", "PT48H", "P30D"):
         assert check(offer_for_product(delivery={"handlingTime": ok})).errors == []
     assert codes(check(offer_for_product(delivery={"handlingTime": "P1W"}))) == [
-        ("ConstraintViolationException.HandlingTime", "delivery.handlingTime")]
+        ("ConstraintViolationException.HandlingTime", "delivery.handlingTime")
+    ]
 
 
 # -- location, language, publication -------------------------------------------------
 
 
 def test_polish_location_needs_a_province_code_and_post_code_format() -> None:
-    body = offer_for_product(location={"countryCode": "PL", "province": "Mazowieckie",
-                                       "city": "Warszawa", "postCode": "00950"})
-    assert codes(check(body)) == [("ConstraintViolationException.Province", "location.province"),
-                                  ("ConstraintViolationException.PostCode", "location.postCode")]
+    body = offer_for_product(
+        location={
+            "countryCode": "PL",
+            "province": "Mazowieckie",
+            "city": "Warszawa",
+            "postCode": "00950",
+        }
+    )
+    assert codes(check(body)) == [
+        ("ConstraintViolationException.Province", "location.province"),
+        ("ConstraintViolationException.PostCode", "location.postCode"),
+    ]
 
 
 def test_language_and_duration() -> None:
     body = offer_for_product(language="de-DE", publication={"duration": "P2D"})
-    assert codes(check(body)) == [("UnsupportedLanguageException", "language"),
-                                  ("ConstraintViolationException.Duration",
-                                   "publication.duration")]
+    assert codes(check(body)) == [
+        ("UnsupportedLanguageException", "language"),
+        ("ConstraintViolationException.Duration", "publication.duration"),
+    ]

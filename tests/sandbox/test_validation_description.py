@@ -30,8 +30,14 @@ def test_allowed_tags_and_nesting_pass() -> None:
 def test_every_section_layout_passes() -> None:
     text = {"type": "TEXT", "content": "<p>opis</p>"}
     image = {"type": "IMAGE", "url": IMAGE}
-    description = {"sections": [{"items": [text]}, {"items": [image]}, {"items": [text, image]},
-                                {"items": [image, image]}]}
+    description = {
+        "sections": [
+            {"items": [text]},
+            {"items": [image]},
+            {"items": [text, image]},
+            {"items": [image, image]},
+        ]
+    }
     assert check_description(description) == []
 
 
@@ -65,15 +71,17 @@ def test_absent_description_is_fine() -> None:
 def test_html_problems(content: str, problem: str) -> None:
     assert problem in html_problems(content)
     result = check(offer_for_product(description=_text(content)))
-    assert codes(result) == [("ConstraintViolationException.DescriptionHtml",
-                              "description.sections[0].items[0].content")]
+    assert codes(result) == [
+        ("ConstraintViolationException.DescriptionHtml", "description.sections[0].items[0].content")
+    ]
 
 
 def test_at_most_100_sections() -> None:
     sections = [{"items": [{"type": "TEXT", "content": "<p>x</p>"}]}] * 101
     result = check(offer_for_product(description={"sections": sections}))
-    assert codes(result) == [("ConstraintViolationException.DescriptionSectionsCount",
-                              "description.sections")]
+    assert codes(result) == [
+        ("ConstraintViolationException.DescriptionSectionsCount", "description.sections")
+    ]
     assert check(offer_for_product(description={"sections": sections[:100]})).errors == []
 
 
@@ -81,8 +89,9 @@ def test_at_most_100_sections() -> None:
 def test_one_or_two_items_per_section(count: int) -> None:
     items = [{"type": "TEXT", "content": "<p>x</p>"}] * count
     result = check(offer_for_product(description={"sections": [{"items": items}]}))
-    assert codes(result) == [("ConstraintViolationException.DescriptionItemsCount",
-                              "description.sections[0].items")]
+    assert codes(result) == [
+        ("ConstraintViolationException.DescriptionItemsCount", "description.sections[0].items")
+    ]
 
 
 def test_at_most_40000_bytes() -> None:
@@ -95,8 +104,11 @@ def test_at_most_40000_bytes() -> None:
 
 
 def test_image_items_need_an_http_url() -> None:
-    description = {"sections": [{"items": [{"type": "IMAGE", "url": "file:///images/a.jpg"},
-                                           {"type": "IMAGE"}]}]}
+    description = {
+        "sections": [
+            {"items": [{"type": "IMAGE", "url": "file:///images/a.jpg"}, {"type": "IMAGE"}]}
+        ]
+    }
     result = check(offer_for_product(description=description))
     assert codes(result) == [
         ("ConstraintViolationException.DescriptionItem", "description.sections[0].items[0].url"),
@@ -106,16 +118,23 @@ def test_image_items_need_an_http_url() -> None:
 
 def test_text_items_need_content() -> None:
     result = check(offer_for_product(description={"sections": [{"items": [{"type": "TEXT"}]}]}))
-    assert codes(result) == [("ConstraintViolationException.DescriptionItem",
-                              "description.sections[0].items[0]")]
+    assert codes(result) == [
+        ("ConstraintViolationException.DescriptionItem", "description.sections[0].items[0]")
+    ]
 
 
 def test_every_item_problem_is_reported() -> None:
-    description = {"sections": [
-        {"items": [{"type": "TEXT", "content": "goły tekst"}]},
-        {"items": [{"type": "TEXT", "content": "<p>dobrze</p>"},
-                   {"type": "TEXT", "content": "<h1><b>źle</b></h1>"}]},
-    ]}
+    description = {
+        "sections": [
+            {"items": [{"type": "TEXT", "content": "goły tekst"}]},
+            {
+                "items": [
+                    {"type": "TEXT", "content": "<p>dobrze</p>"},
+                    {"type": "TEXT", "content": "<h1><b>źle</b></h1>"},
+                ]
+            },
+        ]
+    }
     assert [path for _, path in codes(check(offer_for_product(description=description)))] == [
         "description.sections[0].items[0].content",
         "description.sections[1].items[1].content",

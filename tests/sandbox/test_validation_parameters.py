@@ -36,8 +36,11 @@ def _phone_with(replace: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
                 params.append(replace[key])
         else:
             params.append(param)
-    params += [p for k, p in replace.items() if p is not None
-               and k not in {q.get("id") or q.get("name") for q in product["parameters"]}]
+    params += [
+        p
+        for k, p in replace.items()
+        if p is not None and k not in {q.get("id") or q.get("name") for q in product["parameters"]}
+    ]
     product["parameters"] = params
     return offer_for_new_product(product)
 
@@ -46,8 +49,10 @@ def _phone_with(replace: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
 
 
 def test_missing_required_offer_parameters() -> None:
-    item = only(check(offer_for_product(parameters=[])),
-                "ConstraintViolationException.MissingRequiredParameters")
+    item = only(
+        check(offer_for_product(parameters=[])),
+        "ConstraintViolationException.MissingRequiredParameters",
+    )
     assert item["path"] == "parameters"
     assert item["message"] == "Missing required parameters: 11323"
     assert item["userMessage"] == "Missing mandatory parameters: Stan."
@@ -63,8 +68,12 @@ def test_required_product_parameters_of_a_new_product() -> None:
 
 def test_required_for_product_applies_to_drafts_too() -> None:
     result = check(_phone_with({"202869": None}), activating=False)
-    assert codes(result) == [("ConstraintViolationException.MissingRequiredParameters",
-                              "productSet[0].product.parameters")]
+    assert codes(result) == [
+        (
+            "ConstraintViolationException.MissingRequiredParameters",
+            "productSet[0].product.parameters",
+        )
+    ]
 
 
 def test_catalogue_product_needs_no_product_parameters() -> None:
@@ -74,8 +83,10 @@ def test_catalogue_product_needs_no_product_parameters() -> None:
 
 def test_required_if_parameters_with_value() -> None:
     dual_sim = {"id": "202829", "valuesIds": ["202829_1"]}
-    item = only(check(_phone_with({"202829": dual_sim})),
-                "ConstraintViolationException.MissingRequiredParameters")
+    item = only(
+        check(_phone_with({"202829": dual_sim})),
+        "ConstraintViolationException.MissingRequiredParameters",
+    )
     assert item["message"] == "Missing required parameters: 202833"
     second_sim = {"id": "202833", "values": ["eSIM"]}
     assert check(_phone_with({"202829": dual_sim, "202833": second_sim})).errors == []
@@ -92,8 +103,10 @@ def test_required_if_parameters_without_value() -> None:
         ],
         "images": ["https://img.example.com/etui.jpg"],
     }
-    item = only(check(offer_for_new_product(product)),
-                "ConstraintViolationException.MissingRequiredParameters")
+    item = only(
+        check(offer_for_new_product(product)),
+        "ConstraintViolationException.MissingRequiredParameters",
+    )
     assert item["message"] == "Missing required parameters: 224017"
     product["parameters"].append({"id": "225693", "values": [unused_gtin()]})
     assert check(offer_for_new_product(product)).errors == []
@@ -103,8 +116,11 @@ def test_required_if_parameters_without_value() -> None:
 
 
 def test_unknown_parameter_id_and_name() -> None:
-    result = check(_with_offer_params({"id": "999999", "values": ["x"]},
-                                      {"name": "Kolor ramki", "values": ["czarny"]}))
+    result = check(
+        _with_offer_params(
+            {"id": "999999", "values": ["x"]}, {"name": "Kolor ramki", "values": ["czarny"]}
+        )
+    )
     by_id = only(result, "ParameterIdNotFoundException")
     assert by_id["path"] == "parameters[1]"
     assert by_id["metadata"] == {"categoryId": "85166", "parameterId": "999999"}
@@ -117,18 +133,28 @@ def test_parameter_by_former_name() -> None:
 
 
 def test_unknown_dictionary_value_id() -> None:
-    item = only(check(offer_for_product(parameters=[{"id": "11323", "valuesIds": ["11323_3"]}])),
-                "DictionaryParameterIdNotFound")
+    item = only(
+        check(offer_for_product(parameters=[{"id": "11323", "valuesIds": ["11323_3"]}])),
+        "DictionaryParameterIdNotFound",
+    )
     assert item["path"] == "parameters[0]"
-    assert item["metadata"] == {"parameterId": "11323", "parameterName": "Stan",
-                                "requestedDictionaryValueId": "11323_3"}
+    assert item["metadata"] == {
+        "parameterId": "11323",
+        "parameterName": "Stan",
+        "requestedDictionaryValueId": "11323_3",
+    }
 
 
 def test_unknown_dictionary_label() -> None:
-    item = only(check(offer_for_product(parameters=[{"id": "11323", "values": ["Po zwrocie!"]}])),
-                "DictionaryParameterValueNotFound")
-    assert item["metadata"] == {"parameterId": "11323", "parameterName": "Stan",
-                                "requestedDictionaryValue": "Po zwrocie!"}
+    item = only(
+        check(offer_for_product(parameters=[{"id": "11323", "values": ["Po zwrocie!"]}])),
+        "DictionaryParameterValueNotFound",
+    )
+    assert item["metadata"] == {
+        "parameterId": "11323",
+        "parameterName": "Stan",
+        "requestedDictionaryValue": "Po zwrocie!",
+    }
 
 
 def test_dictionary_label_is_matched_without_case() -> None:
@@ -136,20 +162,24 @@ def test_dictionary_label_is_matched_without_case() -> None:
 
 
 def test_ids_and_values_must_match() -> None:
-    body = offer_for_product(parameters=[{"id": "11323", "valuesIds": ["11323_1"],
-                                          "values": ["Używany"]}])
+    body = offer_for_product(
+        parameters=[{"id": "11323", "valuesIds": ["11323_1"], "values": ["Używany"]}]
+    )
     item = only(check(body), "DictionaryParameterIdsAndValuesNotMatch")
     assert item["metadata"] == {"parameterId": "11323", "parameterName": "Stan"}
-    same = offer_for_product(parameters=[{"id": "11323", "valuesIds": ["11323_2"],
-                                          "values": ["Używany"]}])
+    same = offer_for_product(
+        parameters=[{"id": "11323", "valuesIds": ["11323_2"], "values": ["Używany"]}]
+    )
     assert check(same).errors == []
 
 
 def test_repeated_dictionary_value() -> None:
     body = _phone_with({"202685": {"id": "202685", "values": ["5G", "5G"]}})
     item = only(check(body), "DictionaryParameterValueNotUnique")
-    assert item["metadata"] == {"parameterName": "Transmisja danych",
-                                "requestedDictionaryValue": "5G"}
+    assert item["metadata"] == {
+        "parameterName": "Transmisja danych",
+        "requestedDictionaryValue": "5G",
+    }
 
 
 def test_custom_value_through_the_ambiguous_entry() -> None:
@@ -165,15 +195,18 @@ def test_custom_value_without_the_ambiguous_entry_is_not_found() -> None:
 
 def test_custom_value_where_custom_values_are_disabled() -> None:
     # "Stan" has no custom values: the text must be the label of the id sent
-    body = offer_for_product(parameters=[{"id": "11323", "valuesIds": ["11323_1"],
-                                          "values": ["Prawie nowy"]}])
+    body = offer_for_product(
+        parameters=[{"id": "11323", "valuesIds": ["11323_1"], "values": ["Prawie nowy"]}]
+    )
     assert codes(check(body)) == [("DictionaryParameterIdsAndValuesNotMatch", "parameters[0]")]
 
 
 def test_depends_on_value_ids() -> None:
-    samsung_iphone = _phone_with({
-        "Marka telefonu": {"id": "246705", "valuesIds": ["246705_598621"]},
-    })
+    samsung_iphone = _phone_with(
+        {
+            "Marka telefonu": {"id": "246705", "valuesIds": ["246705_598621"]},
+        }
+    )
     item = only(check(samsung_iphone), "ConstraintViolationException.DependencyValidator")
     assert item["metadata"]["dependsOnParameterId"] == "246705"
     assert item["path"].startswith("productSet[0].product.parameters[")
@@ -242,17 +275,27 @@ def test_range_parameter_valid() -> None:
 @pytest.mark.parametrize(
     ("param", "code"),
     [
-        ({"id": "211966", "rangeValue": {"from": "8", "to": "2"}},
-         "ConstraintViolationException.RangeParameter"),
-        ({"id": "211966", "rangeValue": {"from": "-1", "to": "5"}},
-         "ConstraintViolationException.ParameterValueRange"),
-        ({"id": "211966", "rangeValue": {"from": "2", "to": "1001"}},
-         "ConstraintViolationException.ParameterValueRange"),
-        ({"id": "211966", "rangeValue": {"from": "2.125", "to": "5"}},
-         "ConstraintViolationException.ParameterValuePrecision"),
+        (
+            {"id": "211966", "rangeValue": {"from": "8", "to": "2"}},
+            "ConstraintViolationException.RangeParameter",
+        ),
+        (
+            {"id": "211966", "rangeValue": {"from": "-1", "to": "5"}},
+            "ConstraintViolationException.ParameterValueRange",
+        ),
+        (
+            {"id": "211966", "rangeValue": {"from": "2", "to": "1001"}},
+            "ConstraintViolationException.ParameterValueRange",
+        ),
+        (
+            {"id": "211966", "rangeValue": {"from": "2.125", "to": "5"}},
+            "ConstraintViolationException.ParameterValuePrecision",
+        ),
         ({"id": "211966", "values": ["5"]}, "ConstraintViolationException.RangeParameter"),
-        ({"id": "211966", "rangeValue": {"from": "2"}},
-         "ConstraintViolationException.RangeParameter"),
+        (
+            {"id": "211966", "rangeValue": {"from": "2"}},
+            "ConstraintViolationException.RangeParameter",
+        ),
     ],
 )
 def test_range_parameter_problems(param: dict[str, Any], code: str) -> None:
@@ -269,15 +312,21 @@ def test_string_length_and_number_of_values() -> None:
     item = only(check(too_long), "ConstraintViolationException.StringLength")
     assert item["metadata"]["maxLength"] == "35"
     two = _phone_with({"224017": {"id": "224017", "values": ["A1", "A2"]}})
-    assert only(check(two), "ConstraintViolationException.ParameterNumberOfValues")[
-        "metadata"]["allowedNumberOfValues"] == "1"
+    assert (
+        only(check(two), "ConstraintViolationException.ParameterNumberOfValues")["metadata"][
+            "allowedNumberOfValues"
+        ]
+        == "1"
+    )
 
 
 def test_multiple_choices() -> None:
-    two_conditions = offer_for_product(parameters=[{"id": "11323",
-                                                    "valuesIds": ["11323_1", "11323_2"]}])
+    two_conditions = offer_for_product(
+        parameters=[{"id": "11323", "valuesIds": ["11323_1", "11323_2"]}]
+    )
     assert codes(check(two_conditions)) == [
-        ("ConstraintViolationException.ParameterNumberOfValues", "parameters[0]")]
+        ("ConstraintViolationException.ParameterNumberOfValues", "parameters[0]")
+    ]
     networks = _phone_with({"202685": {"id": "202685", "values": ["4G (LTE)", "5G"]}})
     assert check(networks).errors == []
 
@@ -289,8 +338,11 @@ def test_product_parameter_in_offer_parameters() -> None:
     body = _with_offer_params({"id": "225693", "values": [SONY_GTIN_FOR_TEST]})
     item = only(check(body), "ParameterCategoryException")
     assert item["path"] == "parameters[1]"
-    assert item["metadata"] == {"parameterId": "225693", "parameterName": "EAN (GTIN)",
-                                "requestedParameterType": "OFFER"}
+    assert item["metadata"] == {
+        "parameterId": "225693",
+        "parameterName": "EAN (GTIN)",
+        "requestedParameterType": "OFFER",
+    }
 
 
 def test_offer_parameter_in_product_parameters() -> None:
@@ -309,8 +361,10 @@ SONY_GTIN_FOR_TEST = "4548735214676"
 def test_gtin_with_a_wrong_check_digit() -> None:
     good = unused_gtin()
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
-    item = only(check(_phone_with({"225693": {"id": "225693", "values": [bad]}})),
-                "ConstraintViolationException.WrongChecksumInGtinParameter")
+    item = only(
+        check(_phone_with({"225693": {"id": "225693", "values": [bad]}})),
+        "ConstraintViolationException.WrongChecksumInGtinParameter",
+    )
     assert item["path"] == "productSet[0].product.parameters[0]"
 
 
@@ -318,14 +372,17 @@ def test_gtin_with_a_wrong_check_digit() -> None:
 def test_gtin_of_a_non_standard_length_or_not_digits(value: str) -> None:
     result = check(_phone_with({"225693": {"id": "225693", "values": [value]}}))
     codes_found = {c for c, _ in codes(result)}
-    assert codes_found & {"ConstraintViolationException.NotStandardLengthInGtinParameter",
-                          "ConstraintViolationException.WrongChecksumInGtinParameter"}
+    assert codes_found & {
+        "ConstraintViolationException.NotStandardLengthInGtinParameter",
+        "ConstraintViolationException.WrongChecksumInGtinParameter",
+    }
 
 
 def test_gtin_lengths_8_12_13_14_and_isbn10_are_accepted() -> None:
     pset = ParameterSet("165", CATALOG.parameters("165") or [])
     for value in ("40058009", "046000000008", "5901234123457", "05901234123457", "0306406152"):
-        errors, given = read_parameters([{"id": "225693", "values": [value]}], pset,
-                                        path="p", product_level=True)
+        errors, given = read_parameters(
+            [{"id": "225693", "values": [value]}], pset, path="p", product_level=True
+        )
         assert errors == [], value
         assert "225693" in given

@@ -24,7 +24,8 @@ def _shared_gtin() -> str:
     counts = Counter(
         normalize_gtin(v)
         for p in CATALOG.products()
-        for param in p["parameters"] if param["id"] == "225693"
+        for param in p["parameters"]
+        if param["id"] == "225693"
         for v in param["values"]
     )
     return next(g for g, n in counts.items() if n > 1).lstrip("0").zfill(13)
@@ -53,8 +54,9 @@ def test_bare_gtin_without_id_type_is_looked_up_as_a_gtin() -> None:
 
 def test_gtin_matching_several_products() -> None:
     gtin = _shared_gtin()
-    item = only(check(_by_reference({"id": gtin, "idType": "GTIN"})),
-                "MultipleProductsFoundException")
+    item = only(
+        check(_by_reference({"id": gtin, "idType": "GTIN"})), "MultipleProductsFoundException"
+    )
     assert item["path"] == "productSet[0].product.id"
     found = item["metadata"]["foundProductsIds"].split(",")
     assert len(found) >= 2
@@ -88,8 +90,10 @@ def test_unknown_gtin_with_product_data_creates_a_new_product() -> None:
 
 def test_product_gtin_reference_with_a_bad_check_digit() -> None:
     result = check(_by_reference({"id": "5901234123458", "idType": "GTIN"}))
-    assert codes(result)[0] == ("ConstraintViolationException.WrongChecksumInGtinParameter",
-                                "productSet[0].product.id")
+    assert codes(result)[0] == (
+        "ConstraintViolationException.WrongChecksumInGtinParameter",
+        "productSet[0].product.id",
+    )
 
 
 # -- new products matching the catalogue ---------------------------------------------
@@ -111,8 +115,9 @@ def test_new_product_whose_gtin_is_in_the_catalogue_gets_linked() -> None:
 
 
 def test_parameter_mismatch_with_the_catalogue_product() -> None:
-    result = check(_sony_as_new({"id": "248811", "values": ["JBL"]},
-                                {"id": "203725", "values": ["40"]}))
+    result = check(
+        _sony_as_new({"id": "248811", "values": ["JBL"]}, {"id": "203725", "values": ["40"]})
+    )
     mismatches = [e for e in result.errors if e["code"] == "PARAMETER_MISMATCH"]
     assert [e["metadata"]["parameterId"] for e in mismatches] == ["248811", "203725"]
     brand = mismatches[0]
@@ -183,15 +188,17 @@ def test_new_product_needs_a_name_and_a_category() -> None:
     del product["category"], product["name"]
     result = check(offer_for_new_product(product))
     assert ("ConstraintViolationException.NotNull", "productSet[0].product.name") in codes(result)
-    assert ("ConstraintViolationException.NotNull",
-            "productSet[0].product.category.id") in codes(result)
+    assert ("ConstraintViolationException.NotNull", "productSet[0].product.category.id") in codes(
+        result
+    )
 
 
 def test_new_product_name_at_most_75_characters() -> None:
     product = new_phone_product(name="Apple iPhone " + "x" * 70)
     result = check(offer_for_new_product(product, name="Apple iPhone 13 zielony 128 GB"))
-    assert codes(result) == [("ConstraintViolationException.StringLength",
-                              "productSet[0].product.name")]
+    assert codes(result) == [
+        ("ConstraintViolationException.StringLength", "productSet[0].product.name")
+    ]
 
 
 # -- the product set ----------------------------------------------------------------
@@ -202,18 +209,21 @@ def test_product_set_has_1_to_10_entries() -> None:
     assert ("ConstraintViolationException.Size", "productSet") in codes(empty)
     eleven = [{"product": {"id": SONY_ID}}] * 11
     assert ("ConstraintViolationException.Size", "productSet") in codes(
-        check(offer_for_product(productSet=eleven)))
+        check(offer_for_product(productSet=eleven))
+    )
     ten = [{"product": {"id": SONY_ID}}] * 10
     result = check(offer_for_product(productSet=ten))
     assert result.errors == [] and result.product_ids == [SONY_ID] * 10
 
 
 def test_bundle_reports_each_entry_by_index() -> None:
-    body = offer_for_product(productSet=[
-        {"product": {"id": SONY_ID}},
-        {"product": {"id": "00000000-0000-4000-8000-000000000000"}},
-        {"product": {"id": _shared_gtin(), "idType": "GTIN"}, "quantity": {"value": 0}},
-    ])
+    body = offer_for_product(
+        productSet=[
+            {"product": {"id": SONY_ID}},
+            {"product": {"id": "00000000-0000-4000-8000-000000000000"}},
+            {"product": {"id": _shared_gtin(), "idType": "GTIN"}, "quantity": {"value": 0}},
+        ]
+    )
     result = check(body)
     assert set(codes(result)) == {
         ("ProductNotFoundException", "productSet[1].product.id"),

@@ -31,8 +31,12 @@ def test_unknown_properties_are_listed_by_dotted_path() -> None:
     body["stock"]["reserved"] = 1
     body["productSet"][0]["product"]["ean"] = "5901234123457"
     body["parameters"][0]["unit"] = "kg"
-    assert _unknown(body) == ["productSet[0].product.ean", "parameters[0].unit",
-                              "stock.reserved", "colour"]
+    assert _unknown(body) == [
+        "productSet[0].product.ean",
+        "parameters[0].unit",
+        "stock.reserved",
+        "colour",
+    ]
 
 
 def test_read_only_fields_copied_from_a_get_are_unknown() -> None:
@@ -42,25 +46,36 @@ def test_read_only_fields_copied_from_a_get_are_unknown() -> None:
         updatedAt="2026-07-21T20:36:25.694Z",
         validation={"errors": [], "warnings": [], "validatedAt": None},
         warnings=[],
-        publication={"status": "ACTIVE", "endedBy": None, "endingAt": None,
-                     "marketplaces": {"base": {"id": "allegro-pl"}, "additional": []}},
-        additionalMarketplaces={"allegro-cz": {"sellingMode": None,
-                                               "publication": {"state": "NOT_REQUESTED"}}},
+        publication={
+            "status": "ACTIVE",
+            "endedBy": None,
+            "endingAt": None,
+            "marketplaces": {"base": {"id": "allegro-pl"}, "additional": []},
+        },
+        additionalMarketplaces={
+            "allegro-cz": {"sellingMode": None, "publication": {"state": "NOT_REQUESTED"}}
+        },
     )
     body["productSet"][0]["product"]["publication"] = {"status": "LISTED"}
     found = _unknown(body)
     assert set(found) == {
-        "id", "createdAt", "updatedAt", "validation", "warnings",
-        "publication.endedBy", "publication.endingAt", "publication.marketplaces.base",
-        "publication.marketplaces.additional", "additionalMarketplaces.allegro-cz.publication",
+        "id",
+        "createdAt",
+        "updatedAt",
+        "validation",
+        "warnings",
+        "publication.endedBy",
+        "publication.endingAt",
+        "publication.marketplaces.base",
+        "publication.marketplaces.additional",
+        "additionalMarketplaces.allegro-cz.publication",
         "productSet[0].product.publication",
     }
 
 
 def test_patch_bodies_share_the_post_properties() -> None:
     assert _unknown({"stock": {"available": 3}}, for_patch=True) == []
-    assert _unknown({"publication": {"endedBy": "USER"}}, for_patch=True) == [
-        "publication.endedBy"]
+    assert _unknown({"publication": {"endedBy": "USER"}}, for_patch=True) == ["publication.endedBy"]
 
 
 # -- types --------------------------------------------------------------------------
@@ -103,10 +118,14 @@ def test_body_must_be_an_object(body: Any) -> None:
         ({"publication": {"status": "DRAFT"}}, "publication.status"),
         ({"sellingMode": {"format": "BUY_IT_NOW"}}, "sellingMode.format"),
         ({"payments": {"invoice": "YES"}}, "payments.invoice"),
-        ({"description": {"sections": [{"items": [{"type": "VIDEO"}]}]}},
-         "description.sections[0].items[0].type"),
-        ({"productSet": [{"product": {"id": "x", "idType": "EAN"}}]},
-         "productSet[0].product.idType"),
+        (
+            {"description": {"sections": [{"items": [{"type": "VIDEO"}]}]}},
+            "description.sections[0].items[0].type",
+        ),
+        (
+            {"productSet": [{"product": {"id": "x", "idType": "EAN"}}]},
+            "productSet[0].product.idType",
+        ),
         ({"productSet": [{"quantity": {"value": "one"}}]}, "productSet[0].quantity.value"),
         ({"b2b": {"buyableOnlyByBusiness": "maybe"}}, "b2b.buyableOnlyByBusiness"),
     ],
