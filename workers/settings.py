@@ -14,7 +14,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ENVIRONMENT_HOSTS", "Environment", "Settings", "load_settings"]
+__all__ = [
+    "ENVIRONMENT_HOSTS",
+    "MARKETPLACE_CURRENCY",
+    "Environment",
+    "Settings",
+    "load_settings",
+]
 
 
 class Environment(StrEnum):
@@ -34,6 +40,14 @@ ENVIRONMENT_HOSTS: dict[Environment, tuple[str, str]] = {
         "https://allegro.pl.allegrosandbox.pl",
     ),
     Environment.LOCAL: ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+}
+
+#: Base currency per marketplace (FACTS.md §12; allegro-hu is inferred there).
+MARKETPLACE_CURRENCY = {
+    "allegro-pl": "PLN",
+    "allegro-cz": "CZK",
+    "allegro-sk": "EUR",
+    "allegro-hu": "HUF",
 }
 
 #: The client id and secret the local sandbox registers by default, so that `make run` and
@@ -94,6 +108,41 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///var/allegro-feed.db", description="the store")
     mapping_file: Path | None = Field(None, description="category/attribute mapping (YAML)")
 
+    # --- pipeline ----------------------------------------------------------------------
+    name_prefix: str = Field(
+        "",
+        pattern=r"^[a-z0-9_.-]*$",
+        description="prefix of every exchange and queue name (e.g. 'staging.'); empty = as designed",
+    )
+    marketplace: str = Field(
+        "allegro-pl", description="the account's base marketplace (fixes the price currency)"
+    )
+    max_event_bytes: int = Field(1_048_576, gt=0, description="largest accepted event body, B")
+    ingest_prefetch: int = Field(64, ge=1, description="unacked events the ingest bridge holds")
+    amqp_heartbeat_s: int = Field(30, ge=0, description="AMQP heartbeat interval, s")
+    amqp_blocked_timeout_s: float = Field(
+        60.0, gt=0, description="give up on a connection RabbitMQ keeps blocked this long, s"
+    )
+    dead_letter_ttl_ms: int = Field(
+        7 * 24 * 3600 * 1000, gt=0, description="how long dead letters (.XQ) are kept, ms"
+    )
+    actor_max_retries: int = Field(
+        8, ge=0, description="retries of a transient failure before FAILED (first run excluded)"
+    )
+    actor_min_backoff_ms: int = Field(1_000, gt=0, description="first retry delay, ms")
+    actor_max_backoff_ms: int = Field(300_000, gt=0, description="longest retry delay, ms")
+    parameters_ttl_s: int = Field(
+        24 * 3600, gt=0, description="category parameters are re-fetched after this long, s"
+    )
+    sku_lease_s: float = Field(
+        120.0, gt=0, description="how long one worker may hold a SKU while publishing it, s"
+    )
+    worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
+    worker_threads: int = Field(8, ge=1, description="threads per worker process")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics port of the workers; 0 = off"
+    )
+
     # --- logging -----------------------------------------------------------------------
     log_format: str = Field(
         "auto", pattern="^(auto|json|console)$", description="auto = console on a TTY, else JSON"
@@ -120,6 +169,15 @@ class Settings(BaseSettings):
     def auth_base_url(self) -> str:
         """The OAuth base URL without a trailing slash (``/auth/oauth/...`` is appended)."""
         return (self.auth_url or ENVIRONMENT_HOSTS[self.environment][1]).rstrip("/")
+
+    @property
+    def currency(self) -> str:
+        """The base currency of the account's marketplace (FACTS.md §12)."""
+        return MARKETPLACE_CURRENCY.get(self.marketplace, "PLN")
+
+    def name(self, base: str) -> str:
+        """An exchange or queue name with the configured prefix (``allegro.ingest`` ...)."""
+        return f"{self.name_prefix}{base}"
 
     def require_credentials(self) -> tuple[str, str]:
         """Return (client id, secret) or raise ``ValueError`` saying which variable to set."""

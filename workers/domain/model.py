@@ -1,0 +1,95 @@
+"""Data passed between the pipeline's steps (shared by the domain, the store and actors)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.status import StatusError
+
+__all__ = [
+    "CategoryChoice",
+    "Enriched",
+    "ProductState",
+    "Rejected",
+    "problem",
+]
+
+
+def problem(
+    code: str, message: str, *, path: str | None = None, user_message: str | None = None
+) -> StatusError:
+    """An error item in Allegro's shape (``code``, ``message``, ``path``, ``userMessage``).
+
+    ``user_message`` defaults to ``message``: every text we write is meant to be actionable
+    by the seller (it names the field and the fix).
+    """
+    return StatusError(
+        code=code, message=message, path=path, user_message=user_message or message
+    )
+
+
+class Rejected(Exception):  # noqa: N818 - a domain outcome, not a programming error
+    """The product cannot become a valid offer; not retried. Carries every reason found."""
+
+    def __init__(self, errors: Sequence[StatusError]) -> None:
+        if not errors:
+            raise ValueError("Rejected needs at least one error")
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.code}: {e.message}" for e in self.errors))
+
+
+@dataclass(frozen=True)
+class ProductState:
+    """The desired state of one SKU: every event merged into it, newest field values win.
+
+    ``product`` holds the fields of ``product.upserted`` as JSON-ready data (``name``,
+    ``description``, ``category``, ``ean``, ``mpn``, ``brand``, ``price`` {amount, currency},
+    ``stock`` {available, unit}, ``images``, ``attributes``, ``allegro`` {category_id,
+    product_id, parameters}); stock and price events replace only their part. ``complete``
+    is true once a ``product.upserted`` has been merged (a SKU known only from stock or price
+    events cannot be listed). ``version`` is the highest version merged; ``event_id`` the
+    event that last changed the state.
+    """
+
+    account: str
+    sku: str
+    version: int
+    event_id: str
+    product: dict[str, Any]
+    deleted: bool = False
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """Where the product goes on Allegro and why (``source``: override, exact, prefix,
+    default)."""
+
+    category_id: str
+    source: str
+    store_category: str | None
+
+
+@dataclass(frozen=True)
+class Enriched:
+    """A product ready to become an offer body.
+
+    ``product_id``: a catalogue product to link (from the override or a GTIN/MPN match), or
+    None for a new product described by ``product_parameters``. Parameters are in Allegro's
+    request shape (``{id, values | valuesIds | rangeValue}``), split by ``describesProduct``.
+    ``description`` is Allegro's ``{sections: [{items: [...]}]}`` or None (use the
+    catalogue's). ``notes`` are non-blocking remarks for the log (e.g. an attribute that
+    matched no parameter).
+    """
+
+    category_id: str
+    name: str
+    product_id: str | None
+    product_parameters: list[dict[str, Any]]
+    offer_parameters: list[dict[str, Any]]
+    description: dict[str, Any] | None
+    images: list[str]
+    ean: str | None = None
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,146 @@
+"""The store's interface: one implementation per database (SQLite, PostgreSQL).
+
+The store is the pipeline's memory. It holds the desired state and versions per SKU, the
+offer registry, the per-SKU publishing lease, the category-parameter cache, OAuth tokens and
+the status history. Every method is safe to call from several threads, processes and (with
+PostgreSQL) hosts at once; each is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from schemas.events import ProductEvent
+from schemas.status import StatusMessage
+from workers.allegro.tokens import TokenSet
+from workers.domain.model import ProductState
+
+__all__ = [
+    "CachedParameters",
+    "OfferRecord",
+    "RecordOutcome",
+    "RecordResult",
+    "Store",
+]
+
+
+class RecordOutcome(StrEnum):
+    NEW = "new"  # merged: at least one part of the state changed version
+    DUPLICATE = "duplicate"  # this event_id was recorded before
+    SUPERSEDED = "superseded"  # every part it carries is already at a newer version
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What :meth:`Store.record_event` did.
+
+    ``dispatched`` (for DUPLICATE) tells whether the first delivery was handed on to the
+    actors (:meth:`Store.mark_dispatched`); when it was not, the bridge hands it on again,
+    so a crash between recording and handing on loses nothing. ``state`` is the desired
+    state after the call. ``changed`` names the parts this event changed (``content``,
+    ``stock``, ``price``, ``deleted``).
+    """
+
+    outcome: RecordOutcome
+    state: ProductState | None
+    dispatched: bool = False
+    changed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    """The registry entry of one SKU's Allegro offer and what was last published to it."""
+
+    account: str
+    sku: str
+    offer_id: str
+    publication_status: str | None = None
+    fingerprint: str | None = None
+    published_version: int | None = None
+    published_body: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CachedParameters:
+    category_id: str
+    parameters: list[dict[str, Any]]
+    fetched_at: datetime
+
+
+class Store(Protocol):
+    """The pipeline's state. See the module docstring."""
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent; safe when several processes start)."""
+
+    def close(self) -> None: ...
+
+    # --- events and desired state -----------------------------------------------------------
+    def record_event(self, event: ProductEvent) -> RecordResult:
+        """Deduplicate by ``event_id``, merge by per-part versions, persist; atomically.
+
+        Parts: ``content`` (everything of product.upserted but stock and price), ``stock``,
+        ``price``, and ``deleted``. An upserted event carries content, stock and price; a
+        stock or price event its part; a deleted event marks the SKU deleted (a later
+        upserted with a higher version brings it back). A part is taken only when the
+        event's version is higher than that part's stored version; an event none of whose
+        parts is taken is SUPERSEDED.
+        """
+
+    def mark_dispatched(self, event_id: str) -> None:
+        """The event was handed on to the actors (confirmed by the broker)."""
+
+    def product_state(self, account: str, sku: str) -> ProductState | None: ...
+
+    def latest_version(self, account: str, sku: str) -> int | None:
+        """The highest version merged for the SKU (any part), or None."""
+
+    # --- offer registry ---------------------------------------------------------------------
+    def get_offer(self, account: str, sku: str) -> OfferRecord | None: ...
+
+    def save_offer(self, record: OfferRecord) -> None:
+        """Insert or replace the SKU's registry entry."""
+
+    # --- per-SKU publishing lease -------------------------------------------------------------
+    def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
+        """Take the SKU's lease for ``ttl_s`` seconds (True), or see that another live owner
+        holds it (False). The same owner may take it again (extends it)."""
+
+    def release_lease(self, account: str, sku: str, owner: str) -> None: ...
+
+    # --- category parameters cache ----------------------------------------------------------
+    def cached_parameters(self, category_id: str) -> CachedParameters | None: ...
+
+    def put_parameters(self, category_id: str, parameters: list[dict[str, Any]]) -> None: ...
+
+    def parameters_lock(self, category_id: str) -> AbstractContextManager[None]:
+        """Held while one thread/process fetches a category's parameters, so that the
+        others wait and then read the cache instead of fetching again."""
+
+    # --- OAuth tokens (workers.allegro.tokens.TokenStore) ------------------------------------
+    def get(self, account: str) -> TokenSet | None: ...
+
+    def put(self, account: str, tokens: TokenSet) -> None: ...
+
+    def refresh_lock(self, account: str) -> AbstractContextManager[None]:
+        """Exclusive across processes and hosts: only one refreshes an account's tokens."""
+
+    # --- status history -----------------------------------------------------------------------
+    def add_status(self, message: StatusMessage) -> bool:
+        """Append to the SKU's history. For a terminal status (every status is terminal
+        today) returns False, and stores nothing, when the event already has one."""
+
+    def terminal_status(self, event_id: str) -> StatusMessage | None: ...
+
+    def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
+        """Newest first."""
+
+    def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
+        """Every status in time order (for reports and `make run`'s summary)."""
