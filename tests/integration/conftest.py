@@ -10,16 +10,28 @@ its requests are exempt, its responses are still checked.
 
 Without ``../shared`` the check is skipped with a message (it fails in CI, see
 ``tests/contract/openapi.require_spec``).
+
+It also holds the fixtures the client modules share: one ``sandbox`` a module, ``_fresh``
+(a module that wants the sandbox reset before each test names it in
+``pytest.mark.usefixtures``), ``clocks``, ``settings`` and ``make_client``/``client``. A
+module whose needs differ overrides the fixture of that name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.contract.openapi import Spec, is_spec_path, require_spec
+from tests.integration._support import Clocks, sandbox_settings
+from workers.allegro import AllegroClient, FileTokenStore, TokenSet
+from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from sandbox.testing import SandboxHandle
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,8 +55,8 @@ def _exchanges_follow_allegros_spec(
         yield
         return
     handle: Any = request.getfixturevalue("sandbox")
-    # The modules reset the sandbox (and so its log numbering) in their own autouse
-    # fixture; take the starting point after that.
+    # The modules that use ``_fresh`` reset the sandbox (and so its log numbering) with it;
+    # take the starting point after that.
     for name in request.fixturenames:
         if name.startswith("_fresh"):
             request.getfixturevalue(name)
@@ -62,6 +74,56 @@ def _exchanges_follow_allegros_spec(
             "exchanges that break Allegro's OpenAPI spec:\n  " + "\n  ".join(problems[:20]),
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxHandle]:
+    # Imported here: the modules that need the sandbox skip themselves without it.
+    from sandbox.testing import running_sandbox
+
+    with running_sandbox() as handle:
+        yield handle
+
+
+@pytest.fixture
+def _fresh(sandbox: SandboxHandle) -> None:
+    sandbox.reset()
+
+
+@pytest.fixture
+def clocks(sandbox: SandboxHandle) -> Clocks:
+    return Clocks(sandbox)
+
+
+@pytest.fixture
+def settings(sandbox: SandboxHandle, tmp_path: Path) -> Settings:
+    return sandbox_settings(sandbox, tmp_path / "tokens.json")
+
+
+@pytest.fixture
+def make_client(
+    sandbox: SandboxHandle, settings: Settings, clocks: Clocks
+) -> Iterator[Callable[..., AllegroClient]]:
+    """Clients on a store holding a user token; keyword arguments change their settings."""
+    store = FileTokenStore(settings.token_file)
+    store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
+    made: list[AllegroClient] = []
+
+    def make(**changes: Any) -> AllegroClient:
+        client = AllegroClient(
+            settings.model_copy(update=changes), store, sleep=clocks.sleep, clock=clocks.now
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: Callable[..., AllegroClient]) -> AllegroClient:
+    return make_client()
 
 
 def _response_problems(spec: Spec, entry: dict[str, Any]) -> list[str]:

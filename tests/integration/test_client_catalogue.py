@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
 from sandbox.catalog import ROOT_CATEGORY_ID, Catalog
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
+from tests.integration._support import sandbox_settings
 from workers.allegro import (
     AllegroClient,
     FileTokenStore,
@@ -21,7 +22,6 @@ from workers.allegro import (
     NotFound,
     TokenSet,
 )
-from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -34,25 +34,11 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(scope="module")
 def client(
     sandbox: SandboxHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AllegroClient]:
     path: Path = tmp_path_factory.mktemp("catalogue") / "tokens.json"
-    settings = Settings(
-        api_url=sandbox.url,
-        auth_url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        token_file=path,
-        retry_backoff_initial_s=0.01,
-        retry_backoff_max_s=0.05,
-    )
+    settings = sandbox_settings(sandbox, path)
     store = FileTokenStore(path)
     store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), time.time()))
     with AllegroClient(settings, store) as allegro:

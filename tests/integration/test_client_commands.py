@@ -3,78 +3,26 @@ publication, reports and task lists, and the idempotent PUT (a reused command id
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
 from workers.allegro import (
     AllegroClient,
     CommandKind,
-    FileTokenStore,
     InvalidRequest,
     NotFound,
-    TokenSet,
 )
-from workers.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
 GTINS = ("4242002375502", "5900516001810")  # complete catalogue products
 QUANTITY_PATH = "/sale/offer-quantity-change-commands/"
-
-
-class Clocks:
-    """Local time that moves with the sandbox's: ``sleep`` advances both, never waits."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle = handle
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.offset += seconds
-        if seconds > 0:
-            self.handle.advance_clock(seconds)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def client(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[AllegroClient]:
-    clocks = Clocks(sandbox)
-    path = tmp_path / "tokens.json"
-    settings = Settings(
-        api_url=sandbox.url,
-        auth_url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        token_file=path,
-        retry_backoff_initial_s=0.01,
-        retry_backoff_max_s=0.05,
-    )
-    store = FileTokenStore(path)
-    store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
-    with AllegroClient(settings, store, sleep=clocks.sleep, clock=clocks.now) as allegro:
-        yield allegro
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ non-idempotent POST (which must never create a second offer)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,19 @@ import pytest
 
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
+from tests.integration._support import Clocks, sandbox_settings
 from workers.allegro import (
     AllegroClient,
     ApiTimeout,
     ConnectionFailed,
-    FileTokenStore,
     RateLimited,
     ServerError,
-    TokenSet,
     TransientError,
 )
 from workers.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
 OFFER_POST = "^/sale/product-offers$"
 BODY: dict[str, Any] = {
@@ -38,74 +36,11 @@ BODY: dict[str, Any] = {
 WITH_EXTERNAL = {**BODY, "external": {"id": "SKU-FAULTS"}}
 
 
-class Clocks:
-    """Local time that moves with the sandbox's: ``sleep`` advances both, never waits."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle = handle
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += seconds
-        if seconds > 0:
-            self.handle.advance_clock(seconds)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
 @pytest.fixture
-def clocks(sandbox: SandboxHandle) -> Clocks:
-    return Clocks(sandbox)
-
-
-@pytest.fixture
-def make_client(
-    sandbox: SandboxHandle, clocks: Clocks, tmp_path: Path
-) -> Iterator[Callable[..., AllegroClient]]:
-    path = tmp_path / "tokens.json"
-    store = FileTokenStore(path)
-    store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
-    made: list[AllegroClient] = []
-
-    def make(**changes: Any) -> AllegroClient:
-        settings = Settings(
-            api_url=sandbox.url,
-            auth_url=sandbox.url,
-            client_id=sandbox.client_id,
-            client_secret=sandbox.client_secret,
-            token_file=path,
-            retry_max_attempts=4,
-            retry_backoff_initial_s=0.01,
-            retry_backoff_max_s=0.05,
-            retry_after_max_s=10,
-            **changes,
-        )
-        client = AllegroClient(settings, store, sleep=clocks.sleep, clock=clocks.now)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-@pytest.fixture
-def client(make_client: Callable[..., AllegroClient]) -> AllegroClient:
-    return make_client()
+def settings(sandbox: SandboxHandle, tmp_path: Path) -> Settings:
+    return sandbox_settings(
+        sandbox, tmp_path / "tokens.json", retry_max_attempts=4, retry_after_max_s=10
+    )
 
 
 def _calls(sandbox: SandboxHandle, method: str, path: str) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
+from tests.integration._support import Clocks
 from workers.allegro import (
     AllegroClient,
     DeviceFlowDenied,
@@ -31,56 +32,9 @@ from workers.allegro._http import HttpCore
 from workers.allegro.oauth import OAuthClient
 from workers.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clocks:
-    """Local time that moves with the sandbox's: ``sleep`` advances both, never waits."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle = handle
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += seconds
-        if seconds > 0:
-            self.handle.advance_clock(seconds)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def settings(sandbox: SandboxHandle, tmp_path: Path) -> Settings:
-    return Settings(
-        api_url=sandbox.url,
-        auth_url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        token_file=tmp_path / "tokens.json",
-        retry_backoff_initial_s=0.01,
-        retry_backoff_max_s=0.05,
-    )
-
-
-@pytest.fixture
-def clocks(sandbox: SandboxHandle) -> Clocks:
-    return Clocks(sandbox)
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,20 @@ import pytest
 
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
+from tests.integration._support import Clocks, sandbox_settings
 from workers.allegro import (
     AllegroClient,
     EditInProgress,
     ErrorItem,
-    FileTokenStore,
     NotFound,
     OperationFailed,
     OperationPending,
-    TokenSet,
     ValidationFailed,
 )
 from workers.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
 KETTLE_GTIN = "4242002375502"  # a complete catalogue product in leaf category 67490
 MULTI_GTIN = "0194253317807"  # a GTIN shared by several catalogue products
@@ -66,77 +64,9 @@ NEW_PRODUCT: dict[str, Any] = {
 }
 
 
-class Clocks:
-    """Local time that moves with the sandbox's: ``sleep`` advances both, never waits."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle = handle
-        self.offset = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += seconds
-        if seconds > 0:
-            self.handle.advance_clock(seconds)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def clocks(sandbox: SandboxHandle) -> Clocks:
-    return Clocks(sandbox)
-
-
 @pytest.fixture
 def settings(sandbox: SandboxHandle, tmp_path: Path) -> Settings:
-    return Settings(
-        api_url=sandbox.url,
-        auth_url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-        token_file=tmp_path / "tokens.json",
-        retry_backoff_initial_s=0.01,
-        retry_backoff_max_s=0.05,
-        operation_poll_max_s=30,
-    )
-
-
-@pytest.fixture
-def make_client(
-    sandbox: SandboxHandle, settings: Settings, clocks: Clocks
-) -> Iterator[Callable[..., AllegroClient]]:
-    store = FileTokenStore(settings.token_file)
-    store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
-    made: list[AllegroClient] = []
-
-    def make(**changes: Any) -> AllegroClient:
-        client = AllegroClient(
-            settings.model_copy(update=changes), store, sleep=clocks.sleep, clock=clocks.now
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-@pytest.fixture
-def client(make_client: Callable[..., AllegroClient]) -> AllegroClient:
-    return make_client()
+    return sandbox_settings(sandbox, tmp_path / "tokens.json", operation_poll_max_s=30)
 
 
 def _body(base: dict[str, Any], change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:

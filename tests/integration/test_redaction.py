@@ -8,8 +8,6 @@ log line captured at DEBUG level, then looks for each secret seen on the wire.
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from sandbox.testing import SandboxHandle, running_sandbox
+from sandbox.testing import SandboxHandle
+from tests.integration._support import Clocks, sandbox_settings
 from workers.allegro import (
     AllegroClient,
     FileTokenStore,
@@ -30,33 +29,7 @@ from workers.allegro.oauth import DeviceAuthorization
 from workers.logging import configure_logging
 from workers.settings import Settings
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-class _SandboxTime:
-    """Sleeps move the sandbox's clock instead of waiting."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle, self.offset = handle, 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.offset += seconds
-        if seconds > 0:
-            self.handle.advance_clock(seconds)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
 
 @pytest.mark.sends_invalid
@@ -64,19 +37,16 @@ def test_no_secret_in_logs_output_or_errors(
     sandbox: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logs = io.StringIO()
-    settings = Settings(
-        api_url=sandbox.url,
-        auth_url=sandbox.url,
-        client_id=sandbox.client_id,
+    settings = sandbox_settings(
+        sandbox,
+        tmp_path / "tokens.json",
         client_secret=SecretStr(sandbox.client_secret),
-        token_file=tmp_path / "tokens.json",
         log_format="json",
         log_level="DEBUG",
-        retry_backoff_initial_s=0.01,
         retry_backoff_max_s=0.02,
     )
     configure_logging(settings, stream=logs, quiet_loggers=())
-    clock = _SandboxTime(sandbox)
+    clock = Clocks(sandbox)
     store = FileTokenStore(settings.token_file)
     device_codes: list[str] = []
 
