@@ -3,6 +3,7 @@
 - :mod:`schemas.events`: the upstream product event (``parse_event``);
 - :mod:`schemas.status`: the status message published for every event;
 - :mod:`schemas.offer`: the subset of Allegro's offer body that allegro-feed sends;
+- :mod:`schemas.mapping`: the seller's mapping file (categories, attributes, defaults);
 - :mod:`schemas.errors`: field errors with fixes, shared by all of them.
 
 The JSON Schema files in ``schemas/json/`` are generated from these models with
@@ -34,6 +35,16 @@ from schemas.events import (
     gtin_check_digit_ok,
     parse_event,
 )
+from schemas.mapping import (
+    AttributeRule,
+    CategoryRules,
+    MappingDefaults,
+    MappingError,
+    MappingFile,
+    load_mapping,
+    normalize_category_path,
+    parse_mapping,
+)
 from schemas.offer import OfferPatch, OfferRequest, OfferStatus, StockUnit
 from schemas.status import PublicationStatus, Status, StatusError, StatusMessage
 
@@ -46,6 +57,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "AllegroOverrides",
     "AllegroParameter",
+    "AttributeRule",
+    "CategoryRules",
     "ErrorCode",
     "EventError",
     "EventPrice",
@@ -53,6 +66,9 @@ __all__ = [
     "EventType",
     "FieldError",
     "FieldHint",
+    "MappingDefaults",
+    "MappingError",
+    "MappingFile",
     "OfferPatch",
     "OfferRequest",
     "OfferStatus",
@@ -70,5 +86,8 @@ __all__ = [
     "field_errors_from_validation",
     "format_field_errors",
     "gtin_check_digit_ok",
+    "load_mapping",
+    "normalize_category_path",
     "parse_event",
+    "parse_mapping",
 ]

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
-from schemas import events, offer, status
+from schemas import events, mapping, offer, status
 
 __all__ = ["SCHEMA_FILES", "SchemaFile", "default_directory", "main", "render", "stale", "write"]
 
@@ -77,6 +77,12 @@ def _offer_request() -> dict[str, Any]:
     return offer.OfferRequest.model_json_schema(schema_generator=_Generator)
 
 
+def _mapping_file() -> dict[str, Any]:
+    schema = mapping.MappingFile.model_json_schema(schema_generator=_Generator)
+    schema["examples"] = [mapping.EXAMPLE_MAPPING]
+    return schema
+
+
 SCHEMA_FILES: tuple[SchemaFile, ...] = (
     SchemaFile(
         "product-event.v1.schema.json",
@@ -95,6 +101,12 @@ SCHEMA_FILES: tuple[SchemaFile, ...] = (
         "Allegro offer request (the subset allegro-feed sends), version 1",
         _summary(offer),
         _offer_request,
+    ),
+    SchemaFile(
+        "mapping-file.v1.schema.json",
+        "allegro-feed mapping file, version 1",
+        _summary(mapping),
+        _mapping_file,
     ),
 )
 

@@ -112,7 +112,8 @@ class Settings(BaseSettings):
     name_prefix: str = Field(
         "",
         pattern=r"^[a-z0-9_.-]*$",
-        description="prefix of every exchange and queue name (e.g. 'staging.'); empty = as designed",
+        description="prefix of every exchange and queue name (e.g. 'staging.'); "
+        "empty = the designed names",
     )
     marketplace: str = Field(
         "allegro-pl", description="the account's base marketplace (fixes the price currency)"

@@ -30,7 +30,7 @@ def problem(
     )
 
 
-class Rejected(Exception):  # noqa: N818 - a domain outcome, not a programming error
+class Rejected(Exception):  # a domain outcome (not retried), not a programming error
     """The product cannot become a valid offer; not retried. Carries every reason found."""
 
     def __init__(self, errors: Sequence[StatusError]) -> None:

@@ -1,0 +1,640 @@
+"""The mapping file, version 1: how a seller's store categories and attributes become Allegro's.
+
+A YAML file written by the seller's integrator and named by ``ALLEGRO_FEED_MAPPING_FILE``.
+Three sections, all optional except ``version``::
+
+    version: 1
+    defaults:                          # offer defaults used by the offer builder
+      condition: "11323_1"             # parameter 11323 "Stan" when the product has none
+      handling_time: PT24H
+      shipping_rates: default          # name or id of the seller's shipping rate table
+    categories:                        # store category (path or id) -> Allegro leaf id
+      exact:   {"Elektronika > Telefony > Smartfony": "165", "SKU-CAT-17": "165"}
+      prefix:  {"Dom i ogród > Kuchnia": "67490"}
+      default: null
+    attributes:                        # store attribute -> Allegro parameter
+      - attribute: kolor
+        parameter: "246561"
+        categories: ["165"]
+        values: {"grafit": "szary"}
+      - attribute: waga_g
+        parameter_name: Waga produktu z opakowaniem jednostkowym
+        scale: 0.001
+
+Choices of version 1, stated once here:
+
+- **Unknown fields are rejected** (``extra="forbid"``): a misspelt ``prefx`` would otherwise
+  leave a whole branch of the store unmapped without a word.
+- **YAML is read with YAML 1.2 rules** (:func:`parse_mapping`): ``11323_1`` stays the text
+  ``11323_1`` (YAML 1.1 reads it as the integer 113231), ``no`` / ``on`` stay words (YAML
+  1.1 reads them as booleans), dates stay text. Numbers written without quotes where an id
+  or a label is expected (``165``, ``16: "16 GB"``) are taken as their text.
+- **A key given twice in one YAML mapping is an error**, not "the last one wins".
+- **Category paths are compared normalised** (:func:`normalize_category_path`): the
+  separators ``>``, ``/`` and ``|``, the whitespace around segments and the letter case do
+  not matter, so ``"Dom i ogród/Kuchnia"`` and ``"dom i ogród > kuchnia"`` are one key (and
+  giving both is an error). A prefix matches whole segments only.
+
+:func:`load_mapping` (a file) and :func:`parse_mapping` (text) raise :class:`MappingError`
+listing every problem as ``<dotted.path>: <what> (line N) — <fix>``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from schemas.errors import (
+    ErrorCode,
+    FieldError,
+    FieldHint,
+    SchemaError,
+    custom_error,
+    field_errors_from_validation,
+)
+
+__all__ = [
+    "CONDITION_PARAMETER_ID",
+    "EXAMPLE_MAPPING",
+    "MAPPING_VERSION",
+    "AttributeRule",
+    "CategoryRules",
+    "MappingDefaults",
+    "MappingError",
+    "MappingFile",
+    "format_mapping_errors",
+    "load_mapping",
+    "normalize_category_path",
+    "normalize_name",
+    "parse_mapping",
+]
+
+MAPPING_VERSION = 1
+#: Allegro's "Stan" (condition) parameter, an offer parameter of almost every category.
+CONDITION_PARAMETER_ID = "11323"
+#: Largest mapping file read, in bytes (4 MiB): thousands of rules fit in far less.
+MAX_MAPPING_BYTES = 4 * 1024 * 1024
+
+_SEPARATORS = re.compile(r"[>/|]")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_name(text: str) -> str:
+    """Text compared case- and spacing-insensitively: NFC, casefolded, single spaces."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip().casefold()
+
+
+def normalize_category_path(text: str) -> tuple[str, ...]:
+    """A store category path or id as comparable segments.
+
+    ``"Dom i ogród > Kuchnia"``, ``"dom i ogród/kuchnia "`` and ``"Dom i Ogród | Kuchnia"``
+    all give ``("dom i ogród", "kuchnia")``; empty segments are dropped.
+    """
+    segments = (normalize_name(part) for part in _SEPARATORS.split(text))
+    return tuple(segment for segment in segments if segment)
+
+
+# --- scalar types ------------------------------------------------------------------------
+
+
+def _text_from_scalar(value: Any) -> Any:
+    # YAML authors write ids and numeric labels unquoted; take a number as its text.
+    if isinstance(value, bool):
+        return value  # left for the str type to reject: true/false is never an id
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return value
+
+
+_ID_JSON = {"anyOf": [{"type": "string", "pattern": r"^\S+$"}, {"type": "integer"}]}
+
+
+#: An Allegro id (category, parameter, dictionary value): opaque text, numbers taken as text.
+def _no_spaces(value: str) -> str:
+    if re.search(r"\s", value):
+        raise custom_error(
+            f'must be an Allegro id without spaces, got "{value[:40]}"',
+            fix='copy the id as Allegro gives it, e.g. "165" or "11323_1"',
+        )
+    return value
+
+
+AllegroId = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_no_spaces),
+    BeforeValidator(_text_from_scalar),
+    WithJsonSchema(_ID_JSON),
+]
+#: A text key or value in the file (a store path, a label); numbers taken as their text.
+_Text = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    BeforeValidator(_text_from_scalar),
+    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
+]
+_HANDLING_TIME = r"^(PT0S|PT[1-9][0-9]*H|P[1-9][0-9]*D)$"
+
+
+class _MappingModel(BaseModel):
+    """Base of the mapping models: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MappingDefaults(_MappingModel):
+    """Offer defaults the offer builder uses when the product does not say otherwise."""
+
+    condition: _Text | None = Field(
+        None,
+        description='value of parameter 11323 "Stan" when the product carries no condition: '
+        'a value id ("11323_1" = Nowy) or its label ("Nowy"); null = none',
+    )
+    handling_time: Annotated[str, StringConstraints(pattern=_HANDLING_TIME)] | None = Field(
+        None,
+        description="ISO 8601 duration: PT0S, PT24H, P2D, P3D, P4D, P5D, P7D, P10D, P14D, "
+        "P21D, P30D, P60D (hour forms such as PT48H are accepted); null = Allegro's 24 h",
+    )
+    shipping_rates: _Text | None = Field(
+        None, description="name or id of the seller's shipping rate table"
+    )
+    return_policy: _Text | None = Field(None, description="name or id of a return policy")
+    implied_warranty: _Text | None = Field(
+        None, description="name or id of an implied warranty (rękojmia) policy"
+    )
+    warranty: _Text | None = Field(None, description="name or id of a warranty policy")
+
+    @field_validator("condition")
+    @classmethod
+    def _condition_of_11323(cls, value: str | None) -> str | None:
+        is_value_id = value is not None and re.fullmatch(r"[0-9]+_[0-9]+", value)
+        if value is not None and is_value_id and not value.startswith(CONDITION_PARAMETER_ID + "_"):
+            raise custom_error(
+                f"{value} is a value id of parameter {value.split('_')[0]}, "
+                f"not of {CONDITION_PARAMETER_ID} (Stan)",
+                fix='use "11323_1" (Nowy), "11323_2" (Używany) or a label such as "Nowy"',
+            )
+        return value
+
+
+class CategoryRules(_MappingModel):
+    """Store category -> Allegro leaf category. The first that matches wins: ``exact``
+    (store path or id), then ``prefix`` (the longest, on whole segments), then ``default``.
+    """
+
+    exact: dict[_Text, AllegroId] = Field(
+        default_factory=dict,
+        description="store category path or id -> Allegro leaf category id",
+    )
+    prefix: dict[_Text, AllegroId] = Field(
+        default_factory=dict,
+        description="store category path prefix -> Allegro leaf category id; the longest "
+        "matching prefix wins, compared on whole path segments",
+    )
+    default: AllegroId | None = Field(
+        None, description="Allegro leaf category id for everything else; null = reject those"
+    )
+
+    @field_validator("exact", "prefix")
+    @classmethod
+    def _keys_distinct_once_normalised(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[tuple[str, ...], str] = {}
+        for key in value:
+            normal = normalize_category_path(key)
+            if not normal:
+                raise custom_error(
+                    "has no path segment (only separators or spaces)",
+                    fix="write the store's category path or id",
+                    field=key,
+                )
+            if normal in seen:
+                raise custom_error(
+                    f'is the same category as "{seen[normal]}" once separators, spaces '
+                    "and case are normalised",
+                    fix="keep one of the two keys",
+                    field=key,
+                )
+            seen[normal] = key
+        return value
+
+
+class AttributeRule(_MappingModel):
+    """One store attribute -> one Allegro parameter.
+
+    Several rules may name the same attribute (to fill several parameters, or to differ by
+    category). When two rules that apply fill the same parameter, the one restricted by
+    ``categories`` wins over the general one; among equals, the first in the file.
+    """
+
+    attribute: _Text = Field(description="store attribute name (compared case-insensitively)")
+    parameter: AllegroId | None = Field(
+        None, description="Allegro parameter id; give this or parameter_name"
+    )
+    parameter_name: _Text | None = Field(
+        None,
+        description="Allegro parameter name (compared case- and accent-insensitively), "
+        "instead of parameter",
+    )
+    categories: list[AllegroId] | None = Field(
+        None,
+        min_length=1,
+        description="only in these Allegro categories; null = in every category",
+    )
+    values: dict[_Text, _Text] = Field(
+        default_factory=dict,
+        description="store value -> Allegro dictionary label or value id (or any text for "
+        "non-dictionary parameters); store values compared case-insensitively",
+    )
+    scale: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="multiply numeric values by this (e.g. 0.001 for g -> kg); the result is "
+        "taken to be in the parameter's unit",
+    )
+    unit: _Text | None = Field(
+        None,
+        description="the unit of the store's numbers when they carry none (e.g. g, mm, ml); "
+        "converted to the parameter's unit. Ignored when scale is given",
+    )
+
+    @model_validator(mode="after")
+    def _one_parameter(self) -> AttributeRule:
+        if (self.parameter is None) == (self.parameter_name is None):
+            raise custom_error(
+                "needs exactly one of parameter and parameter_name",
+                fix='give the Allegro parameter id (parameter: "246561") or its name',
+                field="parameter",
+                code=ErrorCode.MISSING_FIELD if self.parameter is None else None,
+            )
+        return self
+
+    @field_validator("values")
+    @classmethod
+    def _values_distinct_once_normalised(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for key in value:
+            normal = normalize_name(key)
+            if normal in seen:
+                raise custom_error(
+                    f'is the same store value as "{seen[normal]}" once case and spaces are '
+                    "normalised",
+                    fix="keep one of the two",
+                    field=key,
+                )
+            seen[normal] = key
+        return value
+
+    def applies_to(self, category_id: str) -> bool:
+        """True when the rule is used in Allegro category ``category_id``."""
+        return self.categories is None or category_id in self.categories
+
+    def translate(self, value: str) -> str | None:
+        """The Allegro value for the store value ``value`` from ``values``, or None."""
+        wanted = normalize_name(value)
+        for key, target in self.values.items():
+            if normalize_name(key) == wanted:
+                return target
+        return None
+
+
+class MappingFile(_MappingModel):
+    """allegro-feed mapping file, version 1: store categories and attributes -> Allegro.
+
+    Read with :func:`load_mapping`. ``categories`` maps the store's category (path or id)
+    to an Allegro leaf category; ``attributes`` maps store attributes to Allegro category
+    parameters; ``defaults`` are offer settings the offer builder uses.
+    """
+
+    version: Literal[1] = Field(description="the format version: 1")
+    defaults: MappingDefaults = Field(default_factory=MappingDefaults)
+    categories: CategoryRules = Field(default_factory=CategoryRules)
+    attributes: list[AttributeRule] = Field(
+        default_factory=list, description="store attribute -> Allegro parameter rules"
+    )
+
+    @model_validator(mode="after")
+    def _no_repeated_rules(self) -> MappingFile:
+        seen: dict[tuple[str, str, tuple[str, ...] | None], int] = {}
+        for index, rule in enumerate(self.attributes):
+            target = rule.parameter or "name:" + normalize_name(rule.parameter_name or "")
+            scope = tuple(sorted(rule.categories)) if rule.categories is not None else None
+            key = (normalize_name(rule.attribute), target, scope)
+            if key in seen:
+                raise custom_error(
+                    f"repeats attributes[{seen[key]}] (same attribute, parameter and categories)",
+                    fix="merge the two rules into one",
+                    field=f"attributes[{index}]",
+                )
+            seen[key] = index
+        return self
+
+    def rules_for(self, category_id: str) -> list[AttributeRule]:
+        """The attribute rules that apply in ``category_id``, category-specific ones first
+        (then in file order)."""
+        specific = [r for r in self.attributes if r.categories is not None]
+        general = [r for r in self.attributes if r.categories is None]
+        return [r for r in (*specific, *general) if r.applies_to(category_id)]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def format_mapping_errors(errors: list[FieldError]) -> str:
+    """One line per problem: ``<dotted.path>: <what> — <fix>``."""
+    lines = []
+    for error in errors:
+        text = f"{error.field}: {error.message}" if error.field else error.message
+        lines.append(f"{text} — {error.fix}" if error.fix else text)
+    return "\n".join(lines)
+
+
+class MappingError(SchemaError):
+    """A mapping file that cannot be used; ``field_errors`` lists every problem.
+
+    ``source`` is the file as it was named (or ``<string>``). ``str()`` gives a header line
+    and one line per problem.
+    """
+
+    def __init__(self, field_errors: list[FieldError], *, source: str = "<string>") -> None:
+        super().__init__(field_errors)
+        self.source = source
+        count = len(self.field_errors)
+        header = f"mapping file {source}: {count} problem{'s' if count != 1 else ''}"
+        self.args = (header + "\n" + format_mapping_errors(self.field_errors),)
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema's implicit types only.
+
+    Plain scalars become null, booleans (true/false), integers (decimal, 0o, 0x), floats,
+    or text. Everything YAML 1.1 adds (``yes``/``no``/``on``/``off``, ``1_000``,
+    sexagesimal ``1:20``, dates, ``=``, ``<<`` merges) stays text.
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # PyYAML's registry, emptied for 1.2
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # YAML forbids a repeated key; PyYAML would keep the last one in silence.
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports the unhashable key
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} a second time (first on line {first})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits.startswith("0o"):
+        return int(digits[2:], 8)
+    if digits.startswith("0x"):
+        return int(digits[2:], 16)
+    return sign * int(digits)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
+
+
+def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, int] | None:
+    """The node under ``node`` at ``part`` and the line (1-based) that names it."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                return value_node, key_node.start_mark.line + 1
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and part in range(len(node.value))
+    ):
+        child: yaml.Node = node.value[part]
+        return child, child.start_mark.line + 1
+    return None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (pydantic's error location), or of the
+    deepest node found on the way.
+
+    A part that names no key as a whole (a validator's ``attributes[3]`` or ``values.x``)
+    is tried once more split at its first ``.`` and at ``[n]``.
+    """
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        found = _child(node, part)
+        if found is None and isinstance(part, str):
+            match = re.fullmatch(r"([^.\[]+)(?:\[([0-9]+)\])?(?:\.(.+))?", part)
+            if match and match.group(0) != match.group(1):
+                head, index, rest = match.groups()
+                pieces: list[int | str] = [head]
+                pieces += [int(index)] if index is not None else []
+                pieces += [rest] if rest is not None else []
+                parts[:0] = pieces
+                continue
+        if found is None:
+            break
+        node, line = found
+    return line
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> FieldError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    context = getattr(exc, "context", None)
+    if context and "second time" not in problem:
+        problem = f"{context}: {problem}"
+    message = (
+        f"is not valid YAML at {where}: {problem}" if where else "is not valid YAML: " + problem
+    )
+    if "second time" in problem:
+        fix = "keep one of the two entries (merge their contents)"
+    else:
+        fix = "fix the syntax there (indent with spaces, quote values containing ': ' or '#')"
+    return FieldError("", message, fix, ErrorCode.INVALID_FIELD)
+
+
+#: Field-specific wording of errors (see :class:`schemas.errors.FieldHint`).
+MAPPING_HINTS: Mapping[str, FieldHint] = {
+    "version": FieldHint(expect="1", fix="write version: 1 at the top of the file"),
+    "defaults.handling_time": FieldHint(
+        expect="an ISO 8601 duration such as PT24H, P2D or P3D",
+        fix="use one of PT0S, PT24H, P2D, P3D, P4D, P5D, P7D, P10D, P14D, P21D, P30D, P60D",
+    ),
+    "attributes[].categories": FieldHint(
+        why="(an empty list never applies; leave categories out to apply in every category)"
+    ),
+    "attributes[].scale": FieldHint(
+        expect="a positive number such as 0.001", fix="write the factor, e.g. 0.001 for g -> kg"
+    ),
+}
+
+
+def parse_mapping(text: str | bytes, *, source: str = "<string>") -> MappingFile:
+    """Parse mapping-file text (YAML 1.2 rules, see the module docstring).
+
+    Raises :class:`MappingError` listing every problem: a YAML syntax error (with line and
+    column), a key given twice, a document that is not a mapping, and each invalid field
+    with its dotted path, line and fix.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MappingError(
+                [FieldError("", f"is not UTF-8 (byte {exc.start})", "save the file as UTF-8")],
+                source=source,
+            ) from None
+    loader = _Yaml12Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise MappingError([_yaml_problem(exc)], source=source) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        found = "empty" if data is None else f"a {type(data).__name__}"
+        raise MappingError(
+            [
+                FieldError(
+                    "",
+                    f"must be a YAML mapping with version, categories, attributes; it is {found}",
+                    "start from the example in the README (version: 1, then the sections)",
+                )
+            ],
+            source=source,
+        )
+    try:
+        return MappingFile.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors_from_validation(exc, model=MappingFile, hints=MAPPING_HINTS)
+        located = []
+        for error, detail in zip(errors, exc.errors(include_url=False), strict=True):
+            loc = tuple(detail["loc"])
+            ctx = detail.get("ctx") or {}
+            if "field" in ctx:
+                loc = (*loc, str(ctx["field"]))
+            line = _line_of(node, loc)
+            message = f"{error.message} (line {line})" if line is not None else error.message
+            located.append(FieldError(error.field, message, error.fix, error.code))
+        raise MappingError(located, source=source) from None
+
+
+def load_mapping(path: str | Path) -> MappingFile:
+    """Read and check the mapping file at ``path``.
+
+    Raises :class:`MappingError` when the file cannot be read (missing, a directory, too
+    large, not UTF-8) or is invalid (see :func:`parse_mapping`).
+    """
+    shown = str(path)
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_MAPPING_BYTES:
+            raise MappingError(
+                [
+                    FieldError(
+                        "",
+                        f"is {size} bytes, more than the limit of {MAX_MAPPING_BYTES}",
+                        "use prefix rules instead of listing every category",
+                    )
+                ],
+                source=shown,
+            )
+        raw = file.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise MappingError(
+            [
+                FieldError(
+                    "",
+                    f"cannot be read: {reason}",
+                    "check ALLEGRO_FEED_MAPPING_FILE and the file's permissions",
+                )
+            ],
+            source=shown,
+        ) from None
+    return parse_mapping(raw, source=shown)
+
+
+EXAMPLE_MAPPING: dict[str, Any] = {
+    "version": 1,
+    "defaults": {"condition": "11323_1", "handling_time": "PT24H", "shipping_rates": "default"},
+    "categories": {
+        "exact": {"Elektronika > Telefony > Smartfony": "165", "SKU-CAT-17": "165"},
+        "prefix": {"Dom i ogród > Kuchnia": "67490"},
+        "default": None,
+    },
+    "attributes": [
+        {
+            "attribute": "kolor",
+            "parameter": "246561",
+            "categories": ["165"],
+            "values": {"grafit": "szary"},
+        },
+        {"attribute": "waga_g", "parameter": "17448", "scale": 0.001},
+    ],
+}
+"""A valid mapping (also the ``examples`` of the JSON Schema)."""
