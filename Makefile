@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m workers.demo
+	$(BIN)/python -m workers.runjob
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -43,7 +43,6 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_connect(args: argparse.Namespace) -> int:
-    from workers.allegro import FileTokenStore
     from workers.allegro.device import connect_account
     from workers.allegro.errors import AllegroError
     from workers.logging import configure_logging
@@ -56,12 +55,17 @@ def _cmd_connect(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"allegro-feed connect: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    store = FileTokenStore(settings.token_file)
+    from workers.store import open_store
+
+    # The tokens go to the store, where every worker process on every host finds them.
+    store = open_store(settings.database_url)
     try:
         connect_account(settings, store, args.account)
     except AllegroError as exc:
         print(f"allegro-feed connect: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        store.close()
     return EXIT_OK
 
 
@@ -100,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--account", default="default", help="name of the seller account (default: default)"
     )
     p_connect.set_defaults(handler=_cmd_connect)
+
+    from workers.worker import register as register_worker
+
+    register_worker(sub)
+
+    from workers.ops import register as register_ops
+
+    register_ops(sub)
     return parser
 
 

@@ -68,6 +68,7 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _registered: set[str] = set()
+_quietened: set[str] = set()
 _registered_lock = threading.Lock()
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 
@@ -178,8 +179,14 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # A later call replaces an earlier one entirely: loggers quietened before are given back
+    # to the root level unless this call quietens them again.
+    for name in _quietened - set(quiet_loggers):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _quietened.clear()
     for name in quiet_loggers:
         logging.getLogger(name).setLevel(logging.WARNING)
+        _quietened.add(name)
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -81,3 +81,12 @@ def test_error_codes_are_not_mistaken_for_secrets() -> None:
     structlog.get_logger("t").warning("rejected", code="ParameterIdNotFoundException")
     (line,) = _lines(buf)
     assert line["code"] == "ParameterIdNotFoundException"
+
+
+def test_a_later_configuration_replaces_the_quietened_loggers() -> None:
+    buf = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=buf, quiet_loggers=("noisy.lib",))
+    logging.getLogger("noisy.lib").info("hidden")
+    configure_logging(Settings(log_format="json"), stream=buf, quiet_loggers=())
+    logging.getLogger("noisy.lib").info("shown")
+    assert [line["event"] for line in _lines(buf)] == ["shown"]

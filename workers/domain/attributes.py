@@ -155,7 +155,7 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "tak" if value else "nie"
     if isinstance(value, float):
-        return format_number(Decimal(repr(value)))
+        return format_number(Decimal(str(value)))
     return str(value).strip()
 
 
@@ -344,7 +344,7 @@ def _parse(value: Any) -> tuple[Decimal, str | None]:
     if isinstance(value, int):
         return Decimal(value), None
     if isinstance(value, float):
-        return Decimal(repr(value)), None
+        return Decimal(str(value)), None
     text = str(value)
     match = _WITH_UNIT.match(text)
     if match is None:
@@ -373,7 +373,7 @@ def _scaled(
 ) -> Decimal:
     """``number`` in the parameter's unit: by the rule's scale, or by unit conversion."""
     if rule is not None and rule.scale is not None:
-        return number * Decimal(repr(rule.scale))
+        return number * Decimal(str(rule.scale))
     unit = unit or (rule.unit if rule is not None else None)
     target = definition.get("unit")
     if unit is None or not target:
@@ -410,8 +410,8 @@ def _fit(number: Decimal, definition: Mapping[str, Any], notes: list[str]) -> st
                 )
             number = rounded
     low, high = restrictions.get("min"), restrictions.get("max")
-    too_low = low is not None and number < Decimal(repr(low))
-    too_high = high is not None and number > Decimal(repr(high))
+    too_low = low is not None and number < Decimal(str(low))
+    too_high = high is not None and number > Decimal(str(high))
     if too_low or too_high:
         raise ValueProblem(
             f"{format_number(number)}{unit} is outside {low}..{high}{unit}",

@@ -22,11 +22,29 @@ from workers.domain.model import ProductState
 
 __all__ = [
     "CachedParameters",
+    "LockTimeout",
     "OfferRecord",
     "RecordOutcome",
     "RecordResult",
     "Store",
+    "StoreError",
+    "StoreUnavailable",
 ]
+
+
+class StoreError(Exception):
+    """The store failed in a way a retry will not fix (a bug, a corrupt database, a schema
+    that was never migrated). The database's own exception is chained as ``__cause__``."""
+
+
+class StoreUnavailable(StoreError):
+    """Transient: the database cannot be reached, is locked by another writer for longer
+    than the busy timeout, or a transaction kept conflicting. Retry later."""
+
+
+class LockTimeout(StoreUnavailable):
+    """:meth:`Store.parameters_lock` or :meth:`Store.refresh_lock` was not granted within
+    the store's lock timeout (another holder is slow, or stuck)."""
 
 
 class RecordOutcome(StrEnum):

@@ -1,0 +1,116 @@
+"""Allegro failing: retried 5xx, retries exhausted (FAILED, dead-lettered), a lost POST
+answer and an offer created before a crash: never a second offer, always one status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sandbox.testing import offer_body
+from tests.pipeline.conftest import Pipeline, upserted
+from workers import middleware
+from workers.topology import dead_letter_queue
+
+OFFERS = r"^/sale/product-offers$"
+
+
+@pytest.fixture(scope="module")
+def pipeline_options() -> dict[str, Any]:
+    # Give up polling an offer operation after half a second (OperationPending).
+    return {"operation_poll_max_s": 0.5}
+
+
+def test_server_errors_are_retried_until_the_offer_is_created(pipeline: Pipeline) -> None:
+    # More 503s than one call's own retries (2 attempts): the actor is retried too.
+    pipeline.sandbox.inject_fault(method="POST", path=OFFERS, kind="status", status=503, count=3)
+    sku = pipeline.new_sku()
+    event = pipeline.publish(upserted(sku, 1))
+
+    status = pipeline.status_of(event["event_id"])
+
+    assert status["status"] == "PUBLISHED"
+    assert status["attempts"] >= 2
+    assert len(pipeline.offers_of(sku)) == 1
+
+
+def test_retries_exhausted_report_failed_and_dead_letter_the_message(pipeline: Pipeline) -> None:
+    pipeline.sandbox.inject_fault(method="POST", path=OFFERS, kind="status", status=503, count=50)
+    sku = pipeline.new_sku()
+    event = pipeline.publish(upserted(sku, 1))
+
+    status = pipeline.status_of(event["event_id"])
+
+    assert status["status"] == "FAILED"
+    assert status["attempts"] == pipeline.settings.actor_max_retries + 1
+    assert status["errors"][-1]["code"] == "ServerError"
+    publish_xq = dead_letter_queue(pipeline.settings.name("publish"))
+    pipeline.wait_until(lambda: pipeline.queue_count(publish_xq) == 1, "the dead letter")
+    dead = pipeline.get_one(publish_xq)
+    assert dead is not None
+    message = json.loads(dead[2])
+    assert message["actor_name"] == "publish"
+    assert message["args"][0]["event_id"] == event["event_id"]
+    assert pipeline.offers_of(sku) == []
+    assert len(pipeline.statuses.of(event["event_id"])) == 1
+
+
+def test_a_lost_post_answer_does_not_make_a_second_offer(pipeline: Pipeline) -> None:
+    # Allegro creates the offer, the answer never arrives.
+    pipeline.sandbox.inject_fault(method="POST", path=OFFERS, kind="lost_response", count=1)
+    sku = pipeline.new_sku()
+    event = pipeline.publish(upserted(sku, 1))
+
+    status = pipeline.status_of(event["event_id"])
+
+    assert status["status"] == "PUBLISHED"
+    [offer] = pipeline.offers_of(sku)
+    assert status["offer_id"] == offer["id"]
+    record = pipeline.store.get_offer("default", sku)
+    assert record is not None and record.offer_id == offer["id"]
+
+
+def test_an_offer_left_by_a_crash_is_adopted_not_created_again(pipeline: Pipeline) -> None:
+    # A previous run created the offer and died before recording it.
+    sku = pipeline.new_sku()
+    with pipeline.sandbox.client() as api:
+        created = api.post("/sale/product-offers", json=offer_body(sku, stock=5)).json()
+    event = pipeline.publish(upserted(sku, 1))
+
+    status = pipeline.status_of(event["event_id"])
+
+    assert status["status"] == "PUBLISHED"
+    assert status["offer_id"] == created["id"]
+    assert len(pipeline.offers_of(sku)) == 1
+    posts = [
+        r
+        for r in pipeline.sandbox.requests()
+        if r["method"] == "POST" and r["path"] == "/sale/product-offers"
+    ]
+    assert len(posts) == 1  # the one made by the "previous run"
+
+
+def test_an_operation_still_running_is_resumed_later(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(middleware, "OPERATION_WAIT_MS", 100)
+    # Every POST answers 202 and its operation takes 60 s of sandbox time: the client
+    # gives up polling, the message is deferred, and the next runs meet a busy offer (409).
+    pipeline.sandbox.configure(async_ratio=1.0, async_delay_s=60, retry_after_s=0)
+    sku = pipeline.new_sku()
+    event = pipeline.publish(upserted(sku, 1))
+
+    def busy_answered() -> bool:
+        return any(r["status"] == 409 for r in pipeline.sandbox.requests())
+
+    pipeline.wait_until(busy_answered, "a PATCH refused while the operation runs")
+    pipeline.sandbox.configure(async_ratio=0.0)  # later changes are applied at once
+    pipeline.sandbox.advance_clock(120)
+    status = pipeline.status_of(event["event_id"])
+
+    assert status["status"] == "PUBLISHED"
+    [offer] = pipeline.offers_of(sku)
+    assert status["offer_id"] == offer["id"]
+    posts = [r for r in pipeline.sandbox.requests() if r["path"] == "/sale/product-offers"]
+    assert [r["method"] for r in posts] == ["POST"]

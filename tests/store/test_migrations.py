@@ -1,0 +1,125 @@
+"""Schema migrations and open_store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.store._proc import run_together
+from workers.store import open_store
+from workers.store._migrations import load_migrations, split_statements
+from workers.store.postgres import PostgresStore
+from workers.store.sqlite import SQLiteStore
+
+TABLES = {
+    "products",
+    "events",
+    "offers",
+    "leases",
+    "category_parameters",
+    "tokens",
+    "statuses",
+    "schema_version",
+}
+
+
+def _schema(url: str) -> tuple[set[str], list[tuple[Any, ...]]]:
+    """The tables and the schema_version rows of the database at ``url``."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            versions = conn.execute("SELECT version, name FROM schema_version ORDER BY 1")
+            result = set(tables), list(versions)
+        conn.close()
+        return result
+    with psycopg.connect(url) as pg:
+        tables = {
+            row[0]
+            for row in pg.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        }
+        versions = list(pg.execute("SELECT version, name FROM schema_version ORDER BY 1"))
+        return tables, versions
+
+
+def _expected_versions(url: str) -> list[tuple[Any, ...]]:
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    return [(m.version, m.name) for m in load_migrations(dialect)]
+
+
+def test_migrate_creates_the_schema_and_is_idempotent(fresh_url: str) -> None:
+    store = open_store(fresh_url)  # migrates
+    store.migrate()
+    store.migrate()
+    store.close()
+    tables, versions = _schema(fresh_url)
+    assert tables >= TABLES
+    assert versions == _expected_versions(fresh_url)
+
+
+def test_concurrent_migrations_from_several_processes(fresh_url: str) -> None:
+    results = run_together(["migrate", fresh_url], ["migrate", fresh_url])
+    assert results == ["migrated"] * 2
+    tables, versions = _schema(fresh_url)
+    assert tables >= TABLES
+    assert versions == _expected_versions(fresh_url)
+
+
+def test_both_dialects_have_the_same_migrations() -> None:
+    sqlite_versions = [(m.version, m.name) for m in load_migrations("sqlite")]
+    assert sqlite_versions == [(m.version, m.name) for m in load_migrations("postgresql")]
+    assert sqlite_versions[0] == (1, "initial")
+
+
+def test_split_statements_respects_quotes_and_comments() -> None:
+    sql = "-- a comment; with a semicolon\nCREATE TABLE a (x TEXT DEFAULT ';');\n\nSELECT 1;\n"
+    assert split_statements(sql) == [
+        "-- a comment; with a semicolon\nCREATE TABLE a (x TEXT DEFAULT ';');",
+        "SELECT 1;",
+    ]
+    with pytest.raises(ValueError, match="unterminated"):
+        split_statements("SELECT 1;\nSELECT 2\n")
+
+
+def test_open_store_sqlite_relative_path_creates_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///var/data/feed.db")
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert (tmp_path / "var" / "data" / "feed.db").is_file()
+        assert store.latest_version("default", "A1") is None  # migrated
+    finally:
+        store.close()
+
+
+def test_open_store_sqlite_absolute_path(tmp_path: Path) -> None:
+    path = tmp_path / "abs" / "feed.db"
+    store = open_store(f"sqlite:///{path}")
+    store.close()
+    assert str(path).startswith("/") and path.is_file()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///", "sqlite:///:memory:", "sqlite:///a.db?mode=ro", "mysql://u@h/db", "feed.db"],
+)
+def test_open_store_refuses_other_urls(url: str) -> None:
+    with pytest.raises(ValueError):
+        open_store(url)
+
+
+def test_open_store_postgresql(postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    try:
+        assert isinstance(store, PostgresStore)
+        assert store.latest_version("default", "sku-no-test-records") is None
+    finally:
+        store.close()

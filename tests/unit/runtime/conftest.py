@@ -1,0 +1,272 @@
+"""Fakes for the runtime's unit tests: an in-memory store, a recording publisher, a scripted
+Allegro client, and Services wired to a Dramatiq StubBroker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from schemas.events import ProductEvent
+from schemas.status import Status, StatusMessage
+from workers.allegro import OfferListing, OfferResult, ProductOffer, TokenSet
+from workers.domain.model import ProductState
+from workers.services import Services
+from workers.settings import Settings
+from workers.store import CachedParameters, OfferRecord, RecordOutcome, RecordResult
+
+
+@dataclass
+class FakeStore:
+    """The parts of the Store protocol the runtime uses, in memory, with a call log."""
+
+    states: dict[tuple[str, str], ProductState] = field(default_factory=dict)
+    offers: dict[tuple[str, str], OfferRecord] = field(default_factory=dict)
+    statuses: list[StatusMessage] = field(default_factory=list)
+    leases: dict[tuple[str, str], str] = field(default_factory=dict)
+    dispatched: list[str] = field(default_factory=list)
+    parameters: dict[str, CachedParameters] = field(default_factory=dict)
+    results: list[RecordResult] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    fail_record: BaseException | None = None
+
+    def record_event(self, event: ProductEvent) -> RecordResult:
+        self.calls.append(f"record:{event.event_id}")
+        if self.fail_record is not None:
+            raise self.fail_record
+        return self.results.pop(0)
+
+    def mark_dispatched(self, event_id: str) -> None:
+        self.calls.append(f"dispatched:{event_id}")
+        self.dispatched.append(event_id)
+
+    def product_state(self, account: str, sku: str) -> ProductState | None:
+        return self.states.get((account, sku))
+
+    def get_offer(self, account: str, sku: str) -> OfferRecord | None:
+        return self.offers.get((account, sku))
+
+    def save_offer(self, record: OfferRecord) -> None:
+        self.calls.append(f"save_offer:{record.offer_id}")
+        self.offers[(record.account, record.sku)] = record
+
+    def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
+        holder = self.leases.setdefault((account, sku), owner)
+        return holder == owner
+
+    def release_lease(self, account: str, sku: str, owner: str) -> None:
+        self.calls.append("release")
+        if self.leases.get((account, sku)) == owner:
+            del self.leases[(account, sku)]
+
+    def cached_parameters(self, category_id: str) -> CachedParameters | None:
+        return self.parameters.get(category_id)
+
+    def put_parameters(self, category_id: str, parameters: list[dict[str, Any]]) -> None:
+        self.parameters[category_id] = CachedParameters(category_id, parameters, datetime.now(UTC))
+
+    @contextmanager
+    def parameters_lock(self, category_id: str) -> Iterator[None]:
+        yield
+
+    def add_status(self, message: StatusMessage) -> bool:
+        self.calls.append(f"status:{message.status}")
+        if self.terminal_status(message.event_id or "") is not None:
+            return False
+        self.statuses.append(message)
+        return True
+
+    def terminal_status(self, event_id: str) -> StatusMessage | None:
+        return next((s for s in self.statuses if s.event_id == event_id), None)
+
+    def get(self, account: str) -> TokenSet | None:
+        return None
+
+
+@dataclass
+class Published:
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: pika.BasicProperties
+    mandatory: bool
+
+
+class FakePublisher:
+    """Records what would be published; ``fail`` makes the next publish raise it."""
+
+    def __init__(self, log: list[str] | None = None) -> None:
+        self.published: list[Published] = []
+        self.fail: BaseException | None = None
+        self.log = log
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: pika.BasicProperties,
+        *,
+        mandatory: bool = False,
+    ) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.published.append(Published(exchange, routing_key, body, properties, mandatory))
+        if self.log is not None:
+            self.log.append(f"publish:{routing_key}")
+
+
+class FakeClient:
+    """A scripted Allegro client: offers found by external id, results of writes, errors."""
+
+    def __init__(self) -> None:
+        self.found: list[OfferListing] = []
+        self.calls: list[tuple[str, Any]] = []
+        self.errors: list[BaseException] = []
+        self.category = {"id": "85166", "leaf": True}
+        self.next_id = 100
+
+    def _maybe_fail(self) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def find_offers_by_external_id(self, external_ids: list[str]) -> list[OfferListing]:
+        self.calls.append(("find", list(external_ids)))
+        return list(self.found)
+
+    def create_offer(self, body: dict[str, Any]) -> OfferResult:
+        self.calls.append(("POST", body))
+        self._maybe_fail()
+        self.next_id += 1
+        offer = ProductOffer.model_validate(
+            {"id": str(self.next_id), "publication": {"status": "ACTIVE"}}
+        )
+        return OfferResult(offer=offer, status=201, trace_id="trace-post")
+
+    def update_offer(self, offer_id: str, patch: dict[str, Any]) -> OfferResult:
+        self.calls.append(("PATCH", patch))
+        self._maybe_fail()
+        status = (patch.get("publication") or {}).get("status") or "ACTIVE"
+        offer = ProductOffer.model_validate({"id": offer_id, "publication": {"status": status}})
+        return OfferResult(offer=offer, status=200, trace_id="trace-patch")
+
+    def get_category(self, category_id: str) -> Any:
+        self.calls.append(("category", category_id))
+        return _Dumpable(self.category)
+
+    def get_category_parameters(self, category_id: str) -> list[Any]:
+        self.calls.append(("parameters", category_id))
+        return []
+
+    def products_by_gtin(self, gtin: str) -> list[Any]:
+        self.calls.append(("gtin", gtin))
+        return []
+
+    def writes(self) -> list[str]:
+        return [name for name, _ in self.calls if name in ("POST", "PATCH")]
+
+
+class _Dumpable:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def model_dump(self, **_kwargs: Any) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def product(**fields: Any) -> dict[str, Any]:
+    """A product as the store keeps it (ProductState.product)."""
+    data: dict[str, Any] = {
+        "name": "Sony WH-1000XM5 wireless headphones black",
+        "description": "<p>Headphones.</p>",
+        "category": "Audio",
+        "ean": "4548735214676",
+        "mpn": None,
+        "brand": "Sony",
+        "price": {"amount": "999.00", "currency": "PLN"},
+        "stock": {"available": 5, "unit": "UNIT"},
+        "images": [],
+        "attributes": {},
+        "allegro": {"category_id": "85166", "product_id": None, "parameters": []},
+    }
+    data.update(fields)
+    return data
+
+
+def state(version: int = 1, *, sku: str = "SKU-1", **kwargs: Any) -> ProductState:
+    values: dict[str, Any] = {
+        "account": "default",
+        "sku": sku,
+        "version": version,
+        "event_id": f"ev-{version}",
+        "product": product(),
+        "complete": True,
+    }
+    values.update(kwargs)
+    return ProductState(**values)
+
+
+def recorded(
+    outcome: RecordOutcome,
+    st: ProductState | None,
+    changed: set[str] | None = None,
+    *,
+    dispatched: bool = False,
+) -> RecordResult:
+    return RecordResult(outcome, st, dispatched, frozenset(changed or set()))
+
+
+@dataclass
+class Harness:
+    settings: Settings
+    store: FakeStore
+    publisher: FakePublisher
+    client: FakeClient
+    broker: StubBroker
+    services: Services
+
+    def queued(self, queue: str) -> list[dict[str, Any]]:
+        """Payloads waiting in a stub queue (taken out)."""
+        from dramatiq.message import Message
+
+        found = []
+        q = self.broker.queues[self.settings.name(queue)]
+        while not q.empty():
+            found.append(Message.decode(q.get_nowait()).args[0])
+        return found
+
+    def statuses(self) -> list[Status]:
+        return [s.status for s in self.store.statuses]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(name_prefix="u.", database_url="sqlite:///unused.db", mapping_file=None)
+
+
+@pytest.fixture
+def harness(settings: Settings) -> Harness:
+    """Steps wired to fakes: a StubBroker with the actors declared, a FakeStore, a
+    FakeClient for every account, a recording status publisher."""
+    from workers.actors import declare_actors
+
+    store = FakeStore()
+    publisher = FakePublisher()
+    client = FakeClient()
+    broker = StubBroker()
+    services = Services(
+        settings,
+        broker,
+        store=store,  # type: ignore[arg-type]
+        mapping=None,
+        client_factory=lambda _s, _st, _a: client,  # type: ignore[arg-type,return-value]
+        publisher=publisher,
+    )
+    declare_actors(broker, services)
+    return Harness(settings, store, publisher, client, broker, services)

@@ -1,0 +1,323 @@
+"""The ingest bridge's decisions with fakes: route, park and report, dispatch then mark."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+import pika.exceptions
+import pytest
+
+from schemas.events import EventType
+from schemas.status import Status
+from workers.broker import Payload, first_step, part_digests
+from workers.ingest import IngestHandler, Outcome, parked_properties
+from workers.settings import Settings
+from workers.store import RecordOutcome
+from workers.topology import Step
+
+from .conftest import FakePublisher, FakeStore, recorded, state
+
+
+def _event(**fields: Any) -> dict[str, Any]:
+    event = {
+        "type": "product.stock",
+        "event_id": "ev-1",
+        "occurred_at": "2026-07-18T12:00:00Z",
+        "sku": "SKU-1",
+        "version": 2,
+        "stock": {"available": 3},
+    }
+    event.update(fields)
+    return event
+
+
+class Bench:
+    def __init__(self, settings: Settings) -> None:
+        self.log: list[str] = []
+        self.store = FakeStore(calls=self.log)
+        self.publisher = FakePublisher(self.log)
+        self.sent: list[tuple[Step, Payload]] = []
+        self.handler = IngestHandler(
+            settings,
+            self.store,  # type: ignore[arg-type]
+            self.publisher,
+            self.enqueue,
+        )
+        self.enqueue_error: BaseException | None = None
+
+    def enqueue(self, step: Step, payload: Payload) -> None:
+        if self.enqueue_error is not None:
+            raise self.enqueue_error
+        self.log.append(f"enqueue:{step.value}")
+        self.sent.append((step, payload))
+
+    def handle(
+        self, body: bytes | dict[str, Any], key: str = "product.stock", **props: Any
+    ) -> Outcome:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.handler.handle(raw, key, pika.BasicProperties(**props))
+
+
+@pytest.fixture
+def bench(settings: Settings) -> Bench:
+    return Bench(settings)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "changed", "has_offer", "expected"),
+    [
+        (EventType.DELETED, {"deleted"}, False, (Step.PUBLISH, "delete")),
+        (EventType.DELETED, set(), True, (Step.PUBLISH, "delete")),
+        (EventType.STOCK, {"stock"}, True, (Step.PUBLISH, "fast")),
+        (EventType.PRICE, {"price"}, True, (Step.PUBLISH, "fast")),
+        (EventType.UPSERTED, {"stock", "price"}, True, (Step.PUBLISH, "fast")),
+        (EventType.STOCK, {"stock"}, False, (Step.CATEGORIZE, "content")),
+        (EventType.UPSERTED, {"content", "stock"}, True, (Step.CATEGORIZE, "content")),
+        (EventType.UPSERTED, {"deleted", "stock"}, True, (Step.CATEGORIZE, "content")),
+    ],
+)
+def test_first_step(
+    event_type: EventType, changed: set[str], has_offer: bool, expected: tuple[Step, str]
+) -> None:
+    assert first_step(event_type, frozenset(changed), lambda: has_offer) == expected
+
+
+def test_the_offer_registry_is_asked_only_for_stock_and_price_changes() -> None:
+    def never() -> bool:
+        raise AssertionError("asked")
+
+    assert first_step(EventType.UPSERTED, frozenset({"content"}), never)[0] is Step.CATEGORIZE
+
+
+def test_a_new_event_is_enqueued_then_marked_dispatched(bench: Bench) -> None:
+    st = state(2)
+    bench.store.results.append(recorded(RecordOutcome.NEW, st, {"stock"}))
+
+    assert bench.handle(_event()) is Outcome.DISPATCHED
+
+    assert bench.log == ["record:ev-1", "enqueue:categorize", "dispatched:ev-1"]
+    [(step, payload)] = bench.sent
+    assert step is Step.CATEGORIZE
+    assert payload == Payload(
+        event_id="ev-1",
+        account="default",
+        sku="SKU-1",
+        version=2,
+        changed=("stock",),
+        digests=part_digests(st),
+        mode="content",
+    )
+    assert bench.publisher.published == []
+
+
+def test_a_stock_change_of_a_published_sku_takes_the_fast_path(bench: Bench) -> None:
+    from workers.store import OfferRecord
+
+    bench.store.offers[("default", "SKU-1")] = OfferRecord("default", "SKU-1", "77")
+    bench.store.results.append(recorded(RecordOutcome.NEW, state(2), {"stock"}))
+
+    bench.handle(_event())
+
+    assert [(s, p.mode) for s, p in bench.sent] == [(Step.PUBLISH, "fast")]
+
+
+def test_a_duplicate_already_handed_on_is_only_acked(bench: Bench) -> None:
+    bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(2), dispatched=True))
+
+    assert bench.handle(_event()) is Outcome.DUPLICATE
+
+    assert bench.sent == [] and bench.publisher.published == [] and bench.store.statuses == []
+
+
+def test_a_duplicate_never_handed_on_is_handed_on_now(bench: Bench) -> None:
+    # The first delivery was recorded, then the bridge died before enqueueing it.
+    bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(2), dispatched=False))
+
+    assert bench.handle(_event()) is Outcome.DISPATCHED
+
+    [(_step, payload)] = bench.sent
+    assert payload.changed == ("stock",)  # what the event carries
+    assert bench.store.dispatched == ["ev-1"]
+
+
+def test_a_superseded_event_is_reported_once(bench: Bench) -> None:
+    bench.store.results.append(recorded(RecordOutcome.SUPERSEDED, state(9)))
+    bench.store.results.append(recorded(RecordOutcome.SUPERSEDED, state(9)))
+
+    assert bench.handle(_event()) is Outcome.SUPERSEDED
+    assert bench.handle(_event()) is Outcome.SUPERSEDED  # redelivered
+
+    assert bench.store.statuses[0].status is Status.SUPERSEDED
+    assert [p.routing_key for p in bench.publisher.published] == ["offer.superseded"]
+    assert bench.sent == []
+
+
+def test_a_failed_enqueue_is_not_marked_dispatched(bench: Bench) -> None:
+    bench.store.results.append(recorded(RecordOutcome.NEW, state(2), {"stock"}))
+    bench.enqueue_error = ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        bench.handle(_event())
+
+    assert bench.store.dispatched == []
+
+
+def test_a_store_failure_propagates_for_a_requeue(bench: Bench) -> None:
+    bench.store.fail_record = OSError("database is locked")
+
+    with pytest.raises(OSError):
+        bench.handle(_event())
+
+    assert bench.sent == [] and bench.publisher.published == []
+
+
+def test_bad_input_is_parked_before_it_is_reported(bench: Bench) -> None:
+    body = json.dumps(_event(version="2")).encode()
+
+    outcome = bench.handle(body, "product.stock", message_id="m-1", headers={"origin": "erp"})
+
+    assert outcome is Outcome.REJECTED
+    assert bench.log == [
+        "publish:u.allegro.ingest.rejected",
+        "status:REJECTED",
+        "publish:offer.rejected",
+    ]
+    parked, status = bench.publisher.published
+    assert (parked.exchange, parked.body, parked.mandatory) == ("", body, True)
+    assert parked.properties.message_id == "m-1"
+    assert parked.properties.headers["origin"] == "erp"
+    assert "version" in parked.properties.headers["x-rejected-reason"]
+    message = json.loads(status.body)
+    assert message["event_id"] == "ev-1" and message["sku"] == "SKU-1"
+    assert message["errors"][0]["path"] == "version"
+    assert status.exchange == "u.allegro.status"
+
+
+def test_unreadable_input_is_reported_under_the_amqp_message_id(bench: Bench) -> None:
+    bench.handle(b"\x00\x01 not json", "product.price", message_id="m-9")
+
+    [status] = bench.store.statuses
+    assert (status.event_id, status.sku, status.status) == ("m-9", None, Status.REJECTED)
+
+
+def test_parked_properties_keep_the_original_and_add_the_reason() -> None:
+    original = pika.BasicProperties(
+        content_type="application/json",
+        message_id="m-1",
+        headers={"trace": "abc"},
+        user_id="guest",
+        expiration="60000",
+    )
+    when = datetime(2026, 7, 18, 12, 0, tzinfo=UTC)
+
+    properties = parked_properties(original, "product.upserted", "r" * 10_000, now=when)
+
+    assert properties.headers["trace"] == "abc"
+    assert properties.headers["x-original-routing-key"] == "product.upserted"
+    assert properties.headers["x-rejected-at"] == "2026-07-18T12:00:00Z"
+    assert len(properties.headers["x-rejected-reason"]) == 4_000
+    assert properties.delivery_mode == 2
+    assert properties.expiration is None and properties.user_id is None
+    assert original.headers == {"trace": "abc"}  # not modified
+
+
+class FakeAmqp:
+    """The consumer connection and channel of the bridge: records acks, nacks, pauses."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+        self.nacked: list[tuple[int, bool]] = []
+        self.paused_s: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.paused_s.append(seconds)
+
+    def basic_ack(self, tag: int) -> None:
+        self.acked.append(tag)
+
+    def basic_nack(self, tag: int, requeue: bool) -> None:
+        self.nacked.append((tag, requeue))
+
+
+class Method:
+    def __init__(self, tag: int) -> None:
+        self.delivery_tag = tag
+        self.routing_key = "product.stock"
+
+
+def test_the_bridge_acks_handled_and_requeues_failed_deliveries(
+    bench: Bench, settings: Settings
+) -> None:
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+    body = json.dumps(_event()).encode()
+    bench.store.fail_record = OSError("database is locked")
+
+    for tag in (1, 2):  # the same message, redelivered: the pause grows
+        bridge._deliver(amqp, amqp, bench.handler, Method(tag), pika.BasicProperties(), body)
+    bench.store.fail_record = None
+    bench.store.results.append(recorded(RecordOutcome.NEW, state(2), {"stock"}))
+    bridge._deliver(amqp, amqp, bench.handler, Method(3), pika.BasicProperties(), body)
+
+    assert amqp.nacked == [(1, True), (2, True)]
+    assert amqp.paused_s[1] > amqp.paused_s[0] > 0
+    assert amqp.acked == [3]
+    assert bridge.delivered == 3
+
+
+def test_a_broken_amqp_connection_is_left_to_the_reconnect(
+    bench: Bench, settings: Settings
+) -> None:
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+    bench.publisher.fail = pika.exceptions.StreamLostError("gone")
+    body = json.dumps(_event(version="x")).encode()  # rejected: parking fails
+
+    with pytest.raises(pika.exceptions.StreamLostError):
+        bridge._deliver(amqp, amqp, bench.handler, Method(1), pika.BasicProperties(), body)
+
+    assert amqp.acked == [] and amqp.nacked == []  # redelivered once the connection closes
+
+
+def test_a_delivery_that_keeps_failing_on_our_side_is_parked_and_failed(
+    bench: Bench, settings: Settings
+) -> None:
+    from workers.ingest import MAX_INTERNAL_FAILURES, IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+    body = json.dumps(_event()).encode()
+    bench.store.fail_record = KeyError("a bug")  # no outage: a store that is reachable
+
+    for tag in range(1, MAX_INTERNAL_FAILURES + 1):
+        bridge._deliver(amqp, amqp, bench.handler, Method(tag), pika.BasicProperties(), body)
+
+    assert [tag for tag, _ in amqp.nacked] == list(range(1, MAX_INTERNAL_FAILURES))
+    assert amqp.acked == [MAX_INTERNAL_FAILURES]
+    parked, status = bench.publisher.published
+    assert parked.routing_key == "u.allegro.ingest.rejected" and parked.body == body
+    assert "internal error" in parked.properties.headers["x-rejected-reason"]
+    assert json.loads(status.body)["status"] == "FAILED"
+
+
+def test_an_outage_is_waited_out_however_long_it_lasts(bench: Bench, settings: Settings) -> None:
+    from workers.ingest import MAX_INTERNAL_FAILURES, IngestBridge
+    from workers.store import StoreUnavailable
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+    bench.store.fail_record = StoreUnavailable("database down")
+    body = json.dumps(_event()).encode()
+
+    for tag in range(1, MAX_INTERNAL_FAILURES + 3):
+        bridge._deliver(amqp, amqp, bench.handler, Method(tag), pika.BasicProperties(), body)
+
+    assert len(amqp.nacked) == MAX_INTERNAL_FAILURES + 2 and amqp.acked == []
+    assert bench.publisher.published == []

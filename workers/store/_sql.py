@@ -1,0 +1,404 @@
+"""The store's SQL, written once for both backends.
+
+:class:`SqlStore` implements every :class:`~workers.store.base.Store` method on top of four
+things a backend provides: ``_tx`` (run a unit of work in one write transaction, retrying
+it where the backend retries), ``_read`` (the same for reads), ``_named_lock`` (the lock
+behind ``parameters_lock``/``refresh_lock``) and a :class:`Dialect` (how JSON, times and the
+migration script travel). Statements use ``?`` placeholders; the PostgreSQL backend turns
+them into ``%s``. The SQL sticks to what SQLite (3.35+) and PostgreSQL (12+) share: upserts
+with ``ON CONFLICT``, row values, ``RETURNING``-free row counts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+import structlog
+
+from schemas.events import ProductEvent
+from schemas.status import StatusMessage
+from workers.allegro.tokens import TokenSet
+from workers.domain.model import ProductState
+from workers.store import _common
+from workers.store._common import (
+    PARTS_COLUMNS,
+    TERMINAL_STATUSES,
+    Clock,
+    HeldLocks,
+    parts_from_row,
+    to_utc,
+    utc_now,
+)
+from workers.store._merge import Parts, merge, to_state
+from workers.store._migrations import load_migrations
+from workers.store.base import (
+    CachedParameters,
+    OfferRecord,
+    RecordOutcome,
+    RecordResult,
+    StoreUnavailable,
+)
+
+__all__ = ["Conn", "Cursor", "Dialect", "RowAppeared", "SqlStore"]
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Conn(Protocol):
+    """What the shared SQL needs of a connection (``sqlite3.Connection`` as it is)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database takes and gives values the shared SQL cannot spell alike."""
+
+    name: str  # the folder of its migrations
+    json_in: Callable[[Any], Any]  # Python value -> parameter of a JSON column
+    json_out: Callable[[Any], Any]  # a JSON column's value -> Python value
+    time_in: Callable[[datetime], Any]  # aware datetime -> parameter of a time column
+    time_out: Callable[[Any], datetime]  # a time column's value -> aware UTC datetime
+    lock_row: str  # appended to the SELECT of a SKU's row in record_event
+    schema_version_ddl: str
+
+
+class RowAppeared(StoreUnavailable):
+    """A new SKU's row was inserted by a concurrent transaction: run the work again (once:
+    then the row exists and is locked like any other)."""
+
+
+_PRODUCT_COLUMNS = (
+    "version, event_id, content, content_version, stock, stock_version, price, "
+    "price_version, deleted, deleted_version, updated_at"
+)
+
+
+class SqlStore(ABC):
+    """Every Store method, in SQL both backends understand. See the module docstring."""
+
+    dialect: Dialect
+
+    def __init__(self, clock: Clock | None) -> None:
+        self._clock = clock or utc_now
+        self._held = HeldLocks()
+
+    # --- what a backend provides --------------------------------------------------------
+
+    @abstractmethod
+    def _tx(self, work: Callable[[Conn], T]) -> T:
+        """Run ``work`` in one write transaction (exclusive where the backend needs it)."""
+
+    @abstractmethod
+    def _read(self, work: Callable[[Conn], T]) -> T:
+        """Run ``work`` that only reads, on one consistent snapshot."""
+
+    @abstractmethod
+    def _named_lock(self, kind: str, key: str) -> AbstractContextManager[None]:
+        """The exclusive lock ``kind`` (``parameters``/``refresh``) of ``key``, across
+        threads and processes; not re-entrant (``HeldLocks`` adds that)."""
+
+    @abstractmethod
+    def _lock_migrations(self, conn: Conn) -> None:
+        """Inside the migration transaction: wait until no other process migrates."""
+
+    @abstractmethod
+    def _run_script(self, conn: Conn, sql: str) -> None:
+        """Run a migration file (several statements) inside the transaction."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _now(self) -> datetime:
+        return to_utc(self._clock())
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._read(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._tx(lambda conn: conn.execute(sql, params).rowcount)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        dialect = self.dialect
+
+        def work(conn: Conn) -> None:
+            self._lock_migrations(conn)
+            conn.execute(dialect.schema_version_ddl)
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+            for migration in load_migrations(dialect.name):
+                if migration.version in applied:
+                    continue
+                self._run_script(conn, migration.sql)
+                conn.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, dialect.time_in(self._now())),
+                )
+                log.info(
+                    "store.migrated",
+                    backend=dialect.name,
+                    version=migration.version,
+                    name=migration.name,
+                )
+
+        self._tx(work)
+
+    # --- events and desired state -------------------------------------------------------
+
+    def _parts(self, conn: Conn, account: str, sku: str, lock: str = "") -> Parts | None:
+        row = conn.execute(
+            f"SELECT {PARTS_COLUMNS} FROM products WHERE account = ? AND sku = ?{lock}",  # noqa: S608
+            (account, sku),
+        ).fetchone()
+        return parts_from_row(row, self.dialect.json_out) if row is not None else None
+
+    def record_event(self, event: ProductEvent) -> RecordResult:
+        account, sku, dialect = event.account, event.sku, self.dialect
+
+        def work(conn: Conn) -> RecordResult:
+            now = dialect.time_in(self._now())
+            # Locks the SKU's row (PostgreSQL); SQLite's transaction holds the whole file.
+            current = self._parts(conn, account, sku, dialect.lock_row)
+            merged = merge(current, event)
+            outcome = RecordOutcome.NEW if merged.changed else RecordOutcome.SUPERSEDED
+            inserted = conn.execute(
+                "INSERT INTO events (event_id, account, sku, version, type, outcome, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                (event.event_id, account, sku, event.version, event.type.value, outcome.value, now),
+            ).rowcount
+            if not inserted:
+                row = conn.execute(
+                    "SELECT dispatched FROM events WHERE event_id = ?", (event.event_id,)
+                ).fetchone()
+                state = to_state(account, sku, current) if current is not None else None
+                return RecordResult(RecordOutcome.DUPLICATE, state, dispatched=bool(row[0]))
+            parts = merged.parts
+            values = (
+                parts.version,
+                parts.event_id,
+                dialect.json_in(parts.content),
+                parts.content_version,
+                dialect.json_in(parts.stock),
+                parts.stock_version,
+                dialect.json_in(parts.price),
+                parts.price_version,
+                parts.deleted,
+                parts.deleted_version,
+                now,
+            )
+            if merged.changed and current is None:
+                created = conn.execute(
+                    f"INSERT INTO products (account, sku, {_PRODUCT_COLUMNS}) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (account, sku) DO NOTHING",
+                    (account, sku, *values),
+                ).rowcount
+                if not created:
+                    raise RowAppeared(f"{account}/{sku} was created concurrently")
+            elif merged.changed:
+                conn.execute(
+                    f"UPDATE products SET ({_PRODUCT_COLUMNS}) = "  # noqa: S608
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE account = ? AND sku = ?",
+                    (*values, account, sku),
+                )
+            return RecordResult(outcome, to_state(account, sku, parts), changed=merged.changed)
+
+        return self._tx(work)
+
+    def mark_dispatched(self, event_id: str) -> None:
+        self._write("UPDATE events SET dispatched = ? WHERE event_id = ?", (True, event_id))
+
+    def product_state(self, account: str, sku: str) -> ProductState | None:
+        parts = self._read(lambda conn: self._parts(conn, account, sku))
+        return to_state(account, sku, parts) if parts is not None else None
+
+    def latest_version(self, account: str, sku: str) -> int | None:
+        rows = self._rows(
+            "SELECT version FROM products WHERE account = ? AND sku = ?", (account, sku)
+        )
+        return int(rows[0][0]) if rows else None
+
+    # --- offer registry -----------------------------------------------------------------
+
+    def get_offer(self, account: str, sku: str) -> OfferRecord | None:
+        rows = self._rows(
+            "SELECT offer_id, publication_status, fingerprint, published_version, "
+            "published_body, updated_at FROM offers WHERE account = ? AND sku = ?",
+            (account, sku),
+        )
+        if not rows:
+            return None
+        offer_id, status, fingerprint, version, body, updated_at = rows[0]
+        return OfferRecord(
+            account=account,
+            sku=sku,
+            offer_id=offer_id,
+            publication_status=status,
+            fingerprint=fingerprint,
+            published_version=version,
+            published_body=self.dialect.json_out(body) if body is not None else None,
+            updated_at=self.dialect.time_out(updated_at),
+        )
+
+    def save_offer(self, record: OfferRecord) -> None:
+        self._write(
+            "INSERT INTO offers (account, sku, offer_id, publication_status, fingerprint, "
+            "published_version, published_body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
+            "publication_status = excluded.publication_status, "
+            "fingerprint = excluded.fingerprint, "
+            "published_version = excluded.published_version, "
+            "published_body = excluded.published_body, updated_at = excluded.updated_at",
+            (
+                record.account,
+                record.sku,
+                record.offer_id,
+                record.publication_status,
+                record.fingerprint,
+                record.published_version,
+                self.dialect.json_in(record.published_body),
+                self.dialect.time_in(record.updated_at or self._now()),
+            ),
+        )
+
+    # --- per-SKU publishing lease -------------------------------------------------------
+
+    def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
+        if ttl_s <= 0:
+            raise ValueError(f"a lease needs a positive ttl_s, got {ttl_s!r}")
+        now = self._now()
+        expires_at = now + timedelta(seconds=ttl_s)
+        # Taken when free, expired, or already ours (then extended); else no row changes.
+        changed = self._write(
+            "INSERT INTO leases (account, sku, owner, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account, sku) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at "
+            "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
+            (account, sku, owner, self.dialect.time_in(expires_at), self.dialect.time_in(now)),
+        )
+        return changed == 1
+
+    def release_lease(self, account: str, sku: str, owner: str) -> None:
+        self._write(
+            "DELETE FROM leases WHERE account = ? AND sku = ? AND owner = ?", (account, sku, owner)
+        )
+
+    # --- category parameters cache ------------------------------------------------------
+
+    def cached_parameters(self, category_id: str) -> CachedParameters | None:
+        rows = self._rows(
+            "SELECT parameters, fetched_at FROM category_parameters WHERE category_id = ?",
+            (category_id,),
+        )
+        if not rows:
+            return None
+        parameters, fetched_at = rows[0]
+        return CachedParameters(
+            category_id, self.dialect.json_out(parameters), self.dialect.time_out(fetched_at)
+        )
+
+    def put_parameters(self, category_id: str, parameters: list[dict[str, Any]]) -> None:
+        self._write(
+            "INSERT INTO category_parameters (category_id, parameters, fetched_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (category_id) DO UPDATE SET "
+            "parameters = excluded.parameters, fetched_at = excluded.fetched_at",
+            (category_id, self.dialect.json_in(parameters), self.dialect.time_in(self._now())),
+        )
+
+    def parameters_lock(self, category_id: str) -> AbstractContextManager[None]:
+        return self._held.hold(
+            f"parameters:{category_id}", lambda: self._named_lock("parameters", category_id)
+        )
+
+    # --- OAuth tokens -------------------------------------------------------------------
+
+    def get(self, account: str) -> TokenSet | None:
+        rows = self._rows("SELECT tokens FROM tokens WHERE account = ?", (account,))
+        return TokenSet.from_json(self.dialect.json_out(rows[0][0])) if rows else None
+
+    def put(self, account: str, tokens: TokenSet) -> None:
+        self._write(
+            "INSERT INTO tokens (account, tokens, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (account) DO UPDATE SET tokens = excluded.tokens, "
+            "updated_at = excluded.updated_at",
+            (account, self.dialect.json_in(tokens.to_json()), self.dialect.time_in(self._now())),
+        )
+
+    def refresh_lock(self, account: str) -> AbstractContextManager[None]:
+        return self._held.hold(f"refresh:{account}", lambda: self._named_lock("refresh", account))
+
+    # --- status history -----------------------------------------------------------------
+
+    def add_status(self, message: StatusMessage) -> bool:
+        inserted = self._write(
+            "INSERT INTO statuses (event_id, account, sku, version, status, terminal, at, "
+            "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                message.event_id,
+                message.account,
+                message.sku,
+                message.version,
+                message.status.value,
+                message.status in TERMINAL_STATUSES,
+                self.dialect.time_in(message.at),
+                self.dialect.json_in(message.model_dump(mode="json")),
+            ),
+        )
+        return inserted == 1
+
+    def _message(self, value: Any) -> StatusMessage:
+        return StatusMessage.model_validate(self.dialect.json_out(value))
+
+    def terminal_status(self, event_id: str) -> StatusMessage | None:
+        rows = self._rows(
+            "SELECT message FROM statuses WHERE event_id = ? AND terminal = ?", (event_id, True)
+        )
+        return self._message(rows[0][0]) if rows else None
+
+    def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
+        rows = self._rows(
+            "SELECT message FROM statuses WHERE account = ? AND sku = ? "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (account, sku, limit),
+        )
+        return [self._message(row[0]) for row in rows]
+
+    def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
+        # Page by (at, id) so that no transaction stays open while the caller works;
+        # (at, id) > (since, 0) is at >= since, as ids start at 1.
+        after: tuple[Any, int] | None = (self.dialect.time_in(since), 0) if since else None
+        while True:
+            page = _common.HISTORY_PAGE
+            where = "WHERE (at, id) > (?, ?) " if after is not None else ""
+            rows = self._rows(
+                f"SELECT at, id, message FROM statuses {where}ORDER BY at, id LIMIT ?",  # noqa: S608
+                (*(after or ()), page),
+            )
+            for at, row_id, message in rows:
+                after = (at, row_id)
+                yield self._message(message)
+            if len(rows) < page:
+                return

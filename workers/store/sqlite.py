@@ -1,0 +1,238 @@
+"""The store in one SQLite file: embedded, for a single host.
+
+Concurrency: the database runs in WAL mode (readers never wait for the writer), every write
+is a ``BEGIN IMMEDIATE`` transaction (the one writer lock is taken up front, so two writers
+never deadlock on a lock upgrade, and events of a SKU are merged one at a time; a waiting
+writer gives up after ``busy_timeout_s``), and each thread has its own connection. The named
+locks (``parameters_lock``, ``refresh_lock``) are lock files in ``<database>.locks/``,
+exclusive between threads and processes of one host.
+
+Times are stored as UTC ISO 8601 text with microseconds (one fixed format, so text order is
+time order), JSON as text, booleans as 0/1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import filelock
+
+from workers.store._common import Clock, lock_digest, to_utc
+from workers.store._migrations import split_statements
+from workers.store._sql import Conn, Dialect, SqlStore
+from workers.store.base import LockTimeout, StoreError, StoreUnavailable
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
+_WAL_RETRY_S = 0.01
+# Messages of sqlite3.OperationalError that a later retry may not see again.
+_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
+
+
+def _json_in(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _time_in(value: datetime) -> str:
+    return to_utc(value).isoformat(timespec="microseconds")
+
+
+def _time_out(text: str) -> datetime:
+    return to_utc(datetime.fromisoformat(text))
+
+
+_DIALECT = Dialect(
+    name="sqlite",
+    json_in=_json_in,
+    json_out=json.loads,
+    time_in=_time_in,
+    time_out=_time_out,
+    lock_row="",  # the transaction holds the writer lock of the whole file
+    schema_version_ddl="CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY "
+    "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    # sqlite3's exceptions become the store's, once, here (STYLE lesson 2).
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if any(word in str(exc).lower() for word in _TRANSIENT):
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
+        raise StoreError(f"SQLite: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite: {exc}") from exc
+
+
+class SQLiteStore(SqlStore):
+    """The :class:`~workers.store.base.Store` in the SQLite file ``path`` (its folder is
+    created).
+
+    ``busy_timeout_s``: how long a writer waits for another's transaction before
+    :class:`~workers.store.base.StoreUnavailable`. ``lock_timeout_s``: how long
+    ``parameters_lock``/``refresh_lock`` wait before :class:`~workers.store.base.LockTimeout`.
+    ``clock`` returns the time used for leases and record times (injected in tests).
+    ``synchronous``: SQLite's setting; FULL (the default) makes every commit durable, so an
+    event acknowledged to RabbitMQ after it was recorded survives a power cut.
+    """
+
+    dialect = _DIALECT
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        busy_timeout_s: float = 30.0,
+        lock_timeout_s: float = 60.0,
+        synchronous: str = "FULL",
+    ) -> None:
+        super().__init__(clock)
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"unknown SQLite synchronous setting {synchronous!r}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_s = busy_timeout_s
+        self._lock_timeout_s = lock_timeout_s
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._guard = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self._lock_dir = Path(f"{self.path}.locks")
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # --- connections and transactions -------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"{self!r} is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with _translated():
+            # isolation_level=None: no implicit transactions, we BEGIN ourselves.
+            # check_same_thread=False only so that close() may close every thread's
+            # connection; each is used by the thread that opened it.
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+                self._use_wal(conn)
+                conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except BaseException:
+                conn.close()
+                raise
+        with self._guard:
+            if self._closed:
+                conn.close()
+                raise StoreError(f"{self!r} is closed")
+            self._connections.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a new database to WAL needs a moment of exclusive access, and SQLite
+        # answers "locked" at once, without its busy handler, while another process has
+        # it (several workers starting on a fresh file): try again until the busy timeout.
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(_WAL_RETRY_S)
+                continue
+            if mode.lower() != "wal":
+                raise StoreError(f"SQLite cannot use WAL mode for {self.path} (got {mode!r})")
+            return
+
+    def _tx(self, work: Callable[[Conn], T]) -> T:
+        # BEGIN IMMEDIATE takes the writer lock now (waiting up to the busy timeout), so
+        # the transaction never has to upgrade a read lock and cannot deadlock.
+        conn = self._conn()
+        with _translated():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+        return result
+
+    def _read(self, work: Callable[[Conn], T]) -> T:
+        # Autocommit: each statement reads one consistent snapshot (the reads are single
+        # statements).
+        with _translated():
+            return work(self._conn())
+
+    def close(self) -> None:
+        with self._guard:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            with suppress(sqlite3.Error):
+                conn.close()
+
+    # --- migrations ---------------------------------------------------------------------
+
+    def _lock_migrations(self, conn: Conn) -> None:
+        pass  # BEGIN IMMEDIATE already excludes every other writer
+
+    def _run_script(self, conn: Conn, sql: str) -> None:
+        # Statement by statement: executescript() would commit our transaction first.
+        for statement in split_statements(sql):
+            conn.execute(statement)
+
+    # --- named locks --------------------------------------------------------------------
+
+    @contextmanager
+    def _file_lock(self, kind: str, key: str) -> Iterator[None]:
+        # A fresh lock object per acquisition: its own descriptor, so it excludes other
+        # threads of this process as well as other processes.
+        self._lock_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        path = self._lock_dir / f"{kind}-{lock_digest(kind, key).hex()}.lock"
+        lock = filelock.FileLock(
+            str(path), timeout=self._lock_timeout_s, mode=_FILE_MODE, thread_local=False
+        )
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockTimeout(
+                f"the {kind} lock of {key!r} was not granted within {self._lock_timeout_s:g} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _named_lock(self, kind: str, key: str) -> AbstractContextManager[None]:
+        return self._file_lock(kind, key)

@@ -1,0 +1,208 @@
+"""The RabbitMQ topology of allegro-feed: every exchange, queue and binding, by name.
+
+The names are a fixed contract (DESIGN.md, "Message flow"); each gets the configured
+``name_prefix`` in front (``Settings.name``)::
+
+    exchange allegro.products (topic) ──product.upserted|stock|price|deleted──▶ allegro.ingest
+    queue    allegro.ingest.rejected          raw bytes of events the bridge could not read
+    exchange allegro.status (topic) ──#──▶ allegro.status     one terminal status per event
+    Dramatiq queues categorize, enrich, validate, publish, each with its .DQ and .XQ
+
+Two ways to create them, both idempotent and producing the same arguments:
+
+- :func:`declare` on a pika channel, run at start by every process that needs them (the
+  ingest bridge, ``allegro-feed worker``, the tests);
+- :func:`definitions`, a RabbitMQ definitions document (``rabbitmqctl import_definitions``
+  or the management plugin's ``load_definitions``) used by ``deploy/``.
+
+A queue that already exists with other arguments makes RabbitMQ refuse the declaration
+(``PRECONDITION_FAILED``, channel closed). The Dramatiq queues are therefore declared with
+exactly the arguments Dramatiq itself uses (:func:`step_queue_arguments`), including the
+dead-letter TTL of the ``.XQ`` queues (see ``workers.broker`` on changing it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from workers.settings import Settings
+
+__all__ = [
+    "EVENT_ROUTING_KEYS",
+    "INGEST_QUEUE",
+    "PRODUCTS_EXCHANGE",
+    "REJECTED_QUEUE",
+    "STATUS_BINDING_KEY",
+    "STATUS_EXCHANGE",
+    "STATUS_QUEUE",
+    "Names",
+    "Step",
+    "dead_letter_queue",
+    "declare",
+    "definitions",
+    "delay_queue",
+    "step_queue_arguments",
+]
+
+PRODUCTS_EXCHANGE = "allegro.products"
+INGEST_QUEUE = "allegro.ingest"
+REJECTED_QUEUE = "allegro.ingest.rejected"
+STATUS_EXCHANGE = "allegro.status"
+STATUS_QUEUE = "allegro.status"
+STATUS_BINDING_KEY = "#"
+#: The routing keys upstream publishes with (an event's ``type``).
+EVENT_ROUTING_KEYS = ("product.upserted", "product.stock", "product.price", "product.deleted")
+
+
+class Step(StrEnum):
+    """The pipeline's steps: each is a Dramatiq actor of this name on a queue of this name."""
+
+    CATEGORIZE = "categorize"
+    ENRICH = "enrich"
+    VALIDATE = "validate"
+    PUBLISH = "publish"
+
+
+def delay_queue(queue: str) -> str:
+    """Dramatiq's retry-delay queue of ``queue`` (``<queue>.DQ``)."""
+    return f"{queue}.DQ"
+
+
+def dead_letter_queue(queue: str) -> str:
+    """Dramatiq's dead-letter queue of ``queue`` (``<queue>.XQ``)."""
+    return f"{queue}.XQ"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name of the topology with the prefix applied."""
+
+    products_exchange: str
+    ingest_queue: str
+    rejected_queue: str
+    status_exchange: str
+    status_queue: str
+    steps: dict[Step, str]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Names:
+        return cls(
+            products_exchange=settings.name(PRODUCTS_EXCHANGE),
+            ingest_queue=settings.name(INGEST_QUEUE),
+            rejected_queue=settings.name(REJECTED_QUEUE),
+            status_exchange=settings.name(STATUS_EXCHANGE),
+            status_queue=settings.name(STATUS_QUEUE),
+            steps={step: settings.name(step.value) for step in Step},
+        )
+
+    def all_queues(self) -> list[str]:
+        """Every queue name, the Dramatiq ``.DQ`` and ``.XQ`` queues included."""
+        queues = [self.ingest_queue, self.rejected_queue, self.status_queue]
+        for queue in self.steps.values():
+            queues += [queue, delay_queue(queue), dead_letter_queue(queue)]
+        return queues
+
+
+def step_queue_arguments(queue: str, dead_letter_ttl_ms: int) -> dict[str, dict[str, Any]]:
+    """The arguments of a step queue, its ``.DQ`` and ``.XQ``, exactly as Dramatiq's
+    ``RabbitmqBroker`` declares them (without ``max_priority``): a rejected (failed)
+    message of the queue or its delay queue is dead-lettered to the ``.XQ``, which keeps it
+    ``dead_letter_ttl_ms`` milliseconds."""
+    dead_letter = {
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": dead_letter_queue(queue),
+    }
+    return {
+        queue: dict(dead_letter),
+        delay_queue(queue): dict(dead_letter),
+        dead_letter_queue(queue): {"x-message-ttl": dead_letter_ttl_ms},
+    }
+
+
+def _exchange_declare(channel: Any, name: str) -> None:
+    channel.exchange_declare(exchange=name, exchange_type="topic", durable=True)
+
+
+def _queue_declare(channel: Any, name: str, arguments: dict[str, Any] | None = None) -> None:
+    channel.queue_declare(queue=name, durable=True, arguments=arguments)
+
+
+def declare(channel: Any, settings: Settings) -> Names:
+    """Declare the whole topology on ``channel`` (a pika ``BlockingChannel``); idempotent.
+
+    Raises pika's ``ChannelClosedByBroker`` (406 PRECONDITION_FAILED) when a queue exists
+    with other arguments, e.g. an ``.XQ`` declared with another dead-letter TTL.
+    """
+    names = Names.of(settings)
+    _exchange_declare(channel, names.products_exchange)
+    _exchange_declare(channel, names.status_exchange)
+    _queue_declare(channel, names.ingest_queue)
+    for key in EVENT_ROUTING_KEYS:
+        channel.queue_bind(
+            queue=names.ingest_queue, exchange=names.products_exchange, routing_key=key
+        )
+    _queue_declare(channel, names.rejected_queue)
+    _queue_declare(channel, names.status_queue)
+    channel.queue_bind(
+        queue=names.status_queue, exchange=names.status_exchange, routing_key=STATUS_BINDING_KEY
+    )
+    for queue in names.steps.values():
+        for name, arguments in step_queue_arguments(queue, settings.dead_letter_ttl_ms).items():
+            _queue_declare(channel, name, arguments)
+    return names
+
+
+def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
+    """The topology as a RabbitMQ definitions document (exchanges, queues, bindings).
+
+    Load it with ``rabbitmqctl import_definitions FILE`` or the management plugin's
+    ``load_definitions``; it creates what :func:`declare` creates, with the same arguments.
+    """
+    names = Names.of(settings)
+    exchanges = [
+        {
+            "name": name,
+            "vhost": vhost,
+            "type": "topic",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
+        for name in (names.products_exchange, names.status_exchange)
+    ]
+    queue_arguments: dict[str, dict[str, Any]] = {
+        names.ingest_queue: {},
+        names.rejected_queue: {},
+        names.status_queue: {},
+    }
+    for queue in names.steps.values():
+        queue_arguments.update(step_queue_arguments(queue, settings.dead_letter_ttl_ms))
+    queues = [
+        {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": args}
+        for name, args in queue_arguments.items()
+    ]
+    bindings = [
+        {
+            "source": names.products_exchange,
+            "vhost": vhost,
+            "destination": names.ingest_queue,
+            "destination_type": "queue",
+            "routing_key": key,
+            "arguments": {},
+        }
+        for key in EVENT_ROUTING_KEYS
+    ]
+    bindings.append(
+        {
+            "source": names.status_exchange,
+            "vhost": vhost,
+            "destination": names.status_queue,
+            "destination_type": "queue",
+            "routing_key": STATUS_BINDING_KEY,
+            "arguments": {},
+        }
+    )
+    return {"exchanges": exchanges, "queues": queues, "bindings": bindings}

@@ -1,0 +1,285 @@
+"""``allegro-feed worker``: the ingest bridge and the actor pools of one host, supervised.
+
+It declares the topology first (so a broken RabbitMQ setup fails here, at once, with the
+reason), then starts two child processes and logs where each runs:
+
+- the ingest bridge: ``python -m workers.ingest`` (one process; one per host is plenty,
+  start it on several hosts for availability);
+- the actor pools: ``python -m dramatiq workers.entrypoint --processes N --threads M
+  [--queues ...]``, the standard Dramatiq CLI with its own process supervision.
+
+SIGTERM and SIGINT are forwarded to both for a graceful stop (the bridge finishes its
+current message, Dramatiq its messages in progress). When a child dies on its own, the
+other is stopped too and the command exits 1, so that systemd or Kubernetes restarts the
+whole unit. Either part can also run alone (``--no-ingest``, ``--no-actors``), and the
+actor pools can run without this command: ``dramatiq workers.entrypoint`` (see
+:mod:`workers.entrypoint`).
+
+Exit codes: 0 stopped by a signal and every child stopped cleanly; 1 a child died or could
+not start, or RabbitMQ could not be reached; 2 wrong usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from workers.settings import Settings
+from workers.topology import Step
+
+__all__ = ["actor_command", "ingest_command", "main", "register", "run_worker"]
+
+# Named, not __name__: the module also runs as __main__ (python -m workers.worker).
+log = structlog.get_logger("workers.worker")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+#: How often the supervisor looks at its children, s.
+POLL_INTERVAL_S = 0.2
+#: How long stopping children may take before they are killed, s (Dramatiq's own
+#: shutdown waits for messages in progress up to 10 minutes; give it most of that).
+STOP_TIMEOUT_S = 600.0
+
+_EPILOG = """\
+examples:
+  allegro-feed worker                                  bridge + actors (settings' defaults)
+  allegro-feed worker --processes 4 --threads 16       bigger actor pools
+  allegro-feed worker --no-ingest --queues publish     only the publish pool on this host
+  allegro-feed worker --no-actors                      only the ingest bridge
+  dramatiq workers.entrypoint --processes 2            the actor pools with the plain CLI
+
+exit codes: 0 stopped by SIGTERM/SIGINT, 1 a part died or RabbitMQ is unreachable,
+2 usage or configuration error.
+"""
+
+
+def ingest_command() -> list[str]:
+    """The command line of the ingest bridge process."""
+    return [sys.executable, "-m", "workers.ingest"]
+
+
+def actor_command(
+    settings: Settings, *, processes: int, threads: int, queues: Sequence[str] = ()
+) -> list[str]:
+    """The ``dramatiq`` command line of the actor pools. ``queues`` are step names
+    (``publish``) or full queue names; the configured prefix is added where missing."""
+    command = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.entrypoint",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
+    if queues:
+        command += ["--queues", *[_queue_name(settings, q) for q in queues]]
+    return command
+
+
+def _queue_name(settings: Settings, queue: str) -> str:
+    steps = {step.value for step in Step}
+    return settings.name(queue) if queue in steps else queue
+
+
+def _declare_topology(settings: Settings) -> None:
+    import pika
+
+    from workers.broker import connection_parameters
+    from workers.topology import declare
+
+    connection = pika.BlockingConnection(connection_parameters(settings, name="allegro-feed"))
+    try:
+        declare(connection.channel(), settings)
+    finally:
+        connection.close()
+
+
+class _Supervisor:
+    def __init__(self) -> None:
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+        self.signal: int | None = None
+
+    def start(self, name: str, command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(command, **popen)  # noqa: S603 - our interpreter and modules
+        self.children[name] = child
+        log.info("worker.child_started", part=name, pid=child.pid, command=" ".join(command))
+        return child
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal = signum
+        self.stopping.set()
+
+    def forward(self, signum: int) -> None:
+        for name, child in self.children.items():
+            if child.poll() is None:
+                log.info("worker.stopping_child", part=name, pid=child.pid)
+                child.send_signal(signum)
+
+    def wait_all(self, timeout_s: float) -> None:
+        for name, child in self.children.items():
+            try:
+                child.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.error("worker.child_killed", part=name, pid=child.pid)
+                child.kill()
+                child.wait()
+
+    def run(self) -> int:
+        """Wait for a signal or a child's death; returns the exit code."""
+        died: str | None = None
+        while not self.stopping.wait(POLL_INTERVAL_S):
+            died = next((n for n, c in self.children.items() if c.poll() is not None), None)
+            if died is not None:
+                break
+        if died is not None:
+            code = self.children[died].returncode
+            log.error("worker.child_died", part=died, returncode=code)
+            self.forward(signal.SIGTERM)
+            self.wait_all(STOP_TIMEOUT_S)
+            return EXIT_FAILED
+        self.forward(self.signal or signal.SIGTERM)
+        self.wait_all(STOP_TIMEOUT_S)
+        codes = {name: child.returncode for name, child in self.children.items()}
+        log.info("worker.stopped", returncodes=codes)
+        return EXIT_OK if all(code == 0 for code in codes.values()) else EXIT_FAILED
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    processes: int | None = None,
+    threads: int | None = None,
+    ingest: bool = True,
+    actors: bool = True,
+    queues: Sequence[str] = (),
+) -> int:
+    """Declare the topology, start the parts, supervise them; returns the exit code."""
+    if not ingest and not actors:
+        print(
+            "allegro-feed worker: --no-ingest and --no-actors leave nothing to run", file=sys.stderr
+        )
+        return EXIT_USAGE
+    if settings.mapping_file is not None:
+        from schemas.mapping import load_mapping
+
+        try:
+            load_mapping(settings.mapping_file)
+        except Exception as exc:
+            print(f"allegro-feed worker: ALLEGRO_FEED_MAPPING_FILE: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        _declare_topology(settings)
+    except Exception as exc:
+        print(
+            f"allegro-feed worker: cannot declare the RabbitMQ topology: {exc!r}; check "
+            "ALLEGRO_FEED_AMQP_URL and that RabbitMQ runs",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    supervisor = _Supervisor()
+    previous = {s: signal.signal(s, supervisor.on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if ingest:
+            supervisor.start("ingest", ingest_command())
+        if actors:
+            supervisor.start(
+                "actors",
+                actor_command(
+                    settings,
+                    processes=processes or settings.worker_processes,
+                    threads=threads or settings.worker_threads,
+                    queues=queues,
+                ),
+            )
+        return supervisor.run()
+    except OSError as exc:
+        print(f"allegro-feed worker: cannot start a part: {exc}", file=sys.stderr)
+        supervisor.forward(signal.SIGTERM)
+        supervisor.wait_all(STOP_TIMEOUT_S)
+        return EXIT_FAILED
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from workers.logging import configure_logging
+    from workers.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings, quiet_loggers=("httpx", "httpcore", "pika"))
+    return run_worker(
+        settings,
+        processes=args.processes,
+        threads=args.threads,
+        ingest=args.ingest,
+        actors=args.actors,
+        queues=args.queues or (),
+    )
+
+
+def register(sub: Any) -> None:
+    """Add ``worker`` to ``allegro-feed``'s subparsers (``ArgumentParser.add_subparsers()``)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "worker",
+        help="run the ingest bridge and the actor pools (categorize, enrich, validate, publish)",
+        description="Run the ingest bridge and the Dramatiq actor pools of this host as "
+        "supervised child processes; SIGTERM/SIGINT stop them gracefully.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--processes",
+        type=_positive,
+        help="actor worker processes (default: ALLEGRO_FEED_WORKER_PROCESSES, 2)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        help="threads per actor process (default: ALLEGRO_FEED_WORKER_THREADS, 8)",
+    )
+    parser.add_argument(
+        "--no-ingest", dest="ingest", action="store_false", help="do not run the ingest bridge"
+    )
+    parser.add_argument(
+        "--no-actors", dest="actors", action="store_false", help="do not run the actor pools"
+    )
+    parser.add_argument(
+        "--queues",
+        nargs="+",
+        metavar="Q",
+        help="only these actor queues: categorize, enrich, validate, publish (prefix added)",
+    )
+    parser.set_defaults(handler=_cmd_worker)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m workers.worker [options]``: the same as ``allegro-feed worker``."""
+    parser = argparse.ArgumentParser(prog="allegro-feed")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["worker", *(sys.argv[1:] if argv is None else argv)])
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
