@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 .PHONY: help install run test lint schemas schemas-check sandbox worker bench clean
 
 help:
-	@echo "make run           demo of the main job on embedded defaults (local sandbox)"
+	@echo "make run           the main job on embedded defaults: sample catalogue -> RabbitMQ -> workers -> local sandbox"
+	@echo "make worker        the ingest bridge and actor pools (ALLEGRO_FEED_* settings)"
 	@echo "make test          install into $(VENV) and run the whole test suite"
 	@echo "make lint          ruff + mypy"
 	@echo "make schemas       regenerate schemas/json from the pydantic models"
@@ -50,7 +51,7 @@ sandbox: $(STAMP)
 	$(BIN)/allegro-feed sandbox --port $(PORT)
 
 worker: $(STAMP)
-	@echo "the worker pools arrive with the pipeline (issue 3); nothing to run yet" >&2; exit 2
+	$(BIN)/allegro-feed worker
 
 bench: $(STAMP)
 	@echo "the benchmark harness arrives with the speed work (issue 4); nothing to run yet" >&2; exit 2

@@ -18,7 +18,8 @@ Between the steps travels a :class:`Payload`, a small JSON object::
 The actors always read the SKU's desired state from the store, never from the message; the
 ``digests`` (short hashes of each part of the state when the event was handed on, taken by
 the ingest bridge) let a later step tell whether newer events have replaced what this event
-brought, without per-part versions in the message.
+brought (:func:`is_superseded`), without per-part versions in the message. Which step an
+event starts with is decided here too (:func:`first_step`).
 """
 
 from __future__ import annotations

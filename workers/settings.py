@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         120.0, gt=0, description="longest wait for an async offer operation (202 -> 303), s"
     )
     token_file: Path = Field(
-        Path("var/tokens.json"), description="file token store (0600), until the store holds them"
+        Path("var/tokens.json"), description="FileTokenStore file (0600) for library use; workers use the store"
     )
     device_scope: str | None = Field(
         None, description="space-separated OAuth scopes asked for in the device flow"
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         24 * 3600, gt=0, description="category parameters are re-fetched after this long, s"
     )
     sku_lease_s: float = Field(
-        120.0, gt=0, description="how long one worker may hold a SKU while publishing it, s"
+        300.0, gt=0, description="how long one worker may hold a SKU while publishing it, s"
     )
     worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
     worker_threads: int = Field(8, ge=1, description="threads per worker process")

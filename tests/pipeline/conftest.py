@@ -390,6 +390,33 @@ def pipeline(
         store.close()
 
 
+@pytest.fixture(scope="session")
+def allegro_spec() -> Any:
+    """Allegro's OpenAPI spec (tests/contract), or None without ../shared (locally; in CI
+    its absence fails)."""
+    from tests.contract.openapi import require_spec
+
+    try:
+        return require_spec()
+    except pytest.skip.Exception:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _calls_follow_allegros_spec(
+    request: pytest.FixtureRequest, allegro_spec: Any
+) -> Iterator[None]:
+    """After each pipeline test: every API call in the sandbox's log (the workers', and the
+    test's own) must follow Allegro's OpenAPI spec, requests strictly, answers leniently."""
+    yield
+    if "pipeline" not in request.fixturenames or allegro_spec is None:
+        return
+    sandbox: SandboxHandle = request.getfixturevalue("sandbox")
+    problems = [p for entry in sandbox.requests() for p in allegro_spec.check_exchange(entry)]
+    if problems:
+        pytest.fail("calls that break Allegro's spec:\n  " + "\n  ".join(problems[:20]))
+
+
 @pytest.fixture(autouse=True)
 def _connected(request: pytest.FixtureRequest) -> None:
     # The sandbox forgets its tokens on reset: connect the seller again for every test.

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,12 @@ def _record(url: str, events_file: str) -> Any:
     return outcomes
 
 
-COMMANDS = {"migrate": _migrate, "refresh": _refresh, "try-locks": _try_locks, "record": _record}
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "migrate": _migrate,
+    "refresh": _refresh,
+    "try-locks": _try_locks,
+    "record": _record,
+}
 
 
 def main(argv: list[str]) -> None:

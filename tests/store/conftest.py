@@ -77,7 +77,9 @@ def postgres_admin_url() -> str:
         with _admin(url) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
+        parts = urlsplit(url)  # shown without user and password
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        where = parts._replace(netloc=host).geturl()
         message = (
             f"PostgreSQL is not reachable at {where} ({type(exc).__name__}): start it, or set "
             f"{POSTGRES_URL_ENV} to the URL of a maintenance database this user may create "

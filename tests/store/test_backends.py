@@ -8,12 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from psycopg import errors
 
 from tests.store._events import upserted
 from workers.store import StoreError, StoreUnavailable
+from workers.store._common import Conn
 from workers.store.postgres import PostgresStore
 from workers.store.sqlite import SQLiteStore
 
@@ -117,16 +117,16 @@ def test_postgres_unreachable_is_unavailable() -> None:
 def test_postgres_retries_a_conflict_once(pg_store: PostgresStore, error: type[Exception]) -> None:
     calls: list[int] = []
 
-    def flaky(conn: psycopg.Connection[Any]) -> int:
+    def flaky(conn: Conn) -> int:
         calls.append(1)
         if len(calls) == 1:
             raise error("conflict")
-        return int(conn.execute("SELECT 7").fetchone()[0])  # type: ignore[index]
+        return int(conn.execute("SELECT 7").fetchone()[0])
 
     assert pg_store._tx(flaky) == 7
     assert len(calls) == 2
 
-    def always(conn: psycopg.Connection[Any]) -> int:
+    def always(conn: Conn) -> int:
         raise error("conflict")
 
     with pytest.raises(StoreUnavailable):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +30,22 @@ TABLES = {
 def _schema(url: str) -> tuple[set[str], list[tuple[Any, ...]]]:
     """The tables and the schema_version rows of the database at ``url``."""
     if url.startswith("sqlite:///"):
-        import sqlite3
-
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            versions = conn.execute("SELECT version, name FROM schema_version ORDER BY 1")
-            result = set(tables), list(versions)
-        conn.close()
-        return result
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            names = {row[0] for row in lite.execute("SELECT name FROM sqlite_master")}
+            rows = lite.execute("SELECT version, name FROM schema_version ORDER BY 1").fetchall()
+        finally:
+            lite.close()
+        return names, rows
     with psycopg.connect(url) as pg:
-        tables = {
+        names = {
             row[0]
             for row in pg.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
             )
         }
-        versions = list(pg.execute("SELECT version, name FROM schema_version ORDER BY 1"))
-        return tables, versions
+        rows = pg.execute("SELECT version, name FROM schema_version ORDER BY 1").fetchall()
+    return names, rows
 
 
 def _expected_versions(url: str) -> list[tuple[Any, ...]]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from schemas.status import Status, StatusError, StatusMessage
-from workers.store import Store, postgres, sqlite
+from workers.store import Store, _common
 
 T0 = datetime(2026, 7, 18, 12, 0, tzinfo=UTC)
 
@@ -66,8 +66,7 @@ def test_iter_history_in_time_order(store: Store) -> None:
 
 
 def test_iter_history_pages_through_many(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (sqlite, postgres):
-        monkeypatch.setattr(module, "HISTORY_PAGE", 4)
+    monkeypatch.setattr(_common, "HISTORY_PAGE", 4)
     count = 23  # several pages, the last one partial; pages split equal times
     for index in range(count):
         store.add_status(message(f"e{index}", Status.UNCHANGED, index // 3))

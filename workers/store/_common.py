@@ -1,5 +1,6 @@
 """Pieces both backends share: the clock, lock naming, per-thread re-entrancy of locks,
-reading the parts of a SKU from a row."""
+reading the parts of a SKU from a row, and what the shared SQL needs of a backend
+(:class:`Conn`, :class:`Dialect`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from schemas.status import Status
 from workers.store._merge import Parts
@@ -18,6 +20,9 @@ __all__ = [
     "PARTS_COLUMNS",
     "TERMINAL_STATUSES",
     "Clock",
+    "Conn",
+    "Cursor",
+    "Dialect",
     "HeldLocks",
     "lock_digest",
     "parts_from_row",
@@ -113,3 +118,31 @@ def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Conn(Protocol):
+    """What the shared SQL needs of a connection (``sqlite3.Connection`` as it is)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database takes and gives values the shared SQL cannot spell alike."""
+
+    name: str  # the folder of its migrations
+    json_in: Callable[[Any], Any]  # Python value -> parameter of a JSON column
+    json_out: Callable[[Any], Any]  # a JSON column's value -> Python value
+    time_in: Callable[[datetime], Any]  # aware datetime -> parameter of a time column
+    time_out: Callable[[Any], datetime]  # a time column's value -> aware UTC datetime
+    lock_row: str  # appended to the SELECT of a SKU's row in record_event
+    schema_version_ddl: str

@@ -14,9 +14,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -29,6 +28,8 @@ from workers.store._common import (
     PARTS_COLUMNS,
     TERMINAL_STATUSES,
     Clock,
+    Conn,
+    Dialect,
     HeldLocks,
     parts_from_row,
     to_utc,
@@ -44,39 +45,11 @@ from workers.store.base import (
     StoreUnavailable,
 )
 
-__all__ = ["Conn", "Cursor", "Dialect", "RowAppeared", "SqlStore"]
+__all__ = ["RowAppeared", "SqlStore"]
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-
-
-class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-class Conn(Protocol):
-    """What the shared SQL needs of a connection (``sqlite3.Connection`` as it is)."""
-
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """How one database takes and gives values the shared SQL cannot spell alike."""
-
-    name: str  # the folder of its migrations
-    json_in: Callable[[Any], Any]  # Python value -> parameter of a JSON column
-    json_out: Callable[[Any], Any]  # a JSON column's value -> Python value
-    time_in: Callable[[datetime], Any]  # aware datetime -> parameter of a time column
-    time_out: Callable[[Any], datetime]  # a time column's value -> aware UTC datetime
-    lock_row: str  # appended to the SELECT of a SKU's row in record_event
-    schema_version_ddl: str
 
 
 class RowAppeared(StoreUnavailable):
@@ -148,7 +121,9 @@ class SqlStore(ABC):
         def work(conn: Conn) -> None:
             self._lock_migrations(conn)
             conn.execute(dialect.schema_version_ddl)
-            applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+            applied = {
+                row[0] for row in conn.execute("SELECT version FROM schema_version").fetchall()
+            }
             for migration in load_migrations(dialect.name):
                 if migration.version in applied:
                     continue

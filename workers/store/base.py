@@ -4,6 +4,11 @@ The store is the pipeline's memory. It holds the desired state and versions per 
 offer registry, the per-SKU publishing lease, the category-parameter cache, OAuth tokens and
 the status history. Every method is safe to call from several threads, processes and (with
 PostgreSQL) hosts at once; each is one transaction.
+
+Errors: every method raises only :class:`StoreError` (permanent: a bug, a database that
+was never migrated) or its subclass :class:`StoreUnavailable` (transient: the database is
+down or stayed locked; retry later), :class:`LockTimeout` for a named lock not granted in
+time; the database's own exception is chained. Times come back timezone-aware in UTC.
 """
 
 from __future__ import annotations
@@ -110,6 +115,22 @@ class Store(Protocol):
         upserted with a higher version brings it back). A part is taken only when the
         event's version is higher than that part's stored version; an event none of whose
         parts is taken is SUPERSEDED.
+
+        The ``deleted`` part is set by deletes and cleared by upserts: a delete is taken
+        when it is newer than every upsert and delete seen (then ``changed`` is
+        ``{"deleted"}``), an upsert newer than the delete clears it (``"deleted"`` is in
+        its ``changed``). Stock and price events never clear it: they may come from a
+        system that does not know of the deletion. An upsert older than the delete still
+        updates the content, and the SKU stays deleted. The result does not depend on the
+        order events arrive in.
+
+        ``state.product`` holds exactly the product.upserted fields (JSON-ready, in the
+        event's order; an absent optional field as None; ``allegro.parameters`` items in
+        Allegro's request shape with only the members given); before the first upsert
+        (``complete`` false) only the known ``stock`` and ``price``. A DUPLICATE returns
+        the current state and the first delivery's ``dispatched``; a SUPERSEDED event is
+        recorded too (its redelivery is a DUPLICATE). Two calls for one SKU never merge
+        at the same time, whatever process or host they come from.
         """
 
     def mark_dispatched(self, event_id: str) -> None:
@@ -124,12 +145,13 @@ class Store(Protocol):
     def get_offer(self, account: str, sku: str) -> OfferRecord | None: ...
 
     def save_offer(self, record: OfferRecord) -> None:
-        """Insert or replace the SKU's registry entry."""
+        """Insert or replace the SKU's registry entry (``updated_at`` None: now)."""
 
     # --- per-SKU publishing lease -------------------------------------------------------------
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
         """Take the SKU's lease for ``ttl_s`` seconds (True), or see that another live owner
-        holds it (False). The same owner may take it again (extends it)."""
+        holds it (False). The same owner may take it again (extends it). A lease is free
+        from its expiry on; ``ttl_s`` must be positive."""
 
     def release_lease(self, account: str, sku: str, owner: str) -> None: ...
 
@@ -140,7 +162,8 @@ class Store(Protocol):
 
     def parameters_lock(self, category_id: str) -> AbstractContextManager[None]:
         """Held while one thread/process fetches a category's parameters, so that the
-        others wait and then read the cache instead of fetching again."""
+        others wait and then read the cache instead of fetching again. Re-entrant within
+        a thread; raises :class:`LockTimeout` after the store's lock timeout."""
 
     # --- OAuth tokens (workers.allegro.tokens.TokenStore) ------------------------------------
     def get(self, account: str) -> TokenSet | None: ...
@@ -148,7 +171,8 @@ class Store(Protocol):
     def put(self, account: str, tokens: TokenSet) -> None: ...
 
     def refresh_lock(self, account: str) -> AbstractContextManager[None]:
-        """Exclusive across processes and hosts: only one refreshes an account's tokens."""
+        """Exclusive across processes and hosts: only one refreshes an account's tokens.
+        Re-entrant within a thread; raises :class:`LockTimeout` after the lock timeout."""
 
     # --- status history -----------------------------------------------------------------------
     def add_status(self, message: StatusMessage) -> bool:
@@ -161,4 +185,5 @@ class Store(Protocol):
         """Newest first."""
 
     def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
-        """Every status in time order (for reports and `make run`'s summary)."""
+        """Every status in time order (for reports and `make run`'s summary), from
+        ``since`` on (inclusive). Read in pages: no transaction stays open meanwhile."""

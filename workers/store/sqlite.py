@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 
 import filelock
 
-from workers.store._common import Clock, lock_digest, to_utc
+from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
 from workers.store._migrations import split_statements
-from workers.store._sql import Conn, Dialect, SqlStore
+from workers.store._sql import SqlStore
 from workers.store.base import LockTimeout, StoreError, StoreUnavailable
 
 __all__ = ["SQLiteStore"]
@@ -127,8 +127,13 @@ class SQLiteStore(SqlStore):
         if self._closed:
             raise StoreError(f"{self!r} is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and self._local.pid == os.getpid():
             return conn
+        if conn is not None:
+            # A forked child must not use its parent's connections (SQLite forbids it):
+            # forget them, without closing what the parent still uses.
+            with self._guard:
+                self._connections = []
         with _translated():
             # isolation_level=None: no implicit transactions, we BEGIN ourselves.
             # check_same_thread=False only so that close() may close every thread's
@@ -153,6 +158,7 @@ class SQLiteStore(SqlStore):
                 raise StoreError(f"{self!r} is closed")
             self._connections.append(conn)
         self._local.conn = conn
+        self._local.pid = os.getpid()
         return conn
 
     def _use_wal(self, conn: sqlite3.Connection) -> None:
