@@ -8,7 +8,7 @@
 - ``fresh_url``: a database without any table (migration tests); for PostgreSQL a database
   of its own, dropped after the test.
 
-PostgreSQL is found at ``$STORE_TEST_POSTGRES_URL`` (default
+PostgreSQL is found at ``$ALLEGRO_FEED_TEST_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``: the maintenance database). When it cannot
 be reached the PostgreSQL variants are skipped, saying why; with ``$CI`` set they fail.
 """
@@ -31,7 +31,7 @@ from workers.store import Store
 from workers.store.postgres import PostgresStore
 from workers.store.sqlite import SQLiteStore
 
-POSTGRES_URL_ENV = "STORE_TEST_POSTGRES_URL"
+POSTGRES_URL_ENV = "ALLEGRO_FEED_TEST_POSTGRES_URL"  # shared with tests/pipeline
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgres")
 

@@ -1,12 +1,12 @@
 """The store's SQL, written once for both backends.
 
-:class:`SqlStore` implements every :class:`~workers.store.base.Store` method on top of four
-things a backend provides: ``_tx`` (run a unit of work in one write transaction, retrying
-it where the backend retries), ``_read`` (the same for reads), ``_named_lock`` (the lock
-behind ``parameters_lock``/``refresh_lock``) and a :class:`Dialect` (how JSON, times and the
-migration script travel). Statements use ``?`` placeholders; the PostgreSQL backend turns
-them into ``%s``. The SQL sticks to what SQLite (3.35+) and PostgreSQL (12+) share: upserts
-with ``ON CONFLICT``, row values, ``RETURNING``-free row counts.
+:class:`SqlStore` implements every :class:`~workers.store.base.Store` method on top of what
+a backend provides: ``_tx`` (run a unit of work in one write transaction, retrying it where
+the backend retries), ``_read`` (the same for reads), ``_named_lock`` (the lock behind
+``parameters_lock``/``refresh_lock``), ``_lock_migrations``/``_run_script``, ``close``, and
+a :class:`~workers.store._common.Dialect` (how JSON and times travel). Statements use ``?``
+placeholders (the PostgreSQL backend turns them into ``%s``) and stick to what SQLite
+(3.24+) and PostgreSQL (12+) share: ``ON CONFLICT`` upserts, row values, row counts.
 """
 
 from __future__ import annotations
