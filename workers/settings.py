@@ -140,6 +140,33 @@ class Settings(BaseSettings):
     )
     worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
     worker_threads: int = Field(8, ge=1, description="threads per worker process")
+    rate_client_per_min: int = Field(
+        9000, ge=0, description="API requests per minute per client id (Allegro's limit); 0 = off"
+    )
+    rate_offer_writes_per_min: int = Field(
+        2490, ge=0, description="POST+PATCH of product offers per minute per seller; 0 = off"
+    )
+    rate_offer_writes_per_hour: int = Field(
+        74700, ge=0, description="POST+PATCH of product offers per hour per seller; 0 = off"
+    )
+    rate_batch_changes_per_min: int = Field(
+        9000, ge=0, description="offer changes in batch commands per minute per seller; 0 = off"
+    )
+    rate_batch_changes_per_hour: int = Field(
+        150000, ge=0, description="offer changes in batch commands per hour per seller; 0 = off"
+    )
+    rate_budget_url: str | None = Field(
+        None, description="where the shared rate budget lives (sqlite/postgresql/redis URL)"
+    )
+    rate_max_inline_wait_s: float = Field(
+        1.0, ge=0, description="longest wait for budget inside a call; longer re-schedules, s"
+    )
+    rate_client_penalty_s: float = Field(
+        60.0, ge=0, description="client-id block assumed after a 429 without Retry-After, s"
+    )
+    rate_seller_penalty_s: float = Field(
+        60.0, ge=0, description="seller block assumed after a 429 without Retry-After, s"
+    )
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Prometheus metrics port of the workers; 0 = off"
     )

@@ -43,6 +43,7 @@ __all__ = [
     "CallState",
     "HttpCore",
     "QueryParams",
+    "RequestBudget",
     "Retry",
     "TokenSource",
 ]
@@ -81,6 +82,22 @@ class TokenSource(Protocol):
     def access_token(self, mode: AuthMode) -> str: ...
 
     def refresh(self, mode: AuthMode, failed_token: str) -> str: ...
+
+
+class RequestBudget(Protocol):
+    """A rate budget consulted around every request to the API host (not the OAuth host);
+    :class:`workers.budget.client.ApiBudget` is the one the workers use."""
+
+    def before_send(self, method: str, path: str, body: Any) -> None:
+        """Called before each send (re-sends included); may sleep briefly, or raise (a
+        :class:`TransientError`) to keep the request from being sent."""
+        ...
+
+    def after_response(
+        self, method: str, path: str, status: int, retry_after_s: float | None
+    ) -> None:
+        """Called with every response's status and ``Retry-After`` (seconds or None)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -129,11 +146,14 @@ class HttpCore:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         tokens: TokenSource | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.settings = settings
         self.sleep = sleep
         self.clock = clock
         self.tokens = tokens
+        #: the shared rate budget of API requests; None sends without budgeting
+        self.budget = budget
         self.retry_policy = RetryPolicy(settings, sleep=sleep, clock=clock)
         self.api_base = settings.api_base_url
         self.auth_base = settings.auth_base_url
@@ -244,11 +264,19 @@ class HttpCore:
             token = self.tokens.access_token(auth)
             headers["Authorization"] = f"Bearer {token}"
 
+        budget = self.budget if base == "api" else None
+
         def exchange() -> httpx.Response:
-            return self._exchange(
+            if budget is not None:
+                budget.before_send(method, path, json)  # may raise: then nothing is sent
+            response = self._exchange(
                 method, url, path, params=params, content=content, form=form,
                 headers=headers, basic=basic,
             )  # fmt: skip
+            if budget is not None:
+                retry_after_s = parse_retry_after(response.headers.get("retry-after"), self.clock())
+                budget.after_response(method, path, response.status_code, retry_after_s)
+            return response
 
         response = exchange()
         if (

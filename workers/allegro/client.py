@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -35,6 +36,9 @@ from workers.allegro.oauth import OAuthClient
 from workers.allegro.offers import OffersMixin
 from workers.allegro.tokens import TokenSet, TokenStore
 from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from workers.budget import RateBudget
 
 __all__ = ["AllegroClient"]
 
@@ -60,6 +64,9 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
 
     ``transport`` replaces the network (``httpx.MockTransport`` in tests); ``sleep`` and
     ``clock`` (epoch seconds) replace waiting and time, so tests never really sleep.
+    ``budget``: the rate budget shared by every process (:func:`workers.budget.open_budget`);
+    each API request takes its share first, or raises
+    :class:`~workers.budget.BudgetExhausted` without being sent. None: no budgeting.
     """
 
     def __init__(
@@ -71,11 +78,18 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        budget: RateBudget | None = None,
     ) -> None:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
         self._http = HttpCore(settings, transport=transport, sleep=sleep, clock=clock)
+        if budget is not None:
+            # Imported here: workers.budget builds on workers.allegro's errors.
+            from workers.budget.client import ApiBudget
+
+            self._http.budget = ApiBudget(budget, account=account, sleep=sleep)
+        self.budget = budget
         self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
         self._app_tokens = AppTokens(self.oauth, clock=clock)
         self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock)

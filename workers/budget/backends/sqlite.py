@@ -1,0 +1,167 @@
+"""The rate budget in a SQLite file: shared by the processes of one host.
+
+Every acquisition is one ``BEGIN IMMEDIATE`` transaction: it takes the file's single
+writer lock before reading, so two processes never decide on the same counts (and never
+deadlock on a lock upgrade). The budget uses its own table (created if missing) and its own
+connection, so it may live in the store's database file or in a file of its own. Time is
+the host's clock (every process of the host reads the same one).
+
+Not fork-safe across an open connection: a forked child opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+from workers.budget._window import Claim, KeyState, Verdict, decide, penalize
+from workers.budget.backends._sql import CREATE_TABLE
+from workers.budget.base import Clock, RateBudget
+from workers.budget.config import BudgetConfig
+from workers.budget.errors import BudgetUnavailable
+
+__all__ = ["SQLiteBudget"]
+
+T = TypeVar("T")
+_WAL_RETRY_S = 0.01
+_States = dict[tuple[str, str], KeyState]
+_SELECT = "SELECT state FROM allegro_rate_budget WHERE kind = ? AND subject = ?"
+_UPSERT = (
+    "INSERT INTO allegro_rate_budget (kind, subject, state) VALUES (?, ?, ?) "
+    "ON CONFLICT (kind, subject) DO UPDATE SET state = excluded.state"
+)
+
+
+class SQLiteBudget(RateBudget):
+    """A :class:`~workers.budget.base.RateBudget` in the SQLite file ``path`` (its folder is
+    created). ``busy_timeout_s``: how long to wait for another process's transaction before
+    :class:`~workers.budget.errors.BudgetUnavailable`. ``clock``: epoch seconds (default
+    ``time.time``)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        config: BudgetConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        super().__init__(config or BudgetConfig(), clock=clock)
+        self.path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        # One connection per process; the threads of the process take turns on it (the
+        # file admits one writer at a time anyway, and waiting here is cheaper than in
+        # SQLite's busy handler).
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteBudget({str(self.path)!r})"
+
+    # --- connection ---------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise BudgetUnavailable(f"{self!r} is closed")
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions, we BEGIN ourselves.
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            self._use_wal(conn)
+            # The budget's state is worth less than a durable fsync per request: after a
+            # power cut a few grants may be forgotten, the window is never corrupted.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(CREATE_TABLE)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs a moment of exclusive access, and SQLite answers
+        # "locked" at once (without its busy handler) while another process has it.
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(_WAL_RETRY_S)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise BudgetUnavailable(f"rate budget in SQLite {self.path}: {exc}") from exc
+
+    def _tx(self, keys: Sequence[tuple[str, str]], work: Callable[[_States], T]) -> T:
+        """Run ``work`` on the states of ``keys`` in one write transaction; the states it
+        leaves are stored."""
+        with self._lock, self._translated():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                states = {key: self._read(conn, key) for key in keys}
+                before = {key: state.to_json() for key, state in states.items()}
+                result = work(states)
+                for (kind, subject), state in states.items():
+                    text = state.to_json()
+                    if text != before[kind, subject]:
+                        conn.execute(_UPSERT, (kind, subject, text))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            return result
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, key: tuple[str, str]) -> KeyState:
+        row = conn.execute(_SELECT, key).fetchone()
+        return KeyState.from_json(row[0] if row else None)
+
+    # --- the backend --------------------------------------------------------------------
+
+    def _take(self, claims: Sequence[Claim], now: float | None) -> Verdict:
+        def work(states: _States) -> Verdict:
+            return decide(states, claims, time.time() if now is None else now)
+
+        return self._tx([c.key for c in claims], work)
+
+    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+        key = (kind, subject)
+
+        def work(states: _States) -> None:
+            penalize(states[key], seconds, time.time() if now is None else now)
+
+        self._tx([key], work)
+
+    def _load(self, kind: str, subject: str) -> KeyState:
+        with self._lock, self._translated():
+            return self._read(self._connection(), (kind, subject))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            with suppress(sqlite3.Error):
+                conn.close()

@@ -1,0 +1,161 @@
+"""What the rate budget allows: Allegro's limits per kind of request (FACTS.md §3).
+
+:class:`BudgetConfig` is read from the settings object with :meth:`BudgetConfig.from_settings`
+(``getattr`` with the defaults below, so it works with settings that do not have the fields
+yet). The limits are Allegro's published figures; set them lower to leave room for other
+applications of the same seller, never higher.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BudgetConfig", "Kind", "Window", "budget_url"]
+
+MINUTE_S = 60.0
+HOUR_S = 3600.0
+
+
+class Kind(enum.StrEnum):
+    """What a budget counts, and whose it is."""
+
+    #: every API request, per client id (the whole application): 9,000/min
+    CLIENT = "client"
+    #: POST and PATCH of ``/sale/product-offers``, per seller: 2,490/min and 74,700/h
+    OFFER_WRITES = "offer_writes"
+    #: offers changed by batch commands, per seller: 9,000/min (cost = offers in a command)
+    BATCH_CHANGES = "batch_changes"
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` units in any ``span_s`` seconds, counted in ``buckets`` buckets of
+    ``span_s / buckets`` seconds each (see :mod:`workers.budget._window`)."""
+
+    limit: int
+    span_s: float
+    buckets: int
+
+    @property
+    def bucket_s(self) -> float:
+        return self.span_s / self.buckets
+
+    @property
+    def tag(self) -> str:
+        """Names the window's counters in the stored state. The limit is not part of it:
+        a changed limit applies to the counts already stored; a changed span or bucket
+        count starts afresh."""
+        return f"{self.span_s:g}/{self.buckets}"
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """The rate budget's limits and behaviour. A limit of 0 switches that limit off.
+
+    - ``client_per_min``: API requests per minute per client id (Allegro: 9,000; going
+      over blocks the client id for a minute).
+    - ``offer_writes_per_min`` / ``offer_writes_per_hour``: POST + PATCH of
+      ``/sale/product-offers`` per seller (Allegro: 2,490 and 74,700).
+    - ``batch_changes_per_min`` / ``batch_changes_per_hour``: offer changes in batch
+      commands per seller (Allegro: 9,000/min; 150,000/h for price commands and 250,000/h
+      for the others, so 150,000 is the safe hourly figure for all of them together).
+    - ``client_key``: whose ``client`` budget this is: the application's client id (one
+      budget per client id, shared by every process using it).
+    - ``max_inline_wait_s``: a request whose budget frees up within this long waits for it
+      (sleeps); a longer wait raises :class:`~workers.budget.errors.BudgetExhausted`.
+    - ``client_penalty_s`` / ``seller_penalty_s``: how long nothing of the kind is granted
+      after a 429 without ``Retry-After`` (Allegro blocks a client id for 60 s).
+    - ``buckets_per_window``: resolution of the sliding windows; the budget grants up to
+      ``1 / (buckets + 1)`` less than the limit at a window's edge (0.8 % with 120).
+    """
+
+    client_per_min: int = 9000
+    offer_writes_per_min: int = 2490
+    offer_writes_per_hour: int = 74700
+    batch_changes_per_min: int = 9000
+    batch_changes_per_hour: int = 150_000
+    client_key: str = "default"
+    max_inline_wait_s: float = 1.0
+    client_penalty_s: float = 60.0
+    seller_penalty_s: float = 60.0
+    buckets_per_window: int = 120
+
+    def __post_init__(self) -> None:
+        for name in (
+            "client_per_min",
+            "offer_writes_per_min",
+            "offer_writes_per_hour",
+            "batch_changes_per_min",
+            "batch_changes_per_hour",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        for name in ("max_inline_wait_s", "client_penalty_s", "seller_penalty_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.buckets_per_window < 1:
+            raise ValueError("buckets_per_window must be at least 1")
+        if not self.client_key:
+            raise ValueError("client_key must not be empty")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> BudgetConfig:
+        """The config from the settings object's ``rate_*`` fields (env
+        ``ALLEGRO_FEED_RATE_*``); a field the settings do not have keeps its default. The
+        client key is the settings' ``client_id``."""
+        defaults = cls()
+
+        def pick(name: str, default: Any) -> Any:
+            value = getattr(settings, name, None)
+            return default if value is None else value
+
+        return cls(
+            client_per_min=int(pick("rate_client_per_min", defaults.client_per_min)),
+            offer_writes_per_min=int(
+                pick("rate_offer_writes_per_min", defaults.offer_writes_per_min)
+            ),
+            offer_writes_per_hour=int(
+                pick("rate_offer_writes_per_hour", defaults.offer_writes_per_hour)
+            ),
+            batch_changes_per_min=int(
+                pick("rate_batch_changes_per_min", defaults.batch_changes_per_min)
+            ),
+            batch_changes_per_hour=int(
+                pick("rate_batch_changes_per_hour", defaults.batch_changes_per_hour)
+            ),
+            client_key=str(pick("client_id", defaults.client_key)),
+            max_inline_wait_s=float(pick("rate_max_inline_wait_s", defaults.max_inline_wait_s)),
+            client_penalty_s=float(pick("rate_client_penalty_s", defaults.client_penalty_s)),
+            seller_penalty_s=float(pick("rate_seller_penalty_s", defaults.seller_penalty_s)),
+        )
+
+    def windows(self, kind: Kind) -> tuple[Window, ...]:
+        """The limits that apply to ``kind`` (those set to 0 left out)."""
+        n = self.buckets_per_window
+        pairs: dict[Kind, tuple[tuple[int, float], ...]] = {
+            Kind.CLIENT: ((self.client_per_min, MINUTE_S),),
+            Kind.OFFER_WRITES: (
+                (self.offer_writes_per_min, MINUTE_S),
+                (self.offer_writes_per_hour, HOUR_S),
+            ),
+            Kind.BATCH_CHANGES: (
+                (self.batch_changes_per_min, MINUTE_S),
+                (self.batch_changes_per_hour, HOUR_S),
+            ),
+        }
+        return tuple(Window(limit, span, n) for limit, span in pairs[kind] if limit > 0)
+
+    def penalty_s(self, kind: Kind) -> float:
+        """The default block after a 429 of ``kind`` (when Allegro sent no Retry-After)."""
+        return self.client_penalty_s if kind is Kind.CLIENT else self.seller_penalty_s
+
+
+def budget_url(settings: Any) -> str:
+    """Where the budget lives: ``rate_budget_url`` (env ``ALLEGRO_FEED_RATE_BUDGET_URL``)
+    when set, else the store's ``database_url``."""
+    url = getattr(settings, "rate_budget_url", None) or getattr(settings, "database_url", None)
+    if not url:
+        raise ValueError("no rate budget URL: set ALLEGRO_FEED_RATE_BUDGET_URL")
+    return str(url)
