@@ -95,7 +95,8 @@ class Settings(BaseSettings):
         120.0, gt=0, description="longest wait for an async offer operation (202 -> 303), s"
     )
     token_file: Path = Field(
-        Path("var/tokens.json"), description="FileTokenStore file (0600) for library use; workers use the store"
+        Path("var/tokens.json"),
+        description="FileTokenStore file (0600) for library use; workers use the store",
     )
     device_scope: str | None = Field(
         None, description="space-separated OAuth scopes asked for in the device flow"
