@@ -65,7 +65,6 @@ MAX_IMAGES = 16
 MAX_NAME_LENGTH = 75
 # Allegro stores these as HTML entities and counts the entity: "&" is "&amp;", 5 characters.
 _ENTITY_LENGTH = {"&": 5, "<": 4, ">": 4, '"': 6}
-_NAME_TAIL = " ,;:-/(|+&\u2013\u2014"
 
 _RULE, _FIELD, _NAMED = 1, 2, 3  # priorities of the sources (overrides are applied first)
 
@@ -104,26 +103,12 @@ def name_length(text: str) -> int:
 
 
 def offer_name(name: str, limit: int = MAX_NAME_LENGTH) -> tuple[str, list[str]]:
-    """``name`` with whitespace collapsed, cut to ``limit`` Allegro characters at a word
-    boundary (a single longer word is cut inside); a note when it was shortened."""
-    text = " ".join(name.split())
-    if name_length(text) <= limit:
-        return text, []
-    kept: list[str] = []
-    for word in text.split(" "):
-        if name_length(" ".join([*kept, word])) > limit:
-            break
-        kept.append(word)
-    result = " ".join(kept).rstrip(_NAME_TAIL)
-    if not result:
-        for char in text:
-            if name_length(result + char) > limit:
-                break
-            result += char
-    return result, [
-        f"name shortened to {name_length(result)} of Allegro's {limit} characters "
-        f'(entities such as & count as 5): "{result}"'
-    ]
+    """``name`` with whitespace collapsed. It is never shortened: a name over ``limit``
+    Allegro characters (entities such as ``&`` count as 5) is the seller's to fix, and
+    validation rejects it naming the limit, rather than an offer going out under a name the
+    seller never wrote. The notes are empty (kept for the callers' shape)."""
+    del limit  # the limit is enforced by validation (ConstraintViolationException.StringLength)
+    return " ".join(name.split()), []
 
 
 # --- the catalogue link ----------------------------------------------------------------------
@@ -449,10 +434,11 @@ def _leave_to_catalogue(
 
 
 def _images(product: Mapping[str, Any], notes: list[str]) -> list[str]:
-    images = list(dict.fromkeys(str(url) for url in product.get("images") or []))
-    if len(images) > MAX_IMAGES:
-        notes.append(f"{len(images)} images given; Allegro takes {MAX_IMAGES}, the rest dropped")
-    return images[:MAX_IMAGES]
+    """The product's images without repeats. More than Allegro's 16 are kept, so that
+    validation rejects the offer with GallerySizeException and the seller chooses which
+    to drop, instead of losing the last ones silently."""
+    del notes
+    return list(dict.fromkeys(str(url) for url in product.get("images") or []))
 
 
 def enrich(

@@ -394,35 +394,21 @@ def test_an_mpn_search_links_by_mpn() -> None:
 # --- name and images ---------------------------------------------------------------------------
 
 
-def test_names_are_cut_at_75_allegro_characters_on_a_word() -> None:
+def test_names_keep_their_words_and_length_for_validation_to_judge() -> None:
     assert offer_name("  Czajnik   elektryczny  ") == ("Czajnik elektryczny", [])
     long = "Zestaw garnków ze stali nierdzewnej 12 elementów indukcja gaz & szkło pokrywki"
     name, notes = offer_name(long)
-    assert name == "Zestaw garnków ze stali nierdzewnej 12 elementów indukcja gaz & szkło"
-    assert name_length(name) == 73 and len(name) == 69
-    assert notes == [
-        "name shortened to 73 of Allegro's 75 characters (entities such as & count as 5): "
-        f'"{name}"'
-    ]
-
-
-def test_a_name_that_only_fits_without_its_ampersand_tail_loses_it() -> None:
-    name, _ = offer_name("A" * 68 + " & B")  # "A… &" fits (74), but a name ending in & is cut
-    assert name == "A" * 68
+    assert name == long  # not shortened behind the seller's back: validation rejects it
+    assert name_length(name) == 82 > 75
+    assert notes == []
     assert name_length('&<>"') == 19
 
 
-def test_a_single_overlong_word_is_cut_inside() -> None:
-    name, notes = offer_name("X" * 100)
-    assert name == "X" * 75 and notes
-
-
-def test_images_are_deduplicated_and_capped_at_16() -> None:
-    urls = [f"https://shop.example/{n}.jpg" for n in range(20)]
+def test_images_are_deduplicated_and_all_kept_for_validation_to_judge() -> None:
+    urls = [f"https://shop.example/img/{n}.jpg" for n in range(20)]
     result = run(phone(images=[urls[0], *urls]))
-    assert result.images == urls[:16]
-    assert "21 images given; Allegro takes 16, the rest dropped" not in result.notes
-    assert "20 images given; Allegro takes 16, the rest dropped" in result.notes
+    assert result.images == urls
+    assert not any("images given" in note for note in result.notes)
 
 
 def test_an_html_description_is_normalised() -> None:
