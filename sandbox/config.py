@@ -63,6 +63,8 @@ class SandboxConfig:
     async_delay_s: float = 2.0
     retry_after_s: int = 5
     command_delay_s: float = 1.0
+    # --- eventual consistency --------------------------------------------------------------
+    search_lag_s: float = 0.0
     # --- OAuth -----------------------------------------------------------------------------
     access_token_ttl_s: int = 43199
     refresh_token_ttl_s: int = 90 * 24 * 3600
@@ -160,6 +162,8 @@ KNOB_HELP: dict[str, str] = {
     "async_delay_s": "sandbox-clock time an offer operation runs, s",
     "retry_after_s": "Retry-After sent with 202 responses, s",
     "command_delay_s": "sandbox-clock time before batch command tasks are applied, s",
+    "search_lag_s": "offers created less than this long ago (sandbox clock) are missing from "
+    "GET /sale/offers, s",
     "access_token_ttl_s": "access token lifetime, s",
     "refresh_token_ttl_s": "refresh token lifetime, s",
     "refresh_grace_s": "how long a used refresh token still works after its first use, s",

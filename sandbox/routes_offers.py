@@ -417,6 +417,9 @@ async def search_offers(call: Call) -> Response:
     name = (query.get("name") or "").casefold()
     category_id = query.get("category.id")
     catalog, seller = call.state.catalog, call.seller
+    # Allegro's search index is not immediately consistent with offer writes: a new offer
+    # may be missing from GET /sale/offers for a while (knob search_lag_s).
+    indexed_before = call.now - call.state.config.search_lag_s
 
     def wanted(offer: Offer) -> bool:
         external = offer.body.get("external")
@@ -424,7 +427,8 @@ async def search_offers(call: Call) -> Response:
         selling = offer.body.get("sellingMode")
         fmt = (selling.get("format") if isinstance(selling, dict) else None) or "BUY_NOW"
         return (
-            not archived(offer, call.now)
+            offer.created_at <= indexed_before
+            and not archived(offer, call.now)
             and (not offer_ids or offer.id in offer_ids)
             and (not external_ids or external_id in external_ids)
             and (not statuses or offer.status in statuses)

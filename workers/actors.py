@@ -5,6 +5,8 @@ at ``publish``. Every actor takes one :class:`~workers.broker.Payload` (a JSON o
 reads the SKU's *current* desired state from the store, does its I/O (Allegro, store), calls
 its domain function, and then either hands a richer payload to the next step or reports
 the event's one terminal status (never both, and never twice: see ``workers.status``).
+Every step first skips a redelivered message whose event has its status already,
+publishing that status when the store still holds it unpublished.
 
 Failure policy, decided by exception class:
 
@@ -16,53 +18,44 @@ Failure policy, decided by exception class:
 - everything else is retried with backoff; when the retries run out: ``FAILED`` + ``.XQ``;
 - waits that are no failure raise :class:`~workers.middleware.Deferred` (SKU lease busy,
   a long rate-limit block, an offer operation still running or the offer busy with a
-  previous change), so no thread sleeps and no retry is used up.
+  previous change, an earlier POST whose offer Allegro's search may not list yet), so no
+  thread sleeps and no retry is used up.
 
 Superseding (:func:`is_superseded`): a message is dropped with ``SUPERSEDED`` when newer
 events replaced all it brought, or, on the content path, when the product's content changed
 after it was handed on: the newer content event is then on its way through the same path
 and will publish the whole current state.
 
-The publish step, under the SKU's lease: skip a redelivery whose event already has its
-status; find the offer (registry, else ``GET /sale/offers?external.id=`` so that a retry or
-a lost answer never creates a second one); plan with ``workers.domain.plan``; make at most
-the planned calls; save the registry entry; report.
+The publish step lives in :mod:`workers.publish`; this module has the content steps and
+declares the actors.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import structlog
-from dramatiq.middleware import CurrentMessage
 
-from schemas.status import PublicationStatus, Status, StatusError
-from workers.allegro import (
-    AllegroClient,
-    OfferResult,
-    OperationFailed,
-    PermanentError,
-    ValidationFailed,
-)
-from workers.broker import Payload, is_superseded, send_step
+from schemas.status import Status
+from workers._step import StepBase, current_attempts
+from workers.allegro import PermanentError
+from workers.broker import Payload, is_superseded
 from workers.domain.categorize import categorize, check_leaf
 from workers.domain.enrich import enrich
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
-from workers.domain.offer import build_offer, stock_price_overlay
-from workers.domain.plan import PublishAction, PublishPlan, fingerprint, plan_publish
+from workers.domain.offer import build_offer
+from workers.domain.plan import fingerprint
 from workers.domain.validate import validate_offer
-from workers.middleware import Deferred, attempts_of, deferring
-from workers.status import allegro_errors, status_for
-from workers.store import OfferRecord
+from workers.middleware import deferring
+from workers.publish import PublishStep
 from workers.topology import Step
 
 if TYPE_CHECKING:
     from workers.services import Services
 
-__all__ = ["PERMANENT", "Steps", "declare_actors"]
+__all__ = ["PERMANENT", "Steps", "current_attempts", "declare_actors"]
 
 log = structlog.get_logger(__name__)
 
@@ -70,54 +63,14 @@ log = structlog.get_logger(__name__)
 PERMANENT: tuple[type[BaseException], ...] = (PermanentError, Rejected)
 #: Status item of a stock or price event for a SKU whose product was never sent.
 WAITING_FOR_PRODUCT = "WAITING_FOR_PRODUCT"
-#: Wait for a SKU lease held by another worker: a random pause in this range, ms.
-LEASE_WAIT_MS = (200, 1_000)
 
 
-def current_attempts() -> int:
-    """Runs of the current message so far, this one included (1 outside an actor)."""
-    message = CurrentMessage.get_current_message()
-    return attempts_of(message) if message is not None else 1
-
-
-def _publication_status(value: str | None) -> str | None:
-    """Allegro's publication status when it is one the status message knows."""
-    return value if value in {s.value for s in PublicationStatus} else None
-
-
-class Steps:
+class Steps(StepBase):
     """The actor functions of one process, bound to its :class:`Services`."""
 
     def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
-
-    # --- shared -----------------------------------------------------------------------------
-
-    def report(
-        self,
-        payload: Payload,
-        status: Status,
-        errors: list[StatusError] | None = None,
-        **fields: Any,
-    ) -> None:
-        """Report ``payload``'s terminal status (recorded and published once)."""
-        message = status_for(
-            payload.identity(), status, errors=errors or [], attempts=current_attempts(), **fields
-        )
-        self.services.reporter.report(message)
-
-    def forward(self, step: Step, payload: Payload) -> None:
-        """Hand ``payload`` to ``step``; RabbitMQ confirms it before this message is acked."""
-        send_step(self.services.broker, self.settings, step, payload)
-        log.info("step.forwarded", to=step.value, mode=payload.mode)
-
-    def load_state(self, payload: Payload) -> ProductState:
-        state = self.services.store.product_state(payload.account, payload.sku)
-        if state is None:
-            # The bridge records an event before handing it on: a store fault, retry.
-            raise LookupError(f"no desired state stored for {payload.account}/{payload.sku}")
-        return state
+        super().__init__(services)
+        self.publish_step = PublishStep(services)
 
     def settled_before_content(self, payload: Payload, state: ProductState) -> bool:
         """Report or re-route a content-path message that needs no content work (True)."""
@@ -143,6 +96,8 @@ class Steps:
     def categorize(self, data: dict[str, Any]) -> None:
         """Choose the Allegro leaf category; → enrich."""
         payload = Payload.from_dict(data)
+        if self.already_reported(payload):
+            return
         state = self.load_state(payload)
         if self.settled_before_content(payload, state):
             return
@@ -162,6 +117,8 @@ class Steps:
     def enrich(self, data: dict[str, Any]) -> None:
         """Category parameters and catalogue matches; → validate."""
         payload = Payload.from_dict(data)
+        if self.already_reported(payload):
+            return
         state = self.load_state(payload)
         if self.settled_before_content(payload, state):
             return
@@ -187,6 +144,8 @@ class Steps:
     def validate(self, data: dict[str, Any]) -> None:
         """Build the offer body and check it against Allegro's rules; → publish."""
         payload = Payload.from_dict(data)
+        if self.already_reported(payload):
+            return
         state = self.load_state(payload)
         if self.settled_before_content(payload, state):
             return
@@ -222,193 +181,8 @@ class Steps:
     # --- publish ------------------------------------------------------------------------------
 
     def publish(self, data: dict[str, Any]) -> None:
-        """Create, change or end the SKU's offer under its lease (see the module doc)."""
-        payload = Payload.from_dict(data)
-        if self.already_reported(payload):
-            return
-        state = self.load_state(payload)
-        if is_superseded(state, payload, content_path=payload.mode == "content"):
-            self.report(payload, Status.SUPERSEDED)
-            return
-        store = self.services.store
-        owner = self.services.owner()
-        if not store.acquire_lease(payload.account, payload.sku, owner, self.settings.sku_lease_s):
-            raise Deferred(
-                f"SKU {payload.sku} is being published by another worker",
-                delay_ms=random.randint(*LEASE_WAIT_MS),
-            )
-        try:
-            self.publish_leased(payload)
-        finally:
-            store.release_lease(payload.account, payload.sku, owner)
-
-    def already_reported(self, payload: Payload) -> bool:
-        """A redelivered or duplicate message of an event that has its status (a FAILED
-        one excepted: that event is being replayed)."""
-        prior = self.services.store.terminal_status(payload.event_id)
-        if prior is None or prior.status is Status.FAILED:
-            return False
-        log.info("event.already_reported", status=str(prior.status))
-        return True
-
-    def publish_leased(self, payload: Payload) -> None:
-        # Read again under the lease: another worker may have published meanwhile.
-        if self.already_reported(payload):
-            return
-        state = self.load_state(payload)
-        if is_superseded(state, payload, content_path=payload.mode == "content"):
-            self.report(payload, Status.SUPERSEDED)
-            return
-        store = self.services.store
-        client = self.services.client(payload.account)
-        record = store.get_offer(payload.account, payload.sku)
-        if record is None:
-            record = self.adopt(client, payload)
-        # No body of ours on the offer yet: found by external.id (a crash or a lost answer
-        # after Allegro created it) or left by a failed operation. Succeeding now is the
-        # SKU's first publication, even though it takes a PATCH.
-        first = record is None or record.published_body is None
-        deleted = state.deleted or payload.mode == "delete"
-        desired = self.desired(payload, state, record, deleted=deleted)
-        if desired is None:
-            # A stock/price change of an offer whose content we never sent: do it in full.
-            self.forward(Step.CATEGORIZE, payload.replace(mode="content"))
-            return
-        published = record.published_body if record is not None else None
-        if record is not None and published is None and record.publication_status is None:
-            published = {}  # an offer we know only by id: patch it whole, never POST
-        plan = plan_publish(
-            desired=desired,
-            published=published,
-            offer_status=None if record is None else record.publication_status,
-            deleted=deleted,
-        )
-        log.info(
-            "publish.planned",
-            action=str(plan.action),
-            reason=plan.reason,
-            offer_id=record.offer_id if record is not None else None,
-        )
-        try:
-            result = self.execute(client, plan, record)
-        except (ValidationFailed, OperationFailed) as exc:
-            self.rejected_by_allegro(payload, record, exc)
-            return
-        self.finish(payload, state, plan, record, result, first=first)
-
-    def adopt(self, client: AllegroClient, payload: Payload) -> OfferRecord | None:
-        """The SKU's offer found on Allegro by ``external.id`` (saved in the registry), or
-        None. Prefers an offer that is not ended; Allegro lists the newest first."""
-        found = [o for o in client.find_offers_by_external_id([payload.sku]) if o.id]
-        if not found:
-            return None
-        offer = next((o for o in found if o.status != "ENDED"), found[0])
-        assert offer.id is not None
-        record = OfferRecord(
-            account=payload.account,
-            sku=payload.sku,
-            offer_id=offer.id,
-            publication_status=offer.status,
-        )
-        self.services.store.save_offer(record)
-        log.warning("offer.adopted", offer_id=offer.id, publication_status=offer.status)
-        return record
-
-    def desired(
-        self,
-        payload: Payload,
-        state: ProductState,
-        record: OfferRecord | None,
-        *,
-        deleted: bool,
-    ) -> dict[str, Any] | None:
-        """The offer body to have on Allegro (None: the fast path lacks a base body)."""
-        published = record.published_body if record is not None else None
-        if deleted:
-            return dict(published or {})
-        if payload.mode == "content" and payload.body is not None:
-            # Stock and price as stored now: a fast-path change may have come meanwhile.
-            return stock_price_overlay(payload.body, state)
-        if published is None:
-            return None
-        return stock_price_overlay(published, state)
-
-    def execute(
-        self, client: AllegroClient, plan: PublishPlan, record: OfferRecord | None
-    ) -> OfferResult | None:
-        """The planned Allegro calls; the last call's result (None when no call)."""
-        if plan.action is PublishAction.CREATE:
-            if plan.body is None:
-                raise ValueError("a CREATE plan without a body")
-            return client.create_offer(plan.body)
-        result = None
-        for patch in plan.patches:
-            if record is None:
-                raise ValueError(f"plan {plan.action} needs an offer in the registry")
-            result = client.update_offer(record.offer_id, patch)
-        return result
-
-    def finish(
-        self,
-        payload: Payload,
-        state: ProductState,
-        plan: PublishPlan,
-        record: OfferRecord | None,
-        result: OfferResult | None,
-        *,
-        first: bool,
-    ) -> None:
-        """Save the registry entry (what Allegro has now), then report the outcome."""
-        offer_id = record.offer_id if record is not None else None
-        publication = record.publication_status if record is not None else None
-        trace_id = None
-        if result is not None:
-            offer_id = result.offer_id or offer_id
-            publication = result.offer.status or publication
-            trace_id = result.trace_id
-        if offer_id is not None and plan.expected is not None and result is not None:
-            version = state.version if payload.mode == "content" else payload.version
-            if record is not None and record.published_version is not None:
-                version = max(version, record.published_version)
-            self.services.store.save_offer(
-                OfferRecord(
-                    account=payload.account,
-                    sku=payload.sku,
-                    offer_id=offer_id,
-                    publication_status=publication,
-                    fingerprint=fingerprint(plan.expected),
-                    published_version=version,
-                    published_body=plan.expected,
-                )
-            )
-        status = plan.status_if_done
-        if first and status in (Status.UPDATED, Status.UNCHANGED) and result is not None:
-            status = Status.PUBLISHED
-        self.report(
-            payload,
-            status,
-            offer_id=offer_id,
-            publication_status=_publication_status(publication),
-            trace_id=trace_id,
-        )
-
-    def rejected_by_allegro(
-        self, payload: Payload, record: OfferRecord | None, exc: ValidationFailed | OperationFailed
-    ) -> None:
-        """Allegro refused the offer (422, or its async processing failed): REJECTED."""
-        offer_id = getattr(exc, "offer_id", None) or (record.offer_id if record else None)
-        if record is None and offer_id:
-            # The offer exists despite the failure: never create another one.
-            self.services.store.save_offer(
-                OfferRecord(account=payload.account, sku=payload.sku, offer_id=offer_id)
-            )
-        self.report(
-            payload,
-            Status.REJECTED,
-            allegro_errors(exc.errors, fallback=str(exc)),
-            offer_id=offer_id,
-            trace_id=exc.trace_id,
-        )
+        """Create, change or end the SKU's offer (:meth:`workers.publish.PublishStep.publish`)."""
+        self.publish_step.publish(data)
 
 
 def declare_actors(

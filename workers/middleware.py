@@ -1,5 +1,6 @@
 """Dramatiq middleware of allegro-feed: log context, FAILED on retries exhausted, metrics,
-and waits that are no failures (:class:`Deferred`, :func:`deferring`).
+the status outbox sweep at worker start, and waits that are no failures (:class:`Deferred`,
+:func:`deferring`).
 
 Order matters. Dramatiq runs ``before_*`` hooks in list order and ``after_*`` hooks in
 reverse order, so :func:`workers.broker.create_broker` lists them as::
@@ -36,6 +37,7 @@ __all__ = [
     "LogContext",
     "PipelineRetries",
     "StatusOnFailure",
+    "SweepStatusOutbox",
     "attempts_of",
     "deferring",
     "metrics_middleware",
@@ -222,8 +224,9 @@ class StatusOnFailure(Middleware):
 
     ``reporter`` is called lazily (the status reporter of the process, created on first use)
     so that building the broker opens no connection. A failure to report is logged and the
-    message still goes to the ``.XQ``: the event's history then lacks its FAILED status
-    until it is replayed.
+    message still goes to the ``.XQ``: a FAILED status the store took is published by the
+    next outbox sweep (:mod:`workers.status`); one the store could not take is missing from
+    the event's history until the event is replayed.
     """
 
     def __init__(self, reporter: Callable[[], _Reporter]) -> None:
@@ -295,6 +298,27 @@ class DeclareTopology(Middleware):
         finally:
             connection.close()
         log.info("topology.declared", prefix=self._settings.name_prefix)
+
+
+class SweepStatusOutbox(Middleware):
+    """When a worker boots, publishes the statuses that a process which died recorded but
+    never published (the outbox of :mod:`workers.status`), before taking messages.
+
+    ``sweep`` does it and returns how many it published (``Services.sweep_statuses``). A
+    failure is logged and the worker boots anyway: the statuses stay in the outbox for the
+    ingest bridge's next sweep.
+    """
+
+    def __init__(self, sweep: Callable[[], int]) -> None:
+        self._sweep = sweep
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        try:
+            published = self._sweep()
+        except Exception:
+            log.warning("status.sweep_failed", exc_info=True)
+            return
+        log.info("status.swept", published=published)
 
 
 def metrics_middleware(settings: Settings) -> list[Middleware]:

@@ -14,7 +14,8 @@ broker; nothing connects until first used, so it is cheap to call at import time
   token store, so refreshed tokens are shared by every thread, process and host);
 - the mapping file (``settings.mapping_file``, or None);
 - the :class:`~workers.status.StatusReporter` publishing on the broker's thread-local
-  confirmed channel;
+  confirmed channel, and the outbox sweep run when a worker boots
+  (:meth:`Services.sweep_statuses`);
 - a per-process cache of Allegro categories (for the leaf check).
 """
 
@@ -35,10 +36,10 @@ import structlog
 
 from schemas.mapping import MappingFile, load_mapping
 from workers.allegro import AllegroClient, Product
-from workers.broker import create_broker
-from workers.middleware import DeclareTopology, StatusOnFailure
+from workers.broker import connection_parameters, create_broker
+from workers.middleware import DeclareTopology, StatusOnFailure, SweepStatusOutbox
 from workers.settings import Settings
-from workers.status import BrokerChannelPublisher, Publisher, StatusReporter
+from workers.status import BrokerChannelPublisher, ChannelPublisher, Publisher, StatusReporter
 from workers.store import Store, open_store
 from workers.topology import Names, Step
 
@@ -136,6 +137,26 @@ class Services:
                         self.names.status_exchange,
                     )
         return self._reporter
+
+    def sweep_statuses(self) -> int:
+        """Publish the statuses left unpublished in the store's outbox
+        (:meth:`~workers.status.StatusReporter.sweep`); returns how many. Publishes on a
+        connection of its own, closed afterwards (the calling thread may never publish
+        again, so the broker's thread-local one would idle)."""
+        if self._publisher is not None:
+            reporter = StatusReporter(self.store, self._publisher, self.names.status_exchange)
+            return reporter.sweep(self.owner())
+        import pika
+
+        params = connection_parameters(self.settings, name="allegro-feed status sweep")
+        connection = pika.BlockingConnection(params)
+        try:
+            publisher = ChannelPublisher(connection.channel())
+            reporter = StatusReporter(self.store, publisher, self.names.status_exchange)
+            return reporter.sweep(self.owner())
+        finally:
+            if connection.is_open:
+                connection.close()
 
     def client(self, account: str) -> AllegroClient:
         """The calling thread's Allegro client of ``account``."""
@@ -257,6 +278,7 @@ def setup(
         extra_middleware=[
             DeclareTopology(settings),
             StatusOnFailure(lambda: holder[0].reporter),
+            SweepStatusOutbox(lambda: holder[0].sweep_statuses()),
         ],
     )
     services = Services(

@@ -1,18 +1,40 @@
-"""Status reporting: the one terminal status of every event, recorded and published.
+"""Status reporting: the one terminal status of every event, recorded, then published.
 
-:meth:`StatusReporter.report` first appends the status to the store's history
-(``Store.add_status``), which refuses a second terminal status for the same event; only a
-status the store took is published, to the exchange ``allegro.status`` with routing key
-``offer.<status>``, persistent, ``content_type=application/json`` and
-``message_id=<event_id>:<status>`` (consumers may deduplicate on it), with publisher
-confirms. A redelivered or retried message therefore never publishes a second status, and
-two workers racing on the same event publish one.
+The store's status history is an outbox. :meth:`StatusReporter.report` first appends the
+status (``Store.add_status``), unpublished; then publishes it to the exchange
+``allegro.status`` with routing key ``offer.<status>``, persistent,
+``content_type=application/json`` and ``message_id=<event_id>:<status>``, with publisher
+confirms; then marks it published (``Store.mark_status_published``). A status is never lost
+when a process dies between recording and publishing it:
+
+- the store refuses a second terminal status for an event (a ``FAILED`` one excepted, see
+  *Replays*), so a redelivered or retried message cannot report a new one; instead every
+  step first asks :meth:`settled`, which publishes the event's stored status when it is
+  still unpublished, and then lets the message be acked (a refused :meth:`report` does the
+  same);
+- a *sweep* (:meth:`StatusReporter.sweep`) publishes every status left unpublished for
+  longer than :data:`SWEEP_MIN_AGE_S`, also those whose message was acked already: each
+  worker process runs it at start, the ingest bridge at start and every
+  :data:`SWEEP_INTERVAL_S`.
+
+**Duplicates.** A status message may therefore reach ``allegro.status`` twice, but only in
+that crash window: when a process died (or lost its store) after RabbitMQ confirmed the
+message and before the store marked it, when a publication hung longer than the sweep's
+minimum age, or when a redelivery of the event's message ran while the first run was
+between recording and marking. Both copies carry the same ``message_id``: consumers that
+must see each status once deduplicate on it.
+
+**Replays.** An event reported ``FAILED`` is dead-lettered and may be replayed; the
+replay's outcome is reported too (``Store.add_status`` takes exactly one more terminal
+status after a ``FAILED`` one), so a consumer sees ``FAILED`` and then the final status.
+A replay that fails again is ``FAILED`` with the same ``message_id`` as the first failure.
 
 Publishing needs a pika channel in confirm mode, owned by the calling thread:
 
 - :class:`BrokerChannelPublisher` for actor threads: the Dramatiq broker's thread-local,
   confirmed channel (``broker.channel``), reopened after a connection loss;
-- :class:`ChannelPublisher` for the ingest bridge: a channel of its own connection.
+- :class:`ChannelPublisher` for the ingest bridge and the sweep at worker start: a channel
+  of its own connection.
 """
 
 from __future__ import annotations
@@ -27,9 +49,13 @@ import structlog
 
 from schemas.status import Status, StatusError, StatusMessage
 from workers.allegro.errors import ErrorItem
+from workers.store.base import StoredStatus
 
 __all__ = [
     "PUBLISH_ATTEMPTS",
+    "SWEEP_INTERVAL_S",
+    "SWEEP_LEASE",
+    "SWEEP_MIN_AGE_S",
     "BrokerChannelPublisher",
     "ChannelPublisher",
     "Publisher",
@@ -44,6 +70,20 @@ log = structlog.get_logger(__name__)
 
 #: Attempts of one publish when the connection breaks (each on a fresh channel).
 PUBLISH_ATTEMPTS = 3
+#: The sweep leaves statuses younger than this alone: their reporter is most likely between
+#: recording and publishing them, and publishing them too would only make duplicates, s.
+SWEEP_MIN_AGE_S = 10.0
+#: How often the ingest bridge sweeps the outbox, s.
+SWEEP_INTERVAL_S = 30.0
+#: Statuses read per page of one sweep, and pages at most (a bigger backlog is left to the
+#: next sweep, so one sweep never holds its caller long).
+SWEEP_BATCH = 500
+SWEEP_MAX_PAGES = 10
+#: The store lease that lets one sweep run at a time, as (account, sku) of the lease table:
+#: "#" is no letter of an account name, so no SKU's lease can be this one.
+SWEEP_LEASE = ("#allegro-feed", "status-outbox-sweep")
+#: How long one sweep may hold :data:`SWEEP_LEASE`, s.
+SWEEP_LEASE_S = 120.0
 
 
 class Publisher(Protocol):
@@ -64,6 +104,18 @@ class StatusRecorder(Protocol):
     """The part of :class:`workers.store.base.Store` the reporter uses."""
 
     def add_status(self, message: StatusMessage) -> bool: ...
+
+    def terminal_entry(self, event_id: str) -> StoredStatus | None: ...
+
+    def mark_status_published(self, event_id: str, status: Status) -> None: ...
+
+    def unpublished_statuses(
+        self, limit: int = 100, *, min_age_s: float = 0.0
+    ) -> list[StatusMessage]: ...
+
+    def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool: ...
+
+    def release_lease(self, account: str, sku: str, owner: str) -> None: ...
 
 
 def status_properties(message: StatusMessage) -> pika.BasicProperties:
@@ -115,7 +167,8 @@ def allegro_errors(items: Iterable[ErrorItem], *, fallback: str) -> list[StatusE
 
 
 class StatusReporter:
-    """Records a status in the store and publishes it, once per event (see module doc)."""
+    """Records a status in the store, publishes it and marks it published: once per event
+    and delivery attempt chain (see the module doc)."""
 
     def __init__(self, store: StatusRecorder, publisher: Publisher, exchange: str) -> None:
         self._store = store
@@ -123,8 +176,9 @@ class StatusReporter:
         self.exchange = exchange
 
     def report(self, message: StatusMessage) -> bool:
-        """Record and publish ``message``; False (nothing published) when the event already
-        has its terminal status. Raises when the store or RabbitMQ fails."""
+        """Record and publish ``message``; False when the event already has its terminal
+        status (then that one is published if it is still unpublished). Raises when the
+        store or RabbitMQ fails: the status stays in the outbox."""
         if not self._store.add_status(message):
             log.info(
                 "status.already_reported",
@@ -132,10 +186,10 @@ class StatusReporter:
                 sku=message.sku,
                 status=str(message.status),
             )
+            if message.event_id is not None:
+                self.settled(message.event_id)
             return False
-        self._publisher.publish(
-            self.exchange, message.routing_key, message.to_json(), status_properties(message)
-        )
+        self._publish(message)
         log.info(
             "status.reported",
             event_id=message.event_id,
@@ -150,6 +204,59 @@ class StatusReporter:
             errors=[f"{e.code}: {e.message}" for e in message.errors][:5] or None,
         )
         return True
+
+    def settled(self, event_id: str) -> StatusMessage | None:
+        """The event's latest terminal status, or None when it has none yet. One that the
+        store holds unpublished (its reporter died before RabbitMQ confirmed it, or before
+        the store marked it) is published now, with its own ``message_id``, and marked."""
+        entry = self._store.terminal_entry(event_id)
+        if entry is None:
+            return None
+        if not entry.published:
+            self._publish(entry.message)
+            log.warning(
+                "status.published_late",
+                event_id=event_id,
+                sku=entry.message.sku,
+                status=str(entry.message.status),
+                recorded_for=entry.message.at.isoformat(),
+            )
+        return entry.message
+
+    def sweep(self, owner: str, *, min_age_s: float | None = None) -> int:
+        """Publish and mark the statuses left unpublished for ``min_age_s`` (default
+        :data:`SWEEP_MIN_AGE_S`) or longer; returns how many. One sweep at a time across
+        processes and hosts (the store lease :data:`SWEEP_LEASE`, held by ``owner``):
+        another one running makes this one do nothing. Raises when the store or RabbitMQ
+        fails."""
+        if min_age_s is None:
+            min_age_s = SWEEP_MIN_AGE_S
+        account, key = SWEEP_LEASE
+        if not self._store.acquire_lease(account, key, owner, SWEEP_LEASE_S):
+            log.debug("status.sweep_busy")
+            return 0
+        published = 0
+        try:
+            for _page in range(SWEEP_MAX_PAGES):
+                pending = self._store.unpublished_statuses(SWEEP_BATCH, min_age_s=min_age_s)
+                for message in pending:
+                    self._publish(message)
+                    published += 1
+                if len(pending) < SWEEP_BATCH:
+                    break
+        finally:
+            self._store.release_lease(account, key, owner)
+        if published:
+            log.warning("status.sweep_published", count=published)
+        return published
+
+    def _publish(self, message: StatusMessage) -> None:
+        self._publisher.publish(
+            self.exchange, message.routing_key, message.to_json(), status_properties(message)
+        )
+        if message.event_id is not None:
+            # A crash right here publishes the status once more later, same message_id.
+            self._store.mark_status_published(message.event_id, message.status)
 
 
 class ChannelPublisher:

@@ -292,6 +292,26 @@ def test_search_by_external_id_status_and_paging(api: httpx.Client) -> None:
     assert api.get("/sale/offers", params={"offer.id": ids[1]}).json()["offers"][0]["id"] == ids[1]
 
 
+def test_search_lags_behind_new_offers_by_search_lag_s(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
+    sandbox.configure(search_lag_s=30)
+    offer = create(api, offer_body("SKU-LAG"))
+
+    def listed() -> list[str]:
+        found = api.get("/sale/offers", params={"external.id": "SKU-LAG"}).json()
+        return [o["id"] for o in found["offers"]]
+
+    assert listed() == []  # created, but not in the search yet
+    assert api.get(f"/sale/product-offers/{offer['id']}").status_code == 200  # readable by id
+    sandbox.advance_clock(29)
+    assert listed() == []
+    sandbox.advance_clock(1)
+    assert listed() == [offer["id"]]
+    sandbox.configure(search_lag_s=0)
+    assert listed() == [offer["id"]]
+
+
 @pytest.mark.parametrize(
     "params",
     [

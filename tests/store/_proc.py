@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from schemas.events import PRODUCT_EVENT_ADAPTER
+from schemas.status import Status
 from workers.allegro.tokens import TokenSet
 from workers.store import LockTimeout, Store, open_store
 from workers.store.postgres import PostgresStore
@@ -148,11 +149,23 @@ def _record(url: str, events_file: str) -> Any:
     return outcomes
 
 
+def _add_statuses(url: str, status: str, *event_ids: str) -> Any:
+    # One terminal status per event: whether the store took it (a replay's outcome).
+    from tests.store.test_status import message
+
+    store = _open(url)
+    _ready()
+    taken = [store.add_status(message(event_id, Status(status), 1)) for event_id in event_ids]
+    store.close()
+    return taken
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "migrate": _migrate,
     "refresh": _refresh,
     "try-locks": _try_locks,
     "record": _record,
+    "add-statuses": _add_statuses,
 }
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from schemas.status import Status
 from tests.store._proc import run_together
-from workers.store import open_store
+from tests.store.test_status import message
+from workers.store import _sql, open_store
 from workers.store._migrations import load_migrations, split_statements
 from workers.store.postgres import PostgresStore
 from workers.store.sqlite import SQLiteStore
@@ -23,6 +25,7 @@ TABLES = {
     "category_parameters",
     "tokens",
     "statuses",
+    "create_intents",
     "schema_version",
 }
 
@@ -75,6 +78,46 @@ def test_both_dialects_have_the_same_migrations() -> None:
     sqlite_versions = [(m.version, m.name) for m in load_migrations("sqlite")]
     assert sqlite_versions == [(m.version, m.name) for m in load_migrations("postgresql")]
     assert sqlite_versions[0] == (1, "initial")
+
+
+def test_version_2_keeps_the_history_published_and_lets_failed_events_replay(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database of version 1 with statuses written by that version's code.
+    with monkeypatch.context() as patched:
+        patched.setattr(_sql, "load_migrations", lambda dialect: load_migrations(dialect)[:1])
+        store = open_store(fresh_url)
+    dialect = store.dialect  # type: ignore[attr-defined]
+    for status in (message("e1", Status.PUBLISHED, 0), message("e2", Status.FAILED, 1)):
+        store._tx(  # type: ignore[attr-defined]
+            lambda conn, status=status: conn.execute(
+                "INSERT INTO statuses (event_id, account, sku, version, status, terminal, at, "
+                "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    status.event_id,
+                    status.account,
+                    status.sku,
+                    status.version,
+                    status.status.value,
+                    True,
+                    dialect.time_in(status.at),
+                    dialect.json_in(status.model_dump(mode="json")),
+                ),
+            )
+        )
+    assert _schema(fresh_url)[1] == [(1, "initial")]
+
+    store.migrate()
+
+    assert _schema(fresh_url)[1] == _expected_versions(fresh_url)
+    assert store.unpublished_statuses() == []  # the old history counts as published
+    entry = store.terminal_entry("e1")
+    assert entry is not None and entry.published and entry.chain == 0
+    assert not store.add_status(message("e1", Status.UPDATED, 5))
+    assert store.add_status(message("e2", Status.PUBLISHED, 5))  # the FAILED one's replay
+    assert store.terminal_status("e2") == message("e2", Status.PUBLISHED, 5)
+    store.record_create_intent("default", "A1")
+    store.close()
 
 
 def test_split_statements_respects_quotes_and_comments() -> None:

@@ -6,7 +6,9 @@ refused, a 401 that was refreshed). After a failure that may have been applied (
 broken connection, 5xx) the offer is first looked up by its ``external.id``; if it exists it
 is returned (``OfferResult.recovered``), otherwise the POST is sent again. Without an
 ``external.id`` there is no safe way to tell, and the transient error is raised to the
-caller.
+caller. Allegro's search is not guaranteed to list a new offer at once, though: a caller
+that keeps its own record of pending creations passes ``resend_if_unsure=False`` and gets
+the failure instead of a second POST when the look-up finds nothing.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ class OffersMixin(ClientBase):
 
     # --- create / update ----------------------------------------------------------------
 
-    def create_offer(self, body: Mapping[str, Any] | BaseModel) -> OfferResult:
+    def create_offer(
+        self, body: Mapping[str, Any] | BaseModel, *, resend_if_unsure: bool = True
+    ) -> OfferResult:
         """Create an offer (``POST /sale/product-offers``) and wait for its final state.
 
         201 → done. 202 → the operation is polled (honouring Retry-After) until its 303,
@@ -100,15 +104,39 @@ class OffersMixin(ClientBase):
         (still running after ``operation_poll_max_s``: resume with ``wait_operation``), or
         a transient error when the POST may have been applied and the body has no
         ``external.id`` to check that with.
+
+        ``resend_if_unsure=False``: the POST is sent once, re-sent only after failures that
+        certainly did not reach Allegro. After one that may have been applied the offer is
+        looked up by ``external.id`` once; when that finds nothing the failure is raised
+        (``maybe_applied`` true) rather than risking a second offer behind a search that
+        lags.
         """
         payload = _as_body(body, patch=False)
         external_id = _external_id(payload)
         if external_id is not None:
             _check_external_id(external_id)
-        outcome = self._post_offer(payload, external_id)
+        if external_id is not None and not resend_if_unsure:
+            outcome = self._post_offer_once(payload, external_id)
+        else:
+            outcome = self._post_offer(payload, external_id)
         if isinstance(outcome, OfferResult):
             return outcome
         return self._offer_result(outcome)
+
+    def _post_offer_once(
+        self, payload: dict[str, Any], external_id: str
+    ) -> ApiResponse | OfferResult:
+        try:
+            return self._http.request(
+                "POST", OFFERS_PATH, json=payload, ok=(201, 202), retry=Retry.UNSAFE
+            )
+        except TransientError as exc:
+            if not exc.maybe_applied:
+                raise
+            found = self._recover_by_external_id(external_id, exc, resend=False)
+            if found is None:
+                raise
+            return found
 
     def _post_offer(
         self, payload: dict[str, Any], external_id: str | None
@@ -135,25 +163,31 @@ class OffersMixin(ClientBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _recover_by_external_id(
-        self, external_id: str, failure: TransientError
+        self, external_id: str, failure: TransientError, *, resend: bool = True
     ) -> OfferResult | None:
         matches = self.find_offers_by_external_id([external_id])
         if not matches or not matches[0].id:
-            self._log_recovery(external_id, failure, found=None)
+            self._log_recovery(external_id, failure, found=None, resend=resend)
             return None
         # GET /sale/offers lists the newest first.
         offer = self.get_offer(matches[0].id)
-        self._log_recovery(external_id, failure, found=offer.id)
+        self._log_recovery(external_id, failure, found=offer.id, resend=resend)
         return OfferResult(offer=offer, status=200, trace_id=offer.trace_id, recovered=True)
 
-    def _log_recovery(self, external_id: str, failure: TransientError, found: str | None) -> None:
+    def _log_recovery(
+        self, external_id: str, failure: TransientError, found: str | None, *, resend: bool
+    ) -> None:
+        if found:
+            action = "return the existing offer"
+        else:
+            action = "send the POST again" if resend else "raise: the caller decides"
         log.warning(
             "allegro.post_offer_ambiguous",
             external_id=external_id,
             error=type(failure).__name__,
             trace_id=failure.trace_id,
             found_offer_id=found,
-            action="return the existing offer" if found else "send the POST again",
+            action=action,
         )
 
     def update_offer(self, offer_id: str, patch: Mapping[str, Any] | BaseModel) -> OfferResult:

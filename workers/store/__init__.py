@@ -10,17 +10,20 @@ from pathlib import Path
 
 from workers.store.base import (
     CachedParameters,
+    CreateIntent,
     LockTimeout,
     OfferRecord,
     RecordOutcome,
     RecordResult,
     Store,
+    StoredStatus,
     StoreError,
     StoreUnavailable,
 )
 
 __all__ = [
     "CachedParameters",
+    "CreateIntent",
     "LockTimeout",
     "OfferRecord",
     "RecordOutcome",
@@ -28,6 +31,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "StoredStatus",
     "open_store",
     "sqlite_path",
 ]

@@ -1,44 +1,34 @@
 """The store's SQL, written once for both backends.
 
-:class:`SqlStore` implements every :class:`~workers.store.base.Store` method on top of what
-a backend provides: ``_tx`` (run a unit of work in one write transaction, retrying it where
-the backend retries), ``_read`` (the same for reads), ``_named_lock`` (the lock behind
-``parameters_lock``/``refresh_lock``), ``_lock_migrations``/``_run_script``, ``close``, and
-a :class:`~workers.store._common.Dialect` (how JSON and times travel). Statements use ``?``
+:class:`SqlStore` implements every :class:`~workers.store.base.Store` method (the status
+history in its base :class:`~workers.store._sql_status.StatusSql`) on top of what a backend
+provides (:class:`~workers.store._sqlcore.SqlCore`): ``_tx`` (run a unit of work in one
+write transaction, retrying it where the backend retries), ``_read`` (the same for reads),
+``_named_lock`` (the lock behind ``parameters_lock``/``refresh_lock``),
+``_lock_migrations``/``_run_script``, ``close``, and a
+:class:`~workers.store._common.Dialect` (how JSON and times travel). Statements use ``?``
 placeholders (the PostgreSQL backend turns them into ``%s``) and stick to what SQLite
 (3.24+) and PostgreSQL (12+) share: ``ON CONFLICT`` upserts, row values, row counts.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 
 import structlog
 
 from schemas.events import ProductEvent
-from schemas.status import StatusMessage
 from workers.allegro.tokens import TokenSet
 from workers.domain.model import ProductState
-from workers.store import _common
-from workers.store._common import (
-    PARTS_COLUMNS,
-    TERMINAL_STATUSES,
-    Clock,
-    Conn,
-    Dialect,
-    HeldLocks,
-    parts_from_row,
-    to_utc,
-    utc_now,
-)
+from workers.store._common import PARTS_COLUMNS, Conn, parts_from_row
 from workers.store._merge import Parts, merge, to_state
 from workers.store._migrations import load_migrations
+from workers.store._sql_status import StatusSql
 from workers.store.base import (
     CachedParameters,
+    CreateIntent,
     OfferRecord,
     RecordOutcome,
     RecordResult,
@@ -48,8 +38,6 @@ from workers.store.base import (
 __all__ = ["RowAppeared", "SqlStore"]
 
 log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
 
 
 class RowAppeared(StoreUnavailable):
@@ -63,55 +51,8 @@ _PRODUCT_COLUMNS = (
 )
 
 
-class SqlStore(ABC):
+class SqlStore(StatusSql):
     """Every Store method, in SQL both backends understand. See the module docstring."""
-
-    dialect: Dialect
-
-    def __init__(self, clock: Clock | None) -> None:
-        self._clock = clock or utc_now
-        self._held = HeldLocks()
-
-    # --- what a backend provides --------------------------------------------------------
-
-    @abstractmethod
-    def _tx(self, work: Callable[[Conn], T]) -> T:
-        """Run ``work`` in one write transaction (exclusive where the backend needs it)."""
-
-    @abstractmethod
-    def _read(self, work: Callable[[Conn], T]) -> T:
-        """Run ``work`` that only reads, on one consistent snapshot."""
-
-    @abstractmethod
-    def _named_lock(self, kind: str, key: str) -> AbstractContextManager[None]:
-        """The exclusive lock ``kind`` (``parameters``/``refresh``) of ``key``, across
-        threads and processes; not re-entrant (``HeldLocks`` adds that)."""
-
-    @abstractmethod
-    def _lock_migrations(self, conn: Conn) -> None:
-        """Inside the migration transaction: wait until no other process migrates."""
-
-    @abstractmethod
-    def _run_script(self, conn: Conn, sql: str) -> None:
-        """Run a migration file (several statements) inside the transaction."""
-
-    @abstractmethod
-    def close(self) -> None: ...
-
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _now(self) -> datetime:
-        return to_utc(self._clock())
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._read(lambda conn: conn.execute(sql, params).fetchall())
-
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._tx(lambda conn: conn.execute(sql, params).rowcount)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -239,25 +180,67 @@ class SqlStore(ABC):
         )
 
     def save_offer(self, record: OfferRecord) -> None:
-        self._write(
-            "INSERT INTO offers (account, sku, offer_id, publication_status, fingerprint, "
-            "published_version, published_body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
-            "publication_status = excluded.publication_status, "
-            "fingerprint = excluded.fingerprint, "
-            "published_version = excluded.published_version, "
-            "published_body = excluded.published_body, updated_at = excluded.updated_at",
-            (
-                record.account,
-                record.sku,
-                record.offer_id,
-                record.publication_status,
-                record.fingerprint,
-                record.published_version,
-                self.dialect.json_in(record.published_body),
-                self.dialect.time_in(record.updated_at or self._now()),
-            ),
-        )
+        def work(conn: Conn) -> None:
+            conn.execute(
+                "INSERT INTO offers (account, sku, offer_id, publication_status, fingerprint, "
+                "published_version, published_body, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
+                "publication_status = excluded.publication_status, "
+                "fingerprint = excluded.fingerprint, "
+                "published_version = excluded.published_version, "
+                "published_body = excluded.published_body, updated_at = excluded.updated_at",
+                (
+                    record.account,
+                    record.sku,
+                    record.offer_id,
+                    record.publication_status,
+                    record.fingerprint,
+                    record.published_version,
+                    self.dialect.json_in(record.published_body),
+                    self.dialect.time_in(record.updated_at or self._now()),
+                ),
+            )
+            # The offer is known now: no POST of the SKU is pending any more.
+            conn.execute(
+                "DELETE FROM create_intents WHERE account = ? AND sku = ?",
+                (record.account, record.sku),
+            )
+
+        self._tx(work)
+
+    # --- creation intents ---------------------------------------------------------------
+
+    def record_create_intent(self, account: str, sku: str) -> CreateIntent:
+        now = self.dialect.time_in(self._now())
+
+        def work(conn: Conn) -> CreateIntent:
+            conn.execute(
+                "INSERT INTO create_intents (account, sku, attempts, attempted_at) "
+                "VALUES (?, ?, 1, ?) ON CONFLICT (account, sku) DO UPDATE SET "
+                "attempts = create_intents.attempts + 1, attempted_at = excluded.attempted_at",
+                (account, sku, now),
+            )
+            intent = self._intent(conn, account, sku)
+            assert intent is not None  # written just now, in this transaction
+            return intent
+
+        return self._tx(work)
+
+    def _intent(self, conn: Conn, account: str, sku: str) -> CreateIntent | None:
+        row = conn.execute(
+            "SELECT attempts, attempted_at FROM create_intents WHERE account = ? AND sku = ?",
+            (account, sku),
+        ).fetchone()
+        if row is None:
+            return None
+        return CreateIntent(account, sku, int(row[0]), self.dialect.time_out(row[1]))
+
+    def create_intent(self, account: str, sku: str) -> CreateIntent | None:
+        return self._read(lambda conn: self._intent(conn, account, sku))
+
+    def clear_create_intent(self, account: str, sku: str) -> None:
+        self._write("DELETE FROM create_intents WHERE account = ? AND sku = ?", (account, sku))
 
     # --- per-SKU publishing lease -------------------------------------------------------
 
@@ -324,56 +307,3 @@ class SqlStore(ABC):
 
     def refresh_lock(self, account: str) -> AbstractContextManager[None]:
         return self._held.hold(f"refresh:{account}", lambda: self._named_lock("refresh", account))
-
-    # --- status history -----------------------------------------------------------------
-
-    def add_status(self, message: StatusMessage) -> bool:
-        inserted = self._write(
-            "INSERT INTO statuses (event_id, account, sku, version, status, terminal, at, "
-            "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                message.event_id,
-                message.account,
-                message.sku,
-                message.version,
-                message.status.value,
-                message.status in TERMINAL_STATUSES,
-                self.dialect.time_in(message.at),
-                self.dialect.json_in(message.model_dump(mode="json")),
-            ),
-        )
-        return inserted == 1
-
-    def _message(self, value: Any) -> StatusMessage:
-        return StatusMessage.model_validate(self.dialect.json_out(value))
-
-    def terminal_status(self, event_id: str) -> StatusMessage | None:
-        rows = self._rows(
-            "SELECT message FROM statuses WHERE event_id = ? AND terminal = ?", (event_id, True)
-        )
-        return self._message(rows[0][0]) if rows else None
-
-    def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
-        rows = self._rows(
-            "SELECT message FROM statuses WHERE account = ? AND sku = ? "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            (account, sku, limit),
-        )
-        return [self._message(row[0]) for row in rows]
-
-    def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
-        # Page by (at, id) so that no transaction stays open while the caller works;
-        # (at, id) > (since, 0) is at >= since, as ids start at 1.
-        after: tuple[Any, int] | None = (self.dialect.time_in(since), 0) if since else None
-        while True:
-            page = _common.HISTORY_PAGE
-            where = "WHERE (at, id) > (?, ?) " if after is not None else ""
-            rows = self._rows(
-                f"SELECT at, id, message FROM statuses {where}ORDER BY at, id LIMIT ?",  # noqa: S608
-                (*(after or ()), page),
-            )
-            for at, row_id, message in rows:
-                after = (at, row_id)
-                yield self._message(message)
-            if len(rows) < page:
-                return

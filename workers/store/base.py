@@ -1,9 +1,11 @@
 """The store's interface: one implementation per database (SQLite, PostgreSQL).
 
 The store is the pipeline's memory. It holds the desired state and versions per SKU, the
-offer registry, the per-SKU publishing lease, the category-parameter cache, OAuth tokens and
-the status history. Every method is safe to call from several threads, processes and (with
-PostgreSQL) hosts at once; each is one transaction.
+offer registry with the creation intents of offers not yet in it, the per-SKU publishing
+lease, the category-parameter cache, OAuth tokens and the status history, which is also the
+outbox of the status messages (each status records whether its publication was confirmed).
+Every method is safe to call from several threads, processes and (with PostgreSQL) hosts at
+once; each is one transaction.
 
 Errors: every method raises only :class:`StoreError` (permanent: a bug, a database that
 was never migrated) or its subclass :class:`StoreUnavailable` (transient: the database is
@@ -21,12 +23,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from schemas.events import ProductEvent
-from schemas.status import StatusMessage
+from schemas.status import Status, StatusMessage
 from workers.allegro.tokens import TokenSet
 from workers.domain.model import ProductState
 
 __all__ = [
     "CachedParameters",
+    "CreateIntent",
     "LockTimeout",
     "OfferRecord",
     "RecordOutcome",
@@ -34,6 +37,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "StoredStatus",
 ]
 
 
@@ -87,6 +91,39 @@ class OfferRecord:
     published_version: int | None = None
     published_body: dict[str, Any] | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CreateIntent:
+    """A ``POST /sale/product-offers`` for the SKU that may have created an offer which is
+    not in the registry yet (:meth:`Store.record_create_intent`).
+
+    ``attempts``: POSTs sent since the intent was first recorded; ``attempted_at``: when the
+    latest one was about to be sent (UTC).
+    """
+
+    account: str
+    sku: str
+    attempts: int
+    attempted_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredStatus:
+    """A terminal status as the store holds it: the message and its outbox state.
+
+    ``published_at`` is None while RabbitMQ has not confirmed the message's publication
+    (:meth:`Store.mark_status_published`). ``chain`` counts the event's delivery attempt
+    chains: 0 for its first outcome, n for the outcome of its n-th replay after FAILED.
+    """
+
+    message: StatusMessage
+    published_at: datetime | None
+    chain: int = 0
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
 
 
 @dataclass(frozen=True)
@@ -145,7 +182,28 @@ class Store(Protocol):
     def get_offer(self, account: str, sku: str) -> OfferRecord | None: ...
 
     def save_offer(self, record: OfferRecord) -> None:
-        """Insert or replace the SKU's registry entry (``updated_at`` None: now)."""
+        """Insert or replace the SKU's registry entry (``updated_at`` None: now), and remove
+        the SKU's creation intent in the same transaction (the offer is known now)."""
+
+    # --- creation intents -------------------------------------------------------------------
+    #
+    # Allegro's GET /sale/offers?external.id= is not guaranteed to list an offer as soon as
+    # the POST that created it returns: after a POST whose answer was lost, "not found" does
+    # not prove that Allegro created nothing. So before every POST the publish step records
+    # an intent (committed before the POST is sent); a later attempt that finds an intent
+    # and no offer waits for the search to catch up instead of POSTing again.
+
+    def record_create_intent(self, account: str, sku: str) -> CreateIntent:
+        """Record that a POST for the SKU is about to be sent: a new intent with
+        ``attempts`` 1, or the existing one with ``attempts`` + 1; ``attempted_at`` now.
+        Returns the intent as stored."""
+
+    def create_intent(self, account: str, sku: str) -> CreateIntent | None:
+        """The SKU's creation intent, or None (no POST pending since its offer was saved)."""
+
+    def clear_create_intent(self, account: str, sku: str) -> None:
+        """Remove the SKU's intent: the POST certainly created nothing (refused, never
+        sent). Idempotent."""
 
     # --- per-SKU publishing lease -------------------------------------------------------------
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
@@ -174,12 +232,36 @@ class Store(Protocol):
         """Exclusive across processes and hosts: only one refreshes an account's tokens.
         Re-entrant within a thread; raises :class:`LockTimeout` after the lock timeout."""
 
-    # --- status history -----------------------------------------------------------------------
+    # --- status history and the status outbox ------------------------------------------------
     def add_status(self, message: StatusMessage) -> bool:
-        """Append to the SKU's history. For a terminal status (every status is terminal
-        today) returns False, and stores nothing, when the event already has one."""
+        """Append to the SKU's history, not yet published (see :meth:`mark_status_published`).
 
-    def terminal_status(self, event_id: str) -> StatusMessage | None: ...
+        Exactly one terminal status (every status is terminal today) per delivery attempt
+        chain of an event: returns False, and stores nothing, when the event's latest
+        terminal status is not FAILED. After a FAILED one, exactly one more is taken (the
+        outcome of the replay of the dead-lettered message), in a new chain; each FAILED
+        opens one more. Two calls racing for the same chain store one. A status without an
+        ``event_id`` (unreadable input) is always taken.
+        """
+
+    def terminal_status(self, event_id: str) -> StatusMessage | None:
+        """The event's latest terminal status (of its latest chain), or None."""
+
+    def terminal_entry(self, event_id: str) -> StoredStatus | None:
+        """:meth:`terminal_status` with its outbox state and chain."""
+
+    def mark_status_published(self, event_id: str, status: Status) -> None:
+        """RabbitMQ confirmed the publication of the event's ``status``: set
+        ``published_at`` (now) where it is still unset. Idempotent."""
+
+    def unpublished_statuses(
+        self, limit: int = 100, *, min_age_s: float = 0.0
+    ) -> list[StatusMessage]:
+        """Statuses recorded at least ``min_age_s`` seconds ago (the store's clock) whose
+        publication was never confirmed, oldest first, at most ``limit``: the outbox that
+        a sweep publishes. Statuses without an ``event_id`` are not in it (nothing refuses
+        them, so a redelivery of their input reports them again). ``limit`` must be
+        positive (ValueError)."""
 
     def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
         """Newest first."""

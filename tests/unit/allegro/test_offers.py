@@ -142,6 +142,46 @@ def test_post_resent_when_lookup_finds_nothing(client: AllegroClient, fake: Fake
     assert len(fake.calls("GET", "/sale/offers")) == 1
 
 
+def test_post_not_resent_when_the_caller_keeps_pending_creations(
+    client: AllegroClient, fake: FakeAllegro
+) -> None:
+    # The search may lag behind the POST: "not found" proves nothing, so the caller decides.
+    fake.on("POST", POST, reply(500), reply(201, {"id": "78"}))
+    fake.on("GET", "/sale/offers", reply(200, {"offers": [], "totalCount": 0}))
+    with pytest.raises(ServerError) as caught:
+        client.create_offer(WITH_EXTERNAL, resend_if_unsure=False)
+    assert caught.value.maybe_applied
+    assert len(fake.calls("POST", POST)) == 1
+    assert len(fake.calls("GET", "/sale/offers")) == 1
+
+
+def test_post_once_still_returns_an_offer_the_lookup_finds(
+    client: AllegroClient, fake: FakeAllegro
+) -> None:
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    fake.on("POST", POST, drop)
+    fake.on(
+        "GET",
+        "/sale/offers",
+        reply(200, {"offers": [{"id": "77", "external": {"id": "SKU-1"}}], "totalCount": 1}),
+    )
+    fake.on("GET", "/sale/product-offers/77", reply(200, {"id": "77", "external": {"id": "SKU-1"}}))
+    result = client.create_offer(WITH_EXTERNAL, resend_if_unsure=False)
+    assert result.recovered and result.offer_id == "77"
+    assert len(fake.calls("POST", POST)) == 1
+
+
+def test_post_once_is_still_retried_when_certainly_not_applied(
+    client: AllegroClient, fake: FakeAllegro
+) -> None:
+    fake.on("POST", POST, reply(429), reply(201, {"id": "79"}))
+    assert client.create_offer(WITH_EXTERNAL, resend_if_unsure=False).offer_id == "79"
+    assert len(fake.calls("POST", POST)) == 2
+    assert fake.calls("GET", "/sale/offers") == []
+
+
 def test_post_retried_when_certainly_not_applied(client: AllegroClient, fake: FakeAllegro) -> None:
     calls = []
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pika
@@ -19,7 +19,14 @@ from workers.allegro import OfferListing, OfferResult, ProductOffer, TokenSet
 from workers.domain.model import ProductState
 from workers.services import Services
 from workers.settings import Settings
-from workers.store import CachedParameters, OfferRecord, RecordOutcome, RecordResult
+from workers.store import (
+    CachedParameters,
+    CreateIntent,
+    OfferRecord,
+    RecordOutcome,
+    RecordResult,
+    StoredStatus,
+)
 
 
 @dataclass
@@ -35,6 +42,11 @@ class FakeStore:
     results: list[RecordResult] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     fail_record: BaseException | None = None
+    intents: dict[tuple[str, str], CreateIntent] = field(default_factory=dict)
+    recorded_at: list[datetime] = field(default_factory=list)
+    published_at: dict[int, datetime] = field(default_factory=dict)  # index in statuses
+    #: The store's clock (statuses, intents); tests move it.
+    now: datetime = field(default_factory=lambda: datetime(2026, 7, 18, 12, 0, tzinfo=UTC))
 
     def record_event(self, event: ProductEvent) -> RecordResult:
         self.calls.append(f"record:{event.event_id}")
@@ -55,6 +67,7 @@ class FakeStore:
     def save_offer(self, record: OfferRecord) -> None:
         self.calls.append(f"save_offer:{record.offer_id}")
         self.offers[(record.account, record.sku)] = record
+        self.intents.pop((record.account, record.sku), None)
 
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
         holder = self.leases.setdefault((account, sku), owner)
@@ -76,14 +89,58 @@ class FakeStore:
         yield
 
     def add_status(self, message: StatusMessage) -> bool:
+        # The store's rule: one terminal status per event, one more after each FAILED.
         self.calls.append(f"status:{message.status}")
-        if self.terminal_status(message.event_id or "") is not None:
+        prior = self.terminal_status(message.event_id) if message.event_id else None
+        if prior is not None and prior.status is not Status.FAILED:
             return False
         self.statuses.append(message)
+        self.recorded_at.append(self.now)
         return True
 
     def terminal_status(self, event_id: str) -> StatusMessage | None:
-        return next((s for s in self.statuses if s.event_id == event_id), None)
+        entry = self.terminal_entry(event_id)
+        return entry.message if entry is not None else None
+
+    def terminal_entry(self, event_id: str) -> StoredStatus | None:
+        found = [i for i, s in enumerate(self.statuses) if s.event_id == event_id]
+        if not found:
+            return None
+        return StoredStatus(
+            self.statuses[found[-1]], self.published_at.get(found[-1]), len(found) - 1
+        )
+
+    def mark_status_published(self, event_id: str, status: Status) -> None:
+        self.calls.append(f"marked:{status}")
+        for index, message in enumerate(self.statuses):
+            if (message.event_id, message.status) == (event_id, status):
+                self.published_at.setdefault(index, self.now)
+
+    def unpublished_statuses(
+        self, limit: int = 100, *, min_age_s: float = 0.0
+    ) -> list[StatusMessage]:
+        before = self.now - timedelta(seconds=min_age_s)
+        return [
+            message
+            for index, message in enumerate(self.statuses)
+            if index not in self.published_at
+            and message.event_id is not None
+            and self.recorded_at[index] <= before
+        ][:limit]
+
+    def record_create_intent(self, account: str, sku: str) -> CreateIntent:
+        self.calls.append("intent")
+        prior = self.intents.get((account, sku))
+        intent = CreateIntent(account, sku, prior.attempts + 1 if prior else 1, self.now)
+        self.intents[(account, sku)] = intent
+        return intent
+
+    def create_intent(self, account: str, sku: str) -> CreateIntent | None:
+        return self.intents.get((account, sku))
+
+    def clear_create_intent(self, account: str, sku: str) -> None:
+        self.calls.append("clear_intent")
+        self.intents.pop((account, sku), None)
 
     def get(self, account: str) -> TokenSet | None:
         return None
@@ -131,6 +188,7 @@ class FakeClient:
         self.errors: list[BaseException] = []
         self.category = {"id": "85166", "leaf": True}
         self.next_id = 100
+        self.resend_if_unsure: list[bool] = []
 
     def _maybe_fail(self) -> None:
         if self.errors:
@@ -140,8 +198,9 @@ class FakeClient:
         self.calls.append(("find", list(external_ids)))
         return list(self.found)
 
-    def create_offer(self, body: dict[str, Any]) -> OfferResult:
+    def create_offer(self, body: dict[str, Any], *, resend_if_unsure: bool = True) -> OfferResult:
         self.calls.append(("POST", body))
+        self.resend_if_unsure.append(resend_if_unsure)
         self._maybe_fail()
         self.next_id += 1
         offer = ProductOffer.model_validate(

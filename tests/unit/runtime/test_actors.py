@@ -15,6 +15,7 @@ from workers.broker import Payload, part_digests
 from workers.domain.model import ProductState
 from workers.domain.plan import fingerprint
 from workers.middleware import Deferred
+from workers.status import status_for
 from workers.store import OfferRecord
 
 from .conftest import Harness, product, state
@@ -140,8 +141,13 @@ def test_a_new_offer_is_created_recorded_and_reported(harness: Harness, steps: S
         "101",
         "trace-post",
     )
-    # Recorded before the status; the lease is released at the end.
-    assert harness.store.calls[-2:] == ["status:PUBLISHED", "release"]
+    # The intent before the POST; the registry entry (clearing the intent) before the
+    # status, which is marked published once sent; the lease is released at the end.
+    calls = harness.store.calls
+    assert calls[:2] == ["intent", "save_offer:101"]
+    assert calls[-3:] == ["status:PUBLISHED", "marked:PUBLISHED", "release"]
+    assert harness.store.intents == {}
+    assert harness.client.resend_if_unsure == [False]
     assert harness.store.leases == {}
 
 
@@ -274,3 +280,25 @@ def test_an_offer_adopted_by_an_earlier_run_is_still_reported_published(
 
     assert harness.client.writes() == ["PATCH"]
     assert harness.statuses() == [Status.PUBLISHED]
+
+
+def test_a_content_step_publishes_a_pending_status_of_a_finished_event_and_stops(
+    harness: Harness, steps: Steps
+) -> None:
+    # A redelivery of a message whose run recorded REJECTED and died before publishing it.
+    st = _given(harness, state(1))
+    harness.store.add_status(
+        status_for(
+            {"event_id": "ev-1", "sku": "SKU-1", "account": "default", "version": 1},
+            Status.REJECTED,
+            errors=[{"code": "UNMAPPED_CATEGORY", "message": "no category"}],
+        )
+    )
+
+    for step in (steps.categorize, steps.enrich, steps.validate):
+        step(_payload(st, category_id="85166"))
+
+    assert harness.client.calls == []
+    assert harness.queued("enrich") == [] and harness.queued("validate") == []
+    [sent] = harness.publisher.published  # once: marked after the first
+    assert sent.properties.message_id == "ev-1:REJECTED"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pika
@@ -11,11 +11,12 @@ import pika.exceptions
 import pytest
 
 from schemas.events import EventType
-from schemas.status import Status
+from schemas.status import Status, StatusMessage
 from workers.broker import Payload, first_step, part_digests
 from workers.ingest import IngestHandler, Outcome, parked_properties
 from workers.settings import Settings
-from workers.store import RecordOutcome
+from workers.status import SWEEP_INTERVAL_S, SWEEP_MIN_AGE_S, status_for
+from workers.store import RecordOutcome, StoreUnavailable
 from workers.topology import Step
 
 from .conftest import FakePublisher, FakeStore, recorded, state
@@ -184,6 +185,7 @@ def test_bad_input_is_parked_before_it_is_reported(bench: Bench) -> None:
         "publish:u.allegro.ingest.rejected",
         "status:REJECTED",
         "publish:offer.rejected",
+        "marked:REJECTED",
     ]
     parked, status = bench.publisher.published
     assert (parked.exchange, parked.body, parked.mandatory) == ("", body, True)
@@ -321,3 +323,103 @@ def test_an_outage_is_waited_out_however_long_it_lasts(bench: Bench, settings: S
 
     assert len(amqp.nacked) == MAX_INTERNAL_FAILURES + 2 and amqp.acked == []
     assert bench.publisher.published == []
+
+
+# --- the status outbox ----------------------------------------------------------------------
+
+
+def _stored(bench: Bench, status: Status, **fields: Any) -> StatusMessage:
+    message = status_for(
+        {"event_id": "ev-1", "sku": "SKU-1", "account": "default", "version": 2},
+        status,
+        **fields,
+    )
+    bench.store.add_status(message)
+    return message
+
+
+def test_a_duplicate_whose_status_is_pending_publishes_it_and_is_not_handed_on(
+    bench: Bench,
+) -> None:
+    # The first delivery was superseded; the bridge died before publishing that status.
+    stored = _stored(bench, Status.SUPERSEDED)
+    bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(9), dispatched=False))
+
+    assert bench.handle(_event()) is Outcome.DUPLICATE
+
+    [sent] = bench.publisher.published
+    assert (sent.body, sent.properties.message_id) == (stored.to_json(), "ev-1:SUPERSEDED")
+    assert bench.sent == [] and bench.store.unpublished_statuses() == []
+
+
+def test_a_duplicate_of_a_failed_event_never_handed_on_is_handed_on(bench: Bench) -> None:
+    # The bridge gave up on it (FAILED, parked); an operator replays the parked event.
+    _stored(bench, Status.FAILED, errors=[{"code": "KeyError", "message": "a bug"}])
+    bench.store.published_at[0] = bench.store.now
+    bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(2), dispatched=False))
+
+    assert bench.handle(_event()) is Outcome.DISPATCHED
+
+    assert [step for step, _ in bench.sent] == [Step.CATEGORIZE]
+    assert bench.publisher.published == []
+
+
+def test_a_rejected_event_delivered_again_publishes_its_pending_status(bench: Bench) -> None:
+    body = json.dumps(_event(version="2")).encode()
+    bench.publisher.fail = ConnectionError("died after recording the status")
+    with pytest.raises(ConnectionError):
+        bench.handle(body, "product.stock", message_id="m-1")
+    bench.publisher.fail = None
+
+    bench.handle(body, "product.stock", message_id="m-1")  # redelivered
+
+    statuses = [p for p in bench.publisher.published if p.routing_key == "offer.rejected"]
+    assert [p.properties.message_id for p in statuses] == ["ev-1:REJECTED"]
+    assert bench.store.unpublished_statuses() == []
+
+
+def test_the_bridge_sweeps_at_start_then_every_interval(
+    bench: Bench, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers import ingest
+
+    bridge = ingest.IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    now = [1_000.0]
+    monkeypatch.setattr(ingest.time, "monotonic", lambda: now[0])
+
+    def forgotten(event_id: str) -> None:
+        identity = {"event_id": event_id, "sku": "SKU-1", "account": "default", "version": 2}
+        bench.store.add_status(status_for(identity, Status.ENDED))
+        bench.store.now += timedelta(seconds=SWEEP_MIN_AGE_S)
+
+    forgotten("ev-1")
+    bridge._sweep_when_due(bench.handler)  # the first wake-up: at once
+    forgotten("ev-2")
+    now[0] += SWEEP_INTERVAL_S - 1
+    bridge._sweep_when_due(bench.handler)  # not yet
+    assert [p.properties.message_id for p in bench.publisher.published] == ["ev-1:ENDED"]
+
+    now[0] += 1
+    bridge._sweep_when_due(bench.handler)
+
+    assert bridge.swept == 2
+    assert [p.properties.message_id for p in bench.publisher.published][-1] == "ev-2:ENDED"
+
+
+def test_a_failing_sweep_never_stops_the_bridge(bench: Bench, settings: Settings) -> None:
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+
+    def broken(*_args: Any, **_kwargs: Any) -> list[Any]:
+        raise StoreUnavailable("database down")
+
+    bench.store.unpublished_statuses = broken  # type: ignore[method-assign]
+    bridge._sweep_when_due(bench.handler)  # logged, not raised
+    bench.publisher.fail = pika.exceptions.StreamLostError("gone")
+    bench.store.unpublished_statuses = lambda *_a, **_k: [  # type: ignore[method-assign]
+        status_for({"event_id": "e", "sku": "s", "account": "a", "version": 1}, Status.ENDED)
+    ]
+    bridge.sweep_soon()
+    with pytest.raises(pika.exceptions.StreamLostError):  # the consumer reconnects
+        bridge._sweep_when_due(bench.handler)

@@ -20,6 +20,7 @@ from workers.middleware import (
     LogContext,
     PipelineRetries,
     StatusOnFailure,
+    SweepStatusOutbox,
     deferring,
 )
 
@@ -189,3 +190,30 @@ def test_a_short_rate_limit_is_retried_as_usual() -> None:
 
     with pytest.raises(RateLimited):
         deferring(call)({})
+
+
+def test_a_booting_worker_sweeps_the_status_outbox_before_taking_messages() -> None:
+    swept: list[str] = []
+    stub = StubBroker(middleware=[SweepStatusOutbox(lambda: swept.append("swept") or 3)])
+    stub.emit_after("process_boot")
+    worker = dramatiq.Worker(stub, worker_timeout=10)
+    try:
+        worker.start()
+        assert swept == ["swept"]
+    finally:
+        worker.stop()
+        stub.close()
+
+
+def test_a_failed_sweep_does_not_stop_the_worker_from_booting() -> None:
+    def broken() -> int:
+        raise ConnectionError("RabbitMQ away")
+
+    stub = StubBroker(middleware=[SweepStatusOutbox(broken)])
+    stub.emit_after("process_boot")
+    worker = dramatiq.Worker(stub, worker_timeout=10)
+    try:
+        worker.start()  # logged, not raised
+    finally:
+        worker.stop()
+        stub.close()

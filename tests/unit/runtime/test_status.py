@@ -1,8 +1,10 @@
-"""Status reporting: recorded first, published once, with the contract's AMQP properties."""
+"""Status reporting: recorded first, published once, with the contract's AMQP properties;
+the outbox: marked once confirmed, pending ones published by the next run and the sweep."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pika.exceptions
@@ -12,13 +14,15 @@ from schemas.status import Status
 from workers.allegro import ErrorItem
 from workers.status import (
     PUBLISH_ATTEMPTS,
+    SWEEP_LEASE,
+    SWEEP_MIN_AGE_S,
     BrokerChannelPublisher,
     StatusReporter,
     allegro_errors,
     status_for,
 )
 
-from .conftest import FakePublisher, FakeStore
+from .conftest import FakePublisher, FakeStore, Harness
 
 IDENTITY = {"event_id": "ev-1", "sku": "SKU-1", "account": "default", "version": 3}
 
@@ -120,3 +124,101 @@ def test_the_broker_publisher_gives_up_and_never_resends_a_refused_message() -> 
             "x", "k", b"{}", pika.BasicProperties()
         )
     assert refused.published == 0
+
+
+# --- the outbox ---------------------------------------------------------------------------
+
+
+def _reporter(store: FakeStore, publisher: FakePublisher) -> StatusReporter:
+    return StatusReporter(store, publisher, "x.allegro.status")  # type: ignore[arg-type]
+
+
+def test_a_status_is_marked_published_only_after_the_broker_confirmed_it() -> None:
+    log: list[str] = []
+    store, publisher = FakeStore(calls=log), FakePublisher(log)
+    message = status_for(IDENTITY, Status.ENDED)
+
+    _reporter(store, publisher).report(message)
+
+    assert log == ["status:ENDED", "publish:offer.ended", "marked:ENDED"]
+    entry = store.terminal_entry("ev-1")
+    assert entry is not None and entry.published
+
+
+def test_a_failed_publish_leaves_the_status_in_the_outbox() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    publisher.fail = ConnectionError("broker gone")
+
+    with pytest.raises(ConnectionError):
+        _reporter(store, publisher).report(status_for(IDENTITY, Status.ENDED))
+
+    assert [m.status for m in store.unpublished_statuses()] == [Status.ENDED]
+
+
+def test_a_refused_second_report_publishes_the_stored_status_when_it_is_pending() -> None:
+    # The first run recorded PUBLISHED and died before publishing; the retry decides again.
+    store, publisher = FakeStore(), FakePublisher()
+    stored = status_for(IDENTITY, Status.PUBLISHED, offer_id="77")
+    store.add_status(stored)
+    reporter = _reporter(store, publisher)
+
+    assert reporter.report(status_for(IDENTITY, Status.UNCHANGED)) is False
+    assert reporter.report(status_for(IDENTITY, Status.UNCHANGED)) is False
+
+    [sent] = publisher.published  # the stored message, once, with its own id
+    assert sent.body == stored.to_json()
+    assert sent.properties.message_id == "ev-1:PUBLISHED"
+    assert store.unpublished_statuses() == []
+
+
+def test_settled_returns_the_latest_status_and_publishes_it_when_pending() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    reporter = _reporter(store, publisher)
+    assert reporter.settled("ev-1") is None
+
+    reporter.report(status_for(IDENTITY, Status.PUBLISHED, offer_id="77"))
+    assert reporter.settled("ev-1") is not None
+    assert len(publisher.published) == 1  # published already: not again
+
+    store.add_status(status_for({**IDENTITY, "event_id": "ev-2"}, Status.ENDED))
+    settled = reporter.settled("ev-2")
+    assert settled is not None and settled.status is Status.ENDED
+    assert [p.properties.message_id for p in publisher.published][-1] == "ev-2:ENDED"
+
+
+def test_the_sweep_publishes_the_old_enough_unpublished_statuses() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    for number in (1, 2):
+        store.add_status(status_for({**IDENTITY, "event_id": f"old-{number}"}, Status.ENDED))
+    store.now += timedelta(seconds=SWEEP_MIN_AGE_S)
+    store.add_status(status_for({**IDENTITY, "event_id": "young"}, Status.ENDED))
+    reporter = _reporter(store, publisher)
+
+    assert reporter.sweep("me") == 2
+    assert [p.properties.message_id for p in publisher.published] == [
+        "old-1:ENDED",
+        "old-2:ENDED",
+    ]
+    assert [m.event_id for m in store.unpublished_statuses()] == ["young"]
+    assert reporter.sweep("me", min_age_s=0) == 1
+    assert reporter.sweep("me") == 0
+    assert store.leases == {}  # released
+
+
+def test_only_one_sweep_runs_at_a_time() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    store.add_status(status_for(IDENTITY, Status.ENDED))
+    store.leases[SWEEP_LEASE] = "another-sweeper"
+
+    assert _reporter(store, publisher).sweep("me", min_age_s=0) == 0
+    assert publisher.published == []
+
+
+def test_the_services_sweep_publishes_with_the_process_publisher(harness: Harness) -> None:
+    harness.store.add_status(status_for(IDENTITY, Status.ENDED))
+    harness.store.now += timedelta(seconds=SWEEP_MIN_AGE_S)
+
+    assert harness.services.sweep_statuses() == 1
+
+    [sent] = harness.publisher.published
+    assert (sent.exchange, sent.properties.message_id) == ("u.allegro.status", "ev-1:ENDED")

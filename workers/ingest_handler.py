@@ -1,0 +1,215 @@
+"""The ingest bridge's decision for one delivery, independent of the consumer connection
+(:class:`IngestHandler`; the connection, acks and reconnects are :mod:`workers.ingest`'s).
+
+1. :func:`~schemas.events.parse_event`. A bad event (not UTF-8 or JSON, wrong types,
+   missing fields, unknown type, too large, ...) is parked as it came in
+   ``allegro.ingest.rejected`` (original properties and headers plus ``x-rejected-reason``,
+   ``x-rejected-at``, ``x-original-routing-key``; publisher confirms) and reported
+   ``REJECTED`` with every field error and its fix.
+2. ``store.record_event``: SUPERSEDED → status ``SUPERSEDED``. DUPLICATE whose event has
+   its terminal status (FAILED excepted) or was handed on already → nothing more (no second
+   API write, no second status), but a status the store holds unpublished is published
+   now. NEW, or DUPLICATE never handed on (a crash came between) → 3.
+3. The first step is enqueued through the Dramatiq broker (confirmed), then the event is
+   marked dispatched. Deletes go to ``publish``; a change of only stock and/or price of a
+   SKU that has an offer goes to ``publish`` directly (the fast path, never behind content
+   work); everything else to ``categorize``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pika
+import structlog
+
+from schemas.errors import EventError
+from schemas.events import ProductEvent, parse_event
+from schemas.status import Status, StatusError, StatusMessage
+from workers.broker import Payload, event_parts, first_step, part_digests
+from workers.settings import Settings
+from workers.status import Publisher, StatusReporter
+from workers.store import RecordOutcome, RecordResult, Store
+from workers.topology import Names, Step
+
+__all__ = ["MAX_REASON_CHARS", "IngestHandler", "Outcome", "parked_properties"]
+
+log = structlog.get_logger("workers.ingest")
+
+#: Longest reason text put into the ``x-rejected-reason`` header, characters.
+MAX_REASON_CHARS = 4_000
+
+
+class Outcome(StrEnum):
+    """What the bridge did with one delivery."""
+
+    REJECTED = "rejected"  # unreadable: parked and reported
+    SUPERSEDED = "superseded"  # older than what the store holds: reported
+    DUPLICATE = "duplicate"  # handed on before: nothing to do
+    DISPATCHED = "dispatched"  # handed on to the first step
+
+
+def parked_properties(
+    properties: pika.BasicProperties, routing_key: str, reason: str, *, now: datetime | None = None
+) -> pika.BasicProperties:
+    """The original properties and headers of a parked event plus ``x-rejected-reason``,
+    ``x-rejected-at`` (RFC 3339, UTC) and ``x-original-routing-key``; persistent."""
+    headers: dict[str, Any] = dict(properties.headers or {})
+    headers["x-rejected-reason"] = reason[:MAX_REASON_CHARS]
+    headers["x-rejected-at"] = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+    headers["x-original-routing-key"] = routing_key
+    return pika.BasicProperties(
+        content_type=properties.content_type,
+        content_encoding=properties.content_encoding,
+        headers=headers,
+        delivery_mode=pika.DeliveryMode.Persistent,
+        priority=properties.priority,
+        correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to,
+        expiration=None,  # a parked event stays until it is replayed or purged
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        type=properties.type,
+        user_id=None,  # RabbitMQ checks user_id against the publishing connection's user
+        app_id=properties.app_id,
+    )
+
+
+class IngestHandler:
+    """The bridge's decision for one delivery, independent of the consumer connection.
+
+    ``publisher`` publishes statuses and parked events (confirmed); ``enqueue`` hands a
+    payload to a step and returns once the broker confirmed it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        publisher: Publisher,
+        enqueue: Callable[[Step, Payload], object],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.names = Names.of(settings)
+        self.publisher = publisher
+        self.reporter = StatusReporter(store, publisher, self.names.status_exchange)
+        self.enqueue = enqueue
+
+    def handle(self, body: bytes, routing_key: str, properties: pika.BasicProperties) -> Outcome:
+        """Decide and act on one delivery; the caller acks when this returns. Raises only
+        for store and broker failures (the caller nacks the message back then)."""
+        try:
+            event = parse_event(
+                body, routing_key=routing_key, max_bytes=self.settings.max_event_bytes
+            )
+        except EventError as error:
+            self.reject(body, routing_key, properties, error)
+            return Outcome.REJECTED
+        structlog.contextvars.bind_contextvars(
+            event_id=event.event_id, sku=event.sku, account=event.account
+        )
+        for note in event.notes:
+            log.warning("ingest.event_note", note=str(note), routing_key=routing_key)
+        result = self.store.record_event(event)
+        if result.outcome is RecordOutcome.SUPERSEDED:
+            self.reporter.report(StatusMessage.for_event(event, Status.SUPERSEDED))
+            log.info("ingest.superseded", version=event.version)
+            return Outcome.SUPERSEDED
+        if result.outcome is RecordOutcome.DUPLICATE and self.finished(event, result):
+            log.info("ingest.duplicate", version=event.version)
+            return Outcome.DUPLICATE
+        self.dispatch(event, result)
+        return Outcome.DISPATCHED
+
+    def finished(self, event: ProductEvent, result: RecordResult) -> bool:
+        """Whether a redelivered event needs nothing more: it was handed on, or it has its
+        terminal status (FAILED excepted: a replay). Its status is published first when the
+        store holds it unpublished (the bridge died between recording and publishing)."""
+        prior = self.reporter.settled(event.event_id)
+        return result.dispatched or (prior is not None and prior.status is not Status.FAILED)
+
+    def dispatch(self, event: ProductEvent, result: RecordResult) -> None:
+        """Hand the event on to its first step, then mark it dispatched."""
+        changed = result.changed or event_parts(event)
+        state = result.state or self.store.product_state(event.account, event.sku)
+        if state is None:
+            raise LookupError(f"the store holds no state for {event.account}/{event.sku}")
+        step, mode = first_step(
+            event.type,
+            changed,
+            lambda: self.store.get_offer(event.account, event.sku) is not None,
+        )
+        payload = Payload(
+            event_id=event.event_id,
+            account=event.account,
+            sku=event.sku,
+            version=event.version,
+            changed=tuple(sorted(changed)),
+            digests=part_digests(state),
+            mode=mode,
+        )
+        self.enqueue(step, payload)
+        self.store.mark_dispatched(event.event_id)
+        log.info(
+            "ingest.dispatched",
+            to=step.value,
+            mode=mode,
+            version=event.version,
+            changed=list(payload.changed),
+            redispatch=result.outcome is RecordOutcome.DUPLICATE,
+        )
+
+    def reject(
+        self,
+        body: bytes,
+        routing_key: str,
+        properties: pika.BasicProperties,
+        error: EventError,
+    ) -> None:
+        """Park the raw bytes, then report REJECTED (a crash between parks twice at worst)."""
+        status = StatusMessage.rejected(error, message_id=properties.message_id)
+        structlog.contextvars.bind_contextvars(
+            event_id=status.event_id, sku=status.sku, account=status.account
+        )
+        reason = "; ".join(str(e) for e in error.field_errors)
+        self.publisher.publish(
+            "",
+            self.names.rejected_queue,
+            body,
+            parked_properties(properties, routing_key, reason),
+            mandatory=True,
+        )
+        self.reporter.report(status)
+        log.warning(
+            "ingest.rejected",
+            routing_key=routing_key,
+            message_id=properties.message_id,
+            errors=[str(e) for e in error.field_errors][:10],
+            parked_in=self.names.rejected_queue,
+        )
+
+    def give_up(
+        self, body: bytes, routing_key: str, properties: pika.BasicProperties, error: Exception
+    ) -> None:
+        """Park a delivery that keeps failing on our side (a bug, not the event's fault) so
+        that it stops blocking the queue; report it FAILED when the event can be read. It
+        can be replayed from the parking queue once fixed."""
+        reason = f"internal error, replay once fixed: {error!r}"[:MAX_REASON_CHARS]
+        self.publisher.publish(
+            "",
+            self.names.rejected_queue,
+            body,
+            parked_properties(properties, routing_key, reason),
+            mandatory=True,
+        )
+        log.error("ingest.gave_up", error=repr(error), parked_in=self.names.rejected_queue)
+        try:
+            event = parse_event(body, max_bytes=self.settings.max_event_bytes)
+            item = StatusError(code=type(error).__name__, message=reason, user_message=reason)
+            self.reporter.report(StatusMessage.for_event(event, Status.FAILED, errors=[item]))
+        except Exception:
+            log.exception("ingest.gave_up_unreported")

@@ -1,0 +1,364 @@
+"""The publish step: create, change or end the SKU's offer on Allegro.
+
+Under the SKU's lease (another worker holding it defers the message): skip a redelivery
+whose event already has its status; find the offer (the registry, else Allegro's
+``GET /sale/offers?external.id=``, minding creation intents, below); plan with
+``workers.domain.plan``; make at most the planned calls; save the registry entry; report.
+
+**No duplicate offer, even when Allegro's search lags.** ``POST /sale/product-offers`` is
+not idempotent, and an offer whose creation answer was lost can only be found by its
+``external.id``, through a search that Allegro does not promise to be up to date at once.
+So "not found" after an uncertain POST proves nothing, and:
+
+1. before every POST the step commits a creation intent for the SKU to the store
+   (``Store.record_create_intent``: account, SKU, attempts, time of the latest POST);
+2. the client sends the POST once (``resend_if_unsure=False``): after a failure that may
+   have been applied it searches once and, finding nothing, raises; the message is retried;
+3. a run that finds no offer in the registry searches by ``external.id``: found → adopted
+   (saving the registry entry clears the intent); not found while an intent of an earlier
+   attempt is younger than :data:`CREATE_GRACE_S` → the message is deferred
+   (:class:`~workers.middleware.Deferred`, looking again every :data:`CREATE_RECHECK_MS`)
+   instead of POSTing again; not found after the grace → Allegro really created nothing:
+   POST again;
+4. a POST that Allegro certainly refused or that was never sent (400/401/403/404/406/422,
+   429, connection refused) clears the intent at once, so a corrected event does not wait.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from schemas.status import PublicationStatus, Status
+from workers._step import StepBase
+from workers.allegro import (
+    AllegroClient,
+    AllegroError,
+    BadRequest,
+    Forbidden,
+    InvalidRequest,
+    NotAcceptable,
+    NotFound,
+    OfferResult,
+    OperationFailed,
+    TransientError,
+    Unauthorized,
+    ValidationFailed,
+)
+from workers.broker import Payload, is_superseded
+from workers.domain.model import ProductState
+from workers.domain.offer import stock_price_overlay
+from workers.domain.plan import PublishAction, PublishPlan, fingerprint, plan_publish
+from workers.middleware import Deferred
+from workers.status import allegro_errors
+from workers.store import CreateIntent, OfferRecord
+from workers.topology import Step
+
+if TYPE_CHECKING:
+    from workers.services import Services
+
+__all__ = ["CREATE_GRACE_S", "CREATE_RECHECK_MS", "LEASE_WAIT_MS", "PublishStep"]
+
+log = structlog.get_logger(__name__)
+
+#: Wait for a SKU lease held by another worker: a random pause in this range, ms.
+LEASE_WAIT_MS = (200, 1_000)
+#: How long after an uncertain POST (its answer lost, a timeout, a 5xx) a search by
+#: external.id that finds nothing is not believed, s. Allegro does not say how soon
+#: GET /sale/offers lists a new offer (FACTS.md §9 is silent on it); in practice its index
+#: follows within seconds. Two minutes is a generous bound that costs little: it delays
+#: only the retry of a creation that really failed, never a normal publication. A module
+#: constant for now, not a setting (settings.py is not ours to change here); the lead will
+#: promote it to ALLEGRO_FEED_CREATE_GRACE_S.
+CREATE_GRACE_S = 120
+#: While an intent is within its grace, look for the offer again after this long, ms.
+CREATE_RECHECK_MS = 5_000
+#: The POST's own refusals: Allegro answered and created nothing.
+_REFUSALS: tuple[type[AllegroError], ...] = (
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    NotAcceptable,
+    ValidationFailed,
+)
+_OFFERS_PATH = "/sale/product-offers"
+
+
+def _publication_status(value: str | None) -> str | None:
+    """Allegro's publication status when it is one the status message knows."""
+    return value if value in {s.value for s in PublicationStatus} else None
+
+
+def nothing_created(exc: AllegroError) -> bool:
+    """Whether a failed ``create_offer`` certainly left no offer on Allegro: the POST itself
+    was refused or never sent. A failure after Allegro took the POST (polling its
+    operation, reading the offer) or one that may have been applied is not."""
+    if isinstance(exc, InvalidRequest):
+        return True  # refused locally, before anything was sent
+    if (exc.method, exc.path) != ("POST", _OFFERS_PATH):
+        return False
+    if isinstance(exc, TransientError):
+        return not exc.maybe_applied
+    return isinstance(exc, _REFUSALS) and not getattr(exc, "offer_id", None)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PublishStep(StepBase):
+    """The publish actor's function (:meth:`publish`) and its parts.
+
+    ``clock`` returns the time the age of a creation intent is measured against (the
+    store stamps intents with its own clock; hosts keep their clocks in sync, as for
+    leases).
+    """
+
+    def __init__(self, services: Services, *, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(services)
+        self.clock = clock or _utc_now
+
+    def publish(self, data: dict[str, Any]) -> None:
+        """Create, change or end the SKU's offer under its lease (see the module doc)."""
+        payload = Payload.from_dict(data)
+        if self.already_reported(payload):
+            return
+        state = self.load_state(payload)
+        if is_superseded(state, payload, content_path=payload.mode == "content"):
+            self.report(payload, Status.SUPERSEDED)
+            return
+        store = self.services.store
+        owner = self.services.owner()
+        if not store.acquire_lease(payload.account, payload.sku, owner, self.settings.sku_lease_s):
+            raise Deferred(
+                f"SKU {payload.sku} is being published by another worker",
+                delay_ms=random.randint(*LEASE_WAIT_MS),
+            )
+        try:
+            self.publish_leased(payload)
+        finally:
+            store.release_lease(payload.account, payload.sku, owner)
+
+    def publish_leased(self, payload: Payload) -> None:
+        # Read again under the lease: another worker may have published meanwhile.
+        if self.already_reported(payload):
+            return
+        state = self.load_state(payload)
+        if is_superseded(state, payload, content_path=payload.mode == "content"):
+            self.report(payload, Status.SUPERSEDED)
+            return
+        store = self.services.store
+        client = self.services.client(payload.account)
+        record = store.get_offer(payload.account, payload.sku)
+        if record is None:
+            record = self.find_unrecorded(client, payload)
+        # No body of ours on the offer yet: found by external.id (a crash or a lost answer
+        # after Allegro created it) or left by a failed operation. Succeeding now is the
+        # SKU's first publication, even though it takes a PATCH.
+        first = record is None or record.published_body is None
+        deleted = state.deleted or payload.mode == "delete"
+        desired = self.desired(payload, state, record, deleted=deleted)
+        if desired is None:
+            # A stock/price change of an offer whose content we never sent: do it in full.
+            self.forward(Step.CATEGORIZE, payload.replace(mode="content"))
+            return
+        published = record.published_body if record is not None else None
+        if record is not None and published is None and record.publication_status is None:
+            published = {}  # an offer we know only by id: patch it whole, never POST
+        plan = plan_publish(
+            desired=desired,
+            published=published,
+            offer_status=None if record is None else record.publication_status,
+            deleted=deleted,
+        )
+        log.info(
+            "publish.planned",
+            action=str(plan.action),
+            reason=plan.reason,
+            offer_id=record.offer_id if record is not None else None,
+        )
+        try:
+            result = self.execute(client, payload, plan, record)
+        except (ValidationFailed, OperationFailed) as exc:
+            self.rejected_by_allegro(payload, record, exc)
+            return
+        self.finish(payload, state, plan, record, result, first=first)
+
+    # --- finding the offer ----------------------------------------------------------------
+
+    def find_unrecorded(self, client: AllegroClient, payload: Payload) -> OfferRecord | None:
+        """The SKU's offer when the registry has none: adopted from Allegro's search, or
+        None when there is none to find. Raises :class:`Deferred` while an earlier POST
+        may have created one that the search does not list yet (see the module doc)."""
+        intent = self.services.store.create_intent(payload.account, payload.sku)
+        record = self.adopt(client, payload)
+        if record is not None or intent is None:
+            return record
+        age_s = (self.clock() - intent.attempted_at).total_seconds()
+        if age_s < CREATE_GRACE_S:
+            self.wait_for_search(intent, age_s)
+        log.warning(
+            "offer.create_intent_expired",
+            attempts=intent.attempts,
+            age_s=round(age_s, 1),
+            action="POST again: the earlier attempt created nothing",
+        )
+        return None
+
+    @staticmethod
+    def wait_for_search(intent: CreateIntent, age_s: float) -> None:
+        """Defer the message: an offer created by the POST ``age_s`` ago may still be
+        missing from Allegro's search."""
+        remaining_ms = int((CREATE_GRACE_S - age_s) * 1000)
+        delay_ms = max(1, min(CREATE_RECHECK_MS, remaining_ms))
+        log.info(
+            "offer.create_unconfirmed",
+            attempts=intent.attempts,
+            age_s=round(age_s, 1),
+            grace_s=CREATE_GRACE_S,
+            recheck_in_ms=delay_ms,
+        )
+        raise Deferred(
+            f"the POST of {intent.sku} {age_s:.1f} s ago may have created an offer that "
+            "Allegro's search does not list yet",
+            delay_ms=delay_ms,
+        )
+
+    def adopt(self, client: AllegroClient, payload: Payload) -> OfferRecord | None:
+        """The SKU's offer found on Allegro by ``external.id`` (saved in the registry), or
+        None. Prefers an offer that is not ended; Allegro lists the newest first."""
+        found = [o for o in client.find_offers_by_external_id([payload.sku]) if o.id]
+        if not found:
+            return None
+        offer = next((o for o in found if o.status != "ENDED"), found[0])
+        assert offer.id is not None
+        record = OfferRecord(
+            account=payload.account,
+            sku=payload.sku,
+            offer_id=offer.id,
+            publication_status=offer.status,
+        )
+        self.services.store.save_offer(record)
+        log.warning("offer.adopted", offer_id=offer.id, publication_status=offer.status)
+        return record
+
+    # --- planning and calls ---------------------------------------------------------------
+
+    def desired(
+        self,
+        payload: Payload,
+        state: ProductState,
+        record: OfferRecord | None,
+        *,
+        deleted: bool,
+    ) -> dict[str, Any] | None:
+        """The offer body to have on Allegro (None: the fast path lacks a base body)."""
+        published = record.published_body if record is not None else None
+        if deleted:
+            return dict(published or {})
+        if payload.mode == "content" and payload.body is not None:
+            # Stock and price as stored now: a fast-path change may have come meanwhile.
+            return stock_price_overlay(payload.body, state)
+        if published is None:
+            return None
+        return stock_price_overlay(published, state)
+
+    def execute(
+        self,
+        client: AllegroClient,
+        payload: Payload,
+        plan: PublishPlan,
+        record: OfferRecord | None,
+    ) -> OfferResult | None:
+        """The planned Allegro calls; the last call's result (None when no call)."""
+        if plan.action is PublishAction.CREATE:
+            if plan.body is None:
+                raise ValueError("a CREATE plan without a body")
+            return self.create(client, payload, plan.body)
+        result = None
+        for patch in plan.patches:
+            if record is None:
+                raise ValueError(f"plan {plan.action} needs an offer in the registry")
+            result = client.update_offer(record.offer_id, patch)
+        return result
+
+    def create(self, client: AllegroClient, payload: Payload, body: dict[str, Any]) -> OfferResult:
+        """``POST /sale/product-offers``, its intent committed first (see the module doc)."""
+        store = self.services.store
+        intent = store.record_create_intent(payload.account, payload.sku)
+        log.info("offer.creating", attempts=intent.attempts)
+        try:
+            return client.create_offer(body, resend_if_unsure=False)
+        except AllegroError as exc:
+            if nothing_created(exc):
+                store.clear_create_intent(payload.account, payload.sku)
+            raise
+
+    # --- outcome ----------------------------------------------------------------------------
+
+    def finish(
+        self,
+        payload: Payload,
+        state: ProductState,
+        plan: PublishPlan,
+        record: OfferRecord | None,
+        result: OfferResult | None,
+        *,
+        first: bool,
+    ) -> None:
+        """Save the registry entry (what Allegro has now), then report the outcome."""
+        offer_id = record.offer_id if record is not None else None
+        publication = record.publication_status if record is not None else None
+        trace_id = None
+        if result is not None:
+            offer_id = result.offer_id or offer_id
+            publication = result.offer.status or publication
+            trace_id = result.trace_id
+        if offer_id is not None and plan.expected is not None and result is not None:
+            version = state.version if payload.mode == "content" else payload.version
+            if record is not None and record.published_version is not None:
+                version = max(version, record.published_version)
+            self.services.store.save_offer(
+                OfferRecord(
+                    account=payload.account,
+                    sku=payload.sku,
+                    offer_id=offer_id,
+                    publication_status=publication,
+                    fingerprint=fingerprint(plan.expected),
+                    published_version=version,
+                    published_body=plan.expected,
+                )
+            )
+        status = plan.status_if_done
+        if first and status in (Status.UPDATED, Status.UNCHANGED) and result is not None:
+            status = Status.PUBLISHED
+        self.report(
+            payload,
+            status,
+            offer_id=offer_id,
+            publication_status=_publication_status(publication),
+            trace_id=trace_id,
+        )
+
+    def rejected_by_allegro(
+        self, payload: Payload, record: OfferRecord | None, exc: ValidationFailed | OperationFailed
+    ) -> None:
+        """Allegro refused the offer (422, or its async processing failed): REJECTED."""
+        offer_id = getattr(exc, "offer_id", None) or (record.offer_id if record else None)
+        if record is None and offer_id:
+            # The offer exists despite the failure: never create another one.
+            self.services.store.save_offer(
+                OfferRecord(account=payload.account, sku=payload.sku, offer_id=offer_id)
+            )
+        self.report(
+            payload,
+            Status.REJECTED,
+            allegro_errors(exc.errors, fallback=str(exc)),
+            offer_id=offer_id,
+            trace_id=exc.trace_id,
+        )

@@ -1,0 +1,134 @@
+"""The status history in SQL both backends understand: the audit trail, the outbox of the
+status messages (``published_at``) and the delivery attempt chains of terminal statuses
+(one terminal status per chain; a FAILED one opens the next). See
+:class:`~workers.store.base.Store` for the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from schemas.status import Status, StatusMessage
+from workers.store import _common
+from workers.store._common import TERMINAL_STATUSES, Conn
+from workers.store._sqlcore import SqlCore
+from workers.store.base import StoredStatus
+
+__all__ = ["StatusSql"]
+
+
+class StatusSql(SqlCore):
+    """The status methods of :class:`~workers.store.base.Store`."""
+
+    def add_status(self, message: StatusMessage) -> bool:
+        terminal = message.status in TERMINAL_STATUSES
+        dialect = self.dialect
+
+        def work(conn: Conn) -> bool:
+            chain = 0
+            if terminal and message.event_id is not None:
+                latest = conn.execute(
+                    "SELECT chain, status FROM statuses WHERE event_id = ? AND terminal "
+                    "ORDER BY chain DESC LIMIT 1",
+                    (message.event_id,),
+                ).fetchone()
+                if latest is not None:
+                    if latest[1] != Status.FAILED.value:
+                        return False
+                    chain = int(latest[0]) + 1  # the replay of a FAILED event: a new chain
+            # A concurrent call that took the same chain first makes this insert do nothing
+            # (the unique index on event_id, chain of terminal statuses).
+            inserted = conn.execute(
+                "INSERT INTO statuses (event_id, account, sku, version, status, terminal, "
+                "chain, at, recorded_at, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    message.event_id,
+                    message.account,
+                    message.sku,
+                    message.version,
+                    message.status.value,
+                    terminal,
+                    chain,
+                    dialect.time_in(message.at),
+                    dialect.time_in(self._now()),
+                    dialect.json_in(message.model_dump(mode="json")),
+                ),
+            ).rowcount
+            return bool(inserted == 1)
+
+        return self._tx(work)
+
+    def _message(self, value: Any) -> StatusMessage:
+        return StatusMessage.model_validate(self.dialect.json_out(value))
+
+    def terminal_entry(self, event_id: str) -> StoredStatus | None:
+        # "AND terminal" spelled as the partial unique index has it, so both databases use it.
+        rows = self._rows(
+            "SELECT message, published_at, chain FROM statuses WHERE event_id = ? AND terminal "
+            "ORDER BY chain DESC LIMIT 1",
+            (event_id,),
+        )
+        if not rows:
+            return None
+        message, published_at, chain = rows[0]
+        return StoredStatus(
+            self._message(message),
+            self.dialect.time_out(published_at) if published_at is not None else None,
+            int(chain),
+        )
+
+    def terminal_status(self, event_id: str) -> StatusMessage | None:
+        entry = self.terminal_entry(event_id)
+        return entry.message if entry is not None else None
+
+    def mark_status_published(self, event_id: str, status: Status) -> None:
+        # Only terminal statuses exist today; a progress status added later would want an
+        # index on event_id for the other branch.
+        kind = "terminal" if status in TERMINAL_STATUSES else "NOT terminal"
+        self._write(
+            f"UPDATE statuses SET published_at = ? WHERE event_id = ? AND {kind} "  # noqa: S608
+            "AND status = ? AND published_at IS NULL",
+            (self.dialect.time_in(self._now()), event_id, status.value),
+        )
+
+    def unpublished_statuses(
+        self, limit: int = 100, *, min_age_s: float = 0.0
+    ) -> list[StatusMessage]:
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit!r}")
+        recorded_before = self._now() - timedelta(seconds=max(0.0, min_age_s))
+        # The conditions of the partial index statuses_unpublished, written as it has them.
+        rows = self._rows(
+            "SELECT message FROM statuses WHERE published_at IS NULL AND event_id IS NOT NULL "
+            "AND recorded_at <= ? ORDER BY recorded_at, id LIMIT ?",
+            (self.dialect.time_in(recorded_before), limit),
+        )
+        return [self._message(row[0]) for row in rows]
+
+    def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
+        rows = self._rows(
+            "SELECT message FROM statuses WHERE account = ? AND sku = ? "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (account, sku, limit),
+        )
+        return [self._message(row[0]) for row in rows]
+
+    def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
+        # Page by (at, id) so that no transaction stays open while the caller works;
+        # (at, id) > (since, 0) is at >= since, as ids start at 1.
+        after: tuple[Any, int] | None = (self.dialect.time_in(since), 0) if since else None
+        while True:
+            page = _common.HISTORY_PAGE
+            where = "WHERE (at, id) > (?, ?) " if after is not None else ""
+            rows = self._rows(
+                f"SELECT at, id, message FROM statuses {where}ORDER BY at, id LIMIT ?",  # noqa: S608
+                (*(after or ()), page),
+            )
+            for at, row_id, message in rows:
+                after = (at, row_id)
+                yield self._message(message)
+            if len(rows) < page:
+                return
