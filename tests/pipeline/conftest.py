@@ -23,6 +23,7 @@ override it in a module) changes settings; ``store_url`` picks the database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -254,13 +255,22 @@ class Pipeline:
         self.statuses.stop()
         self.runtime.close()
         self._delete_topology()
-        self._publisher.close()
+        if self._publisher.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                self._publisher.close()
 
     def _delete_topology(self) -> None:
-        for queue in self.names.all_queues():
-            self._channel.queue_delete(queue)
-        for exchange in (self.names.products_exchange, self.names.status_exchange):
-            self._channel.exchange_delete(exchange)
+        # A fresh connection: the publisher's may have been idle (no heartbeats served)
+        # through a long test and been dropped by the broker.
+        connection = pika.BlockingConnection(connection_parameters(self.settings))
+        try:
+            channel = connection.channel()
+            for queue in self.names.all_queues():
+                channel.queue_delete(queue)
+            for exchange in (self.names.products_exchange, self.names.status_exchange):
+                channel.exchange_delete(exchange)
+        finally:
+            connection.close()
 
     # --- driving -----------------------------------------------------------------------------
 
