@@ -493,16 +493,29 @@ def parse_event(
 ) -> ProductEvent:
     """Parse and check one upstream event.
 
-    ``raw`` is the message body; ``routing_key`` the key it was published with (checked
-    against the body's ``type``, which wins: a mismatch is recorded in :attr:`notes`, not
-    rejected); ``max_bytes`` the size limit, :data:`DEFAULT_MAX_EVENT_BYTES` when None.
+    ``raw`` is the message body; ``routing_key`` the key it was published with. A key that
+    is one of the four event types but differs from the body's ``type`` is recorded in
+    :attr:`notes` (the body wins); a key that is no event type at all is an error, because
+    the producer publishes wrongly and must fix it. ``max_bytes`` is the size limit,
+    :data:`DEFAULT_MAX_EVENT_BYTES` when None.
 
     Raises :class:`EventError` listing every problem found: body too large, not UTF-8, not
-    JSON, not an object, a key repeated, unknown ``type``, and each invalid field with its
-    dotted path and fix.
+    JSON, not an object, a key repeated, unknown routing key, unknown ``type``, and each
+    invalid field with its dotted path and fix.
     """
     data = _load_object(raw, DEFAULT_MAX_EVENT_BYTES if max_bytes is None else max_bytes)
     identity = _identity(data)
+    # A key that is no event type is reported with whatever else is wrong with the body.
+    key_errors: list[FieldError] = []
+    if routing_key is not None and routing_key not in _MODELS:
+        key_errors.append(
+            FieldError(
+                "routing_key",
+                f"must be one of {', '.join(_MODELS)}, got {json.dumps(routing_key)[:60]}",
+                "publish each event with its type as the routing key",
+                ErrorCode.EVENT_UNKNOWN_ROUTING_KEY,
+            )
+        )
     raw_type = data.get("type")
     event_type = raw_type if isinstance(raw_type, str) else ""
     model = _MODELS.get(event_type)
@@ -519,7 +532,7 @@ def parse_event(
                 "use one of these types",
                 ErrorCode.EVENT_UNKNOWN_TYPE,
             )
-        raise EventError([error], **identity)
+        raise EventError([*key_errors, error], **identity)
     try:
         event = model.model_validate(data)
     except ValidationError as exc:
@@ -532,7 +545,9 @@ def parse_event(
             )
             if elsewhere:
                 errors[i] = FieldError(error.field, error.message, elsewhere, error.code)
-        raise EventError(errors, **identity) from None
+        raise EventError([*key_errors, *errors], **identity) from None
+    if key_errors:
+        raise EventError(key_errors, **identity)
     if routing_key is not None and routing_key != event_type:
         event._notes = (
             FieldError(

@@ -31,6 +31,7 @@ from workers.settings import Settings
 
 __all__ = [
     "EVENT_ROUTING_KEYS",
+    "INGEST_BINDING_KEYS",
     "INGEST_QUEUE",
     "PRODUCTS_EXCHANGE",
     "REJECTED_QUEUE",
@@ -54,6 +55,10 @@ STATUS_QUEUE = "allegro.status"
 STATUS_BINDING_KEY = "#"
 #: The routing keys upstream publishes with (an event's ``type``).
 EVENT_ROUTING_KEYS = ("product.upserted", "product.stock", "product.price", "product.deleted")
+#: Bindings of the ingest queue: the four event types, and ``#`` so that an event published
+#: with any other key reaches the bridge and is reported REJECTED (and parked) instead of
+#: being dropped by RabbitMQ as unroutable, which nobody would notice.
+INGEST_BINDING_KEYS = (*EVENT_ROUTING_KEYS, "#")
 
 
 class Step(StrEnum):
@@ -139,7 +144,7 @@ def declare(channel: Any, settings: Settings) -> Names:
     _exchange_declare(channel, names.products_exchange)
     _exchange_declare(channel, names.status_exchange)
     _queue_declare(channel, names.ingest_queue)
-    for key in EVENT_ROUTING_KEYS:
+    for key in INGEST_BINDING_KEYS:
         channel.queue_bind(
             queue=names.ingest_queue, exchange=names.products_exchange, routing_key=key
         )
@@ -193,7 +198,7 @@ def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
             "routing_key": key,
             "arguments": {},
         }
-        for key in EVENT_ROUTING_KEYS
+        for key in INGEST_BINDING_KEYS
     ]
     bindings.append(
         {

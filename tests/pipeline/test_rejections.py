@@ -53,6 +53,7 @@ def _bad_events(sku: str) -> list[tuple[str, bytes, str, str]]:
     good = upserted(sku, 1)
     wrong_type = {**good, "version": "12"}
     unknown_type = {**good, "type": "product.renamed"}
+    valid_upsert = good
     missing = {k: v for k, v in good.items() if k != "price"}
     long_sku = {**good, "sku": "S" * 101}
     too_big = {**good, "description": "x" * 1_100_000}
@@ -64,16 +65,18 @@ def _bad_events(sku: str) -> list[tuple[str, bytes, str, str]]:
         ("missing field", json.dumps(missing).encode(), "product.upserted", "price"),
         ("sku too long", json.dumps(long_sku).encode(), "product.upserted", "sku"),
         ("too large", json.dumps(too_big).encode(), "product.upserted", ""),
+        # A valid body under a key that is no event type: reaches the bridge through the
+        # queue's "#" binding instead of being dropped unroutable.
+        ("unknown routing key", json.dumps(valid_upsert).encode(), "product.update", "routing_key"),
     ]
 
 
-@pytest.mark.parametrize("case", range(7), ids=[c[0] for c in _bad_events("x")])
+@pytest.mark.parametrize("case", range(8), ids=[c[0] for c in _bad_events("x")])
 def test_bad_input_is_parked_and_rejected(pipeline: Pipeline, case: int) -> None:
     sku = pipeline.new_sku()
     _name, body, routing_key, field = _bad_events(sku)[case]
     message_id = f"msg-{uuid.uuid4()}"
-    # product.renamed is bound to nothing; publish it with a bound key to reach the bridge.
-    key = routing_key if routing_key != "product.renamed" else "product.upserted"
+    key = routing_key
     pipeline.publish(body, routing_key=key, properties=_properties(message_id, source="erp"))
 
     status = pipeline.status_of(_readable_event_id(body) or message_id)

@@ -158,6 +158,15 @@ def test_routing_key_mismatch_is_accepted_with_a_note() -> None:
     assert "routing key" in note.fix
 
 
+def test_a_routing_key_that_is_no_event_type_is_rejected_with_the_other_problems() -> None:
+    error = rejected(with_changes(STOCK, version="7"), routing_key="product.update")
+    fields = [(e.field, e.code) for e in error.field_errors]
+    assert fields[0] == ("routing_key", ErrorCode.EVENT_UNKNOWN_ROUTING_KEY)
+    assert "version" in [field for field, _code in fields]
+    assert "product.update" in error.field_errors[0].message
+    assert error.sku == STOCK["sku"]  # the REJECTED status can still name the event
+
+
 def test_no_routing_key_no_note() -> None:
     assert parse_event(encode(STOCK)).notes == ()
 
