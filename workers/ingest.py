@@ -38,6 +38,7 @@ import pika.exceptions
 import structlog
 from dramatiq.errors import BrokerError
 
+from workers.batching.repo import BatchRepo
 from workers.broker import connection_parameters, create_broker, send_step
 from workers.ingest_handler import MAX_REASON_CHARS, IngestHandler, Outcome, parked_properties
 from workers.settings import Settings
@@ -73,10 +74,13 @@ class IngestBridge:
     """Consumes ``allegro.ingest`` until :meth:`stop`; reconnects when the connection is
     lost. ``broker`` is the Dramatiq broker used to enqueue the first steps."""
 
-    def __init__(self, settings: Settings, store: Store, broker: Any) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, broker: Any, batch_repo: BatchRepo | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.broker = broker
+        self.batch_repo = batch_repo
         self.names = Names.of(settings)
         self._stop = threading.Event()
         self._failures = 0
@@ -137,6 +141,7 @@ class IngestBridge:
                 self.store,
                 ChannelPublisher(connection.channel()),
                 lambda step, payload: send_step(self.broker, self.settings, step, payload),
+                self.batch_repo,
             )
             channel.basic_qos(prefetch_count=self.settings.ingest_prefetch)
             self._consuming = True
@@ -233,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(settings, quiet_loggers=("httpx", "httpcore", "pika"))
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url)  # migrates, the batching tables included
     broker = create_broker(settings)
-    bridge = IngestBridge(settings, store, broker)
+    batch_repo = BatchRepo(settings.database_url) if settings.batching else None
+    bridge = IngestBridge(settings, store, broker, batch_repo)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("ingest.stopping", signal=signal.Signals(signum).name)
@@ -248,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         bridge.run()
     finally:
         broker.close()
+        if batch_repo is not None:
+            batch_repo.close()
         store.close()
     return 0
 

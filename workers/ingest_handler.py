@@ -29,10 +29,12 @@ import structlog
 from schemas.errors import EventError
 from schemas.events import ProductEvent, parse_event
 from schemas.status import Status, StatusError, StatusMessage
+from workers.batching.repo import BatchRepo
+from workers.batching.stage import Stager
 from workers.broker import Payload, event_parts, first_step, part_digests
 from workers.settings import Settings
 from workers.status import Publisher, StatusReporter
-from workers.store import RecordOutcome, RecordResult, Store
+from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
 from workers.topology import Names, Step
 
 __all__ = ["MAX_REASON_CHARS", "IngestHandler", "Outcome", "parked_properties"]
@@ -91,6 +93,7 @@ class IngestHandler:
         store: Store,
         publisher: Publisher,
         enqueue: Callable[[Step, Payload], object],
+        batch_repo: BatchRepo | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -98,6 +101,9 @@ class IngestHandler:
         self.publisher = publisher
         self.reporter = StatusReporter(store, publisher, self.names.status_exchange)
         self.enqueue = enqueue
+        # With a batch repository, stock/price changes of existing offers are staged for the
+        # batcher (coalesced, sent as batch commands) instead of one PATCH each.
+        self.stager = Stager(settings, batch_repo, self.reporter) if batch_repo else None
 
     def handle(self, body: bytes, routing_key: str, properties: pika.BasicProperties) -> Outcome:
         """Decide and act on one delivery; the caller acks when this returns. Raises only
@@ -138,11 +144,23 @@ class IngestHandler:
         state = result.state or self.store.product_state(event.account, event.sku)
         if state is None:
             raise LookupError(f"the store holds no state for {event.account}/{event.sku}")
-        step, mode = first_step(
-            event.type,
-            changed,
-            lambda: self.store.get_offer(event.account, event.sku) is not None,
+        offers: list[OfferRecord | None] = []
+
+        def has_offer() -> bool:
+            offers.append(self.store.get_offer(event.account, event.sku))
+            return offers[-1] is not None
+
+        step, mode = first_step(event.type, changed, has_offer)
+        staged = (
+            mode == "fast"
+            and self.stager is not None
+            and bool(offers)
+            and self.stager.stage(event, state, offers[-1])
         )
+        if staged:
+            self.store.mark_dispatched(event.event_id)
+            log.info("ingest.staged", version=event.version, changed=sorted(changed))
+            return
         payload = Payload(
             event_id=event.event_id,
             account=event.account,

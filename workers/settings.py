@@ -141,6 +141,19 @@ class Settings(BaseSettings):
     )
     worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
     worker_threads: int = Field(8, ge=1, description="threads per worker process")
+    batching: bool = Field(
+        True, description="stock/price changes of existing offers go through batch commands"
+    )
+    coalesce_window_ms: int = Field(
+        300, ge=0, description="changes to one SKU within this window become one change, ms"
+    )
+    batch_window_ms: int = Field(
+        300, ge=0, description="longest a batch command waits for more offers, ms"
+    )
+    batch_max_offers: int = Field(1000, ge=1, le=1000, description="offers per batch command")
+    command_poll_interval_ms: int = Field(
+        250, gt=0, description="pause between polls of one batch command, ms"
+    )
     rate_client_per_min: int = Field(
         9000, ge=0, description="API requests per minute per client id (Allegro's limit); 0 = off"
     )

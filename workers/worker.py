@@ -1,14 +1,17 @@
 """``allegro-feed worker``: the ingest bridge and the actor pools of one host, supervised.
 
 It declares the topology first (so a broken RabbitMQ setup fails here, at once, with the
-reason), then starts two child processes and logs where each runs:
+reason), then starts its child processes and logs where each runs:
 
 - the ingest bridge: ``python -m workers.ingest`` (one process; one per host is plenty,
   start it on several hosts for availability);
+- beside it, unless ``ALLEGRO_FEED_BATCHING=false``, the batcher: ``python -m
+  workers.batching``, which sends staged stock/price changes as Allegro batch commands
+  (one batcher leads each account across hosts; the others stand by);
 - the actor pools: ``python -m dramatiq workers.entrypoint --processes N --threads M
   [--queues ...]``, the standard Dramatiq CLI with its own process supervision.
 
-SIGTERM and SIGINT are forwarded to both for a graceful stop (the bridge finishes its
+SIGTERM and SIGINT are forwarded to all of them for a graceful stop (the bridge finishes its
 current message, Dramatiq its messages in progress). When a child dies on its own, the
 other is stopped too and the command exits 1, so that systemd or Kubernetes restarts the
 whole unit. Either part can also run alone (``--no-ingest``, ``--no-actors``), and the
@@ -35,7 +38,7 @@ import structlog
 from workers.settings import Settings
 from workers.topology import Step
 
-__all__ = ["actor_command", "ingest_command", "main", "register", "run_worker"]
+__all__ = ["actor_command", "batcher_command", "ingest_command", "main", "register", "run_worker"]
 
 # Named, not __name__: the module also runs as __main__ (python -m workers.worker).
 log = structlog.get_logger("workers.worker")
@@ -65,6 +68,11 @@ exit codes: 0 stopped by SIGTERM/SIGINT, 1 a part died or RabbitMQ is unreachabl
 def ingest_command() -> list[str]:
     """The command line of the ingest bridge process."""
     return [sys.executable, "-m", "workers.ingest"]
+
+
+def batcher_command() -> list[str]:
+    """The command line of the batcher process (stock/price batch commands)."""
+    return [sys.executable, "-m", "workers.batching"]
 
 
 def actor_command(
@@ -193,6 +201,9 @@ def run_worker(
     try:
         if ingest:
             supervisor.start("ingest", ingest_command())
+            if settings.batching:
+                # Beside every bridge: one batcher leads each account, the others stand by.
+                supervisor.start("batcher", batcher_command())
         if actors:
             supervisor.start(
                 "actors",

@@ -1,0 +1,454 @@
+"""The batcher's loop with a scripted Allegro and a real SQLite store: windows, leases,
+failed PUTs and polls, refused commands, settle entries, hand-overs, restock failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas.events import parse_event
+from schemas.status import Status, StatusMessage
+from workers.allegro import (
+    CommandKind,
+    CommandResult,
+    CommandTask,
+    ErrorItem,
+    GeneralReport,
+    NotConnected,
+    RateLimited,
+    ServerError,
+    ValidationFailed,
+)
+from workers.batching import Batcher, BatchRepo, BatchSettings, Handover, JournalState
+from workers.batching.sender import SKU_LEASE_OWNER
+from workers.domain.plan import fingerprint
+from workers.store import OfferRecord, Store, open_store
+
+SETTINGS = BatchSettings(
+    coalesce_window_ms=300, batch_window_ms=300, batch_max_offers=1000, command_poll_interval_ms=250
+)
+
+
+class FakeAllegro:
+    """Batch commands in memory: PUT registers (409 for a used id), a report is complete
+    when ``complete`` is set, every task succeeds unless ``fail`` names its offer."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, tuple[CommandKind, list[str], Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.put_errors: list[Exception] = []
+        self.report_errors: list[Exception] = []
+        self.complete = True
+        self.fail: dict[str, list[dict[str, Any]]] = {}  # offer id -> Allegro's errors
+        self.missing: set[str] = set()  # offers left out of the task report
+
+    def _put(self, kind: CommandKind, ids: Iterable[str], value: Any, cid: str | None) -> Any:
+        assert cid is not None
+        self.calls.append(("PUT", cid))
+        if self.put_errors:
+            raise self.put_errors.pop(0)
+        report = GeneralReport.model_validate({"id": cid})
+        if cid in self.commands:
+            return CommandResult(cid, kind, report, 409, "t-409", already_accepted=True)
+        self.commands[cid] = (kind, list(ids), value)
+        return CommandResult(cid, kind, report, 201, f"t-{cid[:4]}")
+
+    def change_quantity(
+        self, offer_ids: Iterable[str], quantity: int, *, command_id: str | None = None
+    ) -> CommandResult:
+        result: CommandResult = self._put(CommandKind.QUANTITY, offer_ids, quantity, command_id)
+        return result
+
+    def change_price(
+        self,
+        offer_ids: Iterable[str],
+        amount: Decimal | str,
+        currency: str,
+        *,
+        marketplace_id: str | None = None,
+        command_id: str | None = None,
+    ) -> CommandResult:
+        value = {"amount": str(amount), "currency": currency}
+        result: CommandResult = self._put(CommandKind.PRICE, offer_ids, value, command_id)
+        return result
+
+    def change_publication(
+        self,
+        offer_ids: Iterable[str],
+        action: str,
+        *,
+        scheduled_for: Any = None,
+        command_id: str | None = None,
+    ) -> CommandResult:
+        result: CommandResult = self._put(CommandKind.PUBLICATION, offer_ids, action, command_id)
+        return result
+
+    def get_command_report(self, kind: CommandKind | str, command_id: str) -> GeneralReport:
+        self.calls.append(("GET", command_id))
+        if self.report_errors:
+            raise self.report_errors.pop(0)
+        if command_id not in self.commands:
+            from workers.allegro import NotFound
+
+            raise NotFound("no such command", status=404)
+        done = "2026-07-18T12:00:00.000Z" if self.complete else None
+        return GeneralReport.model_validate({"id": command_id, "completedAt": done})
+
+    def get_all_command_tasks(
+        self, kind: CommandKind | str, command_id: str, *, page_size: int = 500
+    ) -> list[CommandTask]:
+        self.calls.append(("TASKS", command_id))
+        _, ids, _ = self.commands[command_id]
+        return [
+            CommandTask.model_validate(
+                {
+                    "offer": {"id": oid},
+                    "status": "FAIL" if oid in self.fail else "SUCCESS",
+                    "message": "failed" if oid in self.fail else "",
+                    "errors": self.fail.get(oid, []),
+                }
+            )
+            for oid in ids
+            if oid not in self.missing
+        ]
+
+    def puts(self) -> list[tuple[CommandKind, list[str], Any]]:
+        return list(self.commands.values())
+
+
+class RecordingReporter:
+    def __init__(self) -> None:
+        self.messages: list[StatusMessage] = []
+
+    def report(self, message: StatusMessage) -> bool:
+        if any(m.event_id == message.event_id for m in self.messages):
+            return False
+        self.messages.append(message)
+        return True
+
+    def of(self, event_id: str) -> Status | None:
+        found = [m.status for m in self.messages if m.event_id == event_id]
+        return found[0] if found else None
+
+
+@dataclass
+class Rig:
+    store: Store
+    repo: BatchRepo
+    allegro: FakeAllegro = field(default_factory=FakeAllegro)
+    reporter: RecordingReporter = field(default_factory=RecordingReporter)
+    handovers: list[Handover] = field(default_factory=list)
+    now: float = 1_000.0
+
+    def batcher(self, *, handover: bool = True, **changes: Any) -> Batcher:
+        settings = BatchSettings(**{**SETTINGS.__dict__, **changes})
+        return Batcher(
+            settings,
+            self.store,
+            self.repo,
+            lambda account: self.allegro,
+            self.reporter,
+            self.handovers.append if handover else None,
+            clock=lambda: self.now,
+            owner="test-batcher",
+        )
+
+    def offer(self, sku: str, status: str = "ACTIVE", stock: int = 5) -> None:
+        body = {
+            "name": "x",
+            "stock": {"available": stock, "unit": "UNIT"},
+            "sellingMode": {"price": {"amount": "10.00", "currency": "PLN"}},
+        }
+        self.store.save_offer(
+            OfferRecord("default", sku, f"o-{sku}", status, fingerprint(body), 1, body)
+        )
+
+    def stage(self, batcher: Batcher, sku: str, version: int, available: int) -> str:
+        event = parse_event(
+            json.dumps(
+                {
+                    "type": "product.stock",
+                    "event_id": f"ev-{sku}-{version}",
+                    "occurred_at": "2026-07-18T12:00:00Z",
+                    "sku": sku,
+                    "version": version,
+                    "stock": {"available": available},
+                }
+            ).encode()
+        )
+        result = self.store.record_event(event)
+        assert result.state is not None
+        assert batcher.stage(event, result.state, self.store.get_offer("default", sku))
+        return event.event_id
+
+    def run(self, batcher: Batcher, *, seconds: float = 0.0) -> None:
+        self.now += seconds
+        batcher.run_once(self.now)
+
+    def settle_all(self, batcher: Batcher, runs: int = 50) -> None:
+        for _ in range(runs):
+            self.run(batcher, seconds=0.25)
+            if not self.repo.accounts_with_work():
+                return
+        pytest.fail("work left")
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    with BatchRepo(url) as repo:
+        yield Rig(store, repo)
+    store.close()
+
+
+# --- windows ------------------------------------------------------------------------------------
+
+
+def test_a_change_waits_for_its_coalescing_and_batch_windows(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    rig.now = 1_000.0
+    rig.stage(batcher, "A", 2, 3)
+    rig.run(batcher, seconds=0.5)  # windows (0.3 + 0.3 s) still open
+    assert rig.allegro.puts() == []
+    rig.run(batcher, seconds=0.11)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A"], 3)]
+
+
+def test_a_full_command_goes_when_the_coalescing_window_closes(rig: Rig) -> None:
+    for sku in ("A", "B"):
+        rig.offer(sku)
+    batcher = rig.batcher(batch_max_offers=2)
+    for sku in ("A", "B"):
+        rig.stage(batcher, sku, 2, 3)
+    rig.run(batcher, seconds=0.2)
+    assert rig.allegro.puts() == []
+    rig.run(batcher, seconds=0.11)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A", "o-B"], 3)]
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+
+def test_a_sku_the_publish_actor_holds_waits_and_the_actor_waits_for_the_batcher(
+    rig: Rig,
+) -> None:
+    rig.offer("A")
+    rig.offer("B")
+    batcher = rig.batcher()
+    assert rig.store.acquire_lease("default", "A", "publish-actor", 60)
+    rig.stage(batcher, "A", 2, 3)
+    rig.stage(batcher, "B", 2, 3)
+    rig.allegro.complete = False
+    rig.run(batcher, seconds=1.0)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-B"], 3)]
+    # While B's change is in flight, the publish actor cannot take B.
+    assert not rig.store.acquire_lease("default", "B", "publish-actor", 60)
+    rig.store.release_lease("default", "A", "publish-actor")
+    rig.run(batcher, seconds=0.3)
+    assert rig.allegro.puts()[1] == (CommandKind.QUANTITY, ["o-A"], 3)
+    rig.allegro.complete = True
+    rig.settle_all(batcher)
+    assert rig.store.acquire_lease("default", "B", "publish-actor", 60)  # released
+    assert rig.store.acquire_lease("default", "A", SKU_LEASE_OWNER, 60)  # free again
+
+
+# --- failures of the PUT and the poll ----------------------------------------------------------
+
+
+def test_a_put_that_failed_transiently_is_sent_again_with_the_same_id(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    rig.allegro.put_errors = [ServerError("boom", status=503), RateLimited("slow", retry_after_s=5)]
+    rig.run(batcher, seconds=1.0)
+    (entry,) = rig.repo.entries()
+    assert (entry.state, entry.attempts, entry.error) == (JournalState.NEW, 1, "boom [HTTP 503]")
+    assert entry.next_at == pytest.approx(rig.now + 0.25)  # one poll interval
+    rig.run(batcher, seconds=0.5)
+    (entry,) = rig.repo.entries()
+    assert entry.next_at == pytest.approx(rig.now + 5)  # Allegro's Retry-After
+    rig.run(batcher, seconds=5)
+    rig.settle_all(batcher)
+    puts = [cid for method, cid in rig.allegro.calls if method == "PUT"]
+    assert len(puts) == 3 and len(set(puts)) == 1
+    assert rig.reporter.of(event) is Status.UPDATED
+
+
+def test_a_command_allegro_does_not_know_is_put_again(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    rig.run(batcher, seconds=1.0)
+    (cid,) = rig.allegro.commands
+    del rig.allegro.commands[cid]  # Allegro lost it
+    rig.settle_all(batcher)
+    assert [m for m, c in rig.allegro.calls if c == cid] == ["PUT", "GET", "PUT", "GET", "TASKS"]
+    assert rig.reporter.of(event) is Status.UPDATED
+
+
+def test_a_poll_that_fails_is_repeated_later(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    rig.allegro.report_errors = [ServerError("boom", status=502)]
+    rig.run(batcher, seconds=1.0)
+    rig.run(batcher, seconds=0.25)
+    (entry,) = rig.repo.entries()
+    assert entry.state is JournalState.SENT and entry.error == "boom [HTTP 502]"
+    rig.settle_all(batcher)
+    assert rig.reporter.of(event) is Status.UPDATED
+
+
+def test_a_command_allegro_refuses_for_its_data_rejects_every_item(rig: Rig) -> None:
+    rig.offer("A")
+    rig.offer("B")
+    batcher = rig.batcher()
+    events = [rig.stage(batcher, sku, 2, 3) for sku in ("A", "B")]
+    item = ErrorItem(code="ConstraintViolationException", message="bad", userMessage="Fix it")
+    rig.allegro.put_errors = [ValidationFailed("refused", status=422, errors=[item])]
+    rig.settle_all(batcher)
+    assert [rig.reporter.of(e) for e in events] == [Status.REJECTED] * 2
+    message = rig.reporter.messages[0]
+    assert message.errors[0].code == "ConstraintViolationException"
+    assert message.errors[0].user_message == "Fix it"
+    assert rig.store.acquire_lease("default", "A", "publish-actor", 60)  # released
+
+
+@pytest.mark.parametrize("handover", [True, False])
+def test_a_command_refused_for_the_account_goes_to_the_patch_path(rig: Rig, handover: bool) -> None:
+    rig.offer("A")
+    batcher = rig.batcher(handover=handover)
+    older = rig.stage(batcher, "A", 2, 4)
+    newest = rig.stage(batcher, "A", 3, 3)
+    rig.allegro.put_errors = [NotConnected("connect the account")]
+    rig.settle_all(batcher)
+    assert rig.reporter.of(older) is Status.SUPERSEDED
+    if handover:
+        assert rig.reporter.of(newest) is None  # the publish actor reports it
+        assert [(h.sku, h.event_id, h.version) for h in rig.handovers] == [("A", newest, 3)]
+    else:
+        assert rig.reporter.of(newest) is Status.FAILED
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+def test_changes_that_need_no_command_are_settled_without_a_call(rig: Rig) -> None:
+    rig.offer("SAME", stock=5)
+    rig.offer("DRAFT", status="INACTIVE")
+    batcher = rig.batcher()
+    same = rig.stage(batcher, "SAME", 2, 5)
+    rig.store.save_offer(
+        OfferRecord("default", "GONE", "o-GONE", "ACTIVE", None, 1, {"stock": {"available": 1}})
+    )
+    draft_event = rig.stage(batcher, "GONE", 2, 4)
+    # The offer turned into something the batch cannot handle after staging.
+    record = rig.store.get_offer("default", "GONE")
+    assert record is not None
+    rig.store.save_offer(OfferRecord("default", "GONE", "o-GONE", "INACTIVE", None, 1, {}))
+    rig.settle_all(batcher)
+    assert rig.allegro.calls == []
+    assert rig.reporter.of(same) is Status.UNCHANGED
+    assert [(h.sku, h.event_id) for h in rig.handovers] == [("GONE", draft_event)]
+
+
+def test_an_offer_missing_from_the_task_report_is_retried_alone(rig: Rig) -> None:
+    rig.offer("A")
+    rig.offer("B")
+    batcher = rig.batcher()
+    events = {sku: rig.stage(batcher, sku, 2, 3) for sku in ("A", "B")}
+    rig.allegro.missing = {"o-B"}
+    rig.settle_all(batcher)
+    assert rig.reporter.of(events["A"]) is Status.UPDATED
+    assert [h.sku for h in rig.handovers] == ["B"]
+
+
+def test_a_restock_whose_activation_fails_keeps_the_stock_and_reports_allegros_error(
+    rig: Rig,
+) -> None:
+    rig.offer("A", status="ENDED", stock=0)
+    batcher = rig.batcher(handover=False)
+    event = rig.stage(batcher, "A", 2, 6)
+    rig.run(batcher, seconds=1.0)  # the quantity command
+    rig.run(batcher, seconds=0.25)  # done: the ACTIVATE is written and sent
+    assert [p[0] for p in rig.allegro.puts()] == [CommandKind.QUANTITY, CommandKind.PUBLICATION]
+    assert rig.reporter.of(event) is None  # not before the activation's outcome
+    rig.allegro.fail = {"o-A": [{"code": "OfferStatusChangeNotAllowedException", "message": "no"}]}
+    rig.settle_all(batcher)
+    assert rig.reporter.of(event) is Status.REJECTED
+    record = rig.store.get_offer("default", "A")
+    assert record is not None and record.published_body is not None
+    assert (record.publication_status, record.published_body["stock"]["available"]) == (
+        "ENDED",
+        6,
+    )
+    entries = rig.repo.entries()
+    assert [e.state for e in entries] == [JournalState.DONE, JournalState.DONE]
+    assert entries[1].parent == entries[0].command_id
+
+
+def test_a_late_event_older_than_what_was_sent_is_superseded_at_once(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    rig.allegro.complete = False
+    rig.stage(batcher, "A", 5, 3)
+    rig.run(batcher, seconds=1.0)
+    late = rig.stage(batcher, "A", 4, 9)
+    assert rig.reporter.of(late) is Status.SUPERSEDED
+
+
+def test_a_change_the_content_path_overtook_is_superseded_not_sent(rig: Rig) -> None:
+    rig.offer("A")
+    rig.offer("B")
+    batcher = rig.batcher()
+    stale = rig.stage(batcher, "A", 2, 3)
+    fresh = rig.stage(batcher, "B", 2, 3)
+    # A product.upserted (the content path) sets A's stock to 8 before the flush.
+    rig.store.record_event(
+        parse_event(
+            json.dumps(
+                {
+                    "type": "product.upserted",
+                    "event_id": "ev-A-up",
+                    "occurred_at": "2026-07-18T12:00:00Z",
+                    "sku": "A",
+                    "version": 3,
+                    "name": "Headphones",
+                    "ean": "4548735214676",
+                    "category": "Audio",
+                    "price": {"amount": "10.00", "currency": "PLN"},
+                    "stock": {"available": 8},
+                }
+            ).encode()
+        )
+    )
+    rig.settle_all(batcher)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-B"], 3)]
+    assert (rig.reporter.of(stale), rig.reporter.of(fresh)) == (Status.SUPERSEDED, Status.UPDATED)
+    assert rig.store.acquire_lease("default", "A", "publish-actor", 60)  # released
+
+
+def test_a_restarted_batcher_renews_the_sku_leases_of_the_entries_it_takes_over(
+    rig: Rig,
+) -> None:
+    rig.offer("A")
+    first = rig.batcher()
+    rig.allegro.complete = False
+    event = rig.stage(first, "A", 2, 3)
+    rig.run(first, seconds=1.0)  # claimed and sent; Allegro still processing
+    rig.store.release_lease("default", "A", SKU_LEASE_OWNER)  # as if it had expired
+    restarted = rig.batcher()
+    rig.run(restarted, seconds=0.3)
+    assert not rig.store.acquire_lease("default", "A", "publish-actor", 60)
+    rig.allegro.complete = True
+    rig.settle_all(restarted)
+    assert rig.reporter.of(event) is Status.UPDATED
+    assert rig.store.acquire_lease("default", "A", "publish-actor", 60)

@@ -1,0 +1,265 @@
+"""The batcher: pending stock/price changes → Allegro's batch commands → statuses.
+
+One :meth:`Batcher.run_once` does, for every account this batcher leads:
+
+1. **flush**: when the account's oldest claimable change has waited its coalescing and batch
+   windows, or enough changes are ready to fill a command, plan the commands
+   (:func:`~workers.batching.plan.plan_changes`), keep those that are due (full, or their
+   batch window closed), take the SKUs' publishing leases (a SKU the publish actor holds
+   stays pending; while the batcher holds it, the publish actor waits), settle as
+   SUPERSEDED what the store's desired state no longer wants (a ``product.upserted`` or a
+   delete came since), and write them to the journal with fresh command ids, claiming
+   their changes — all *before* any PUT;
+2. **work the journal** (:class:`~workers.batching.sender.JournalWorker`): PUT each NEW
+   entry under its stored id, poll each SENT one until Allegro has processed it, then
+   settle every item (registry, statuses, hand-overs, the ``ACTIVATE`` after a restock),
+   mark it DONE and release the SKUs.
+
+Nothing waits inside a call: a command not yet processed is looked at again on a later
+run, so one thread keeps many commands in flight. :meth:`Batcher.run_forever` loops until
+stopped. Each account is worked by one batcher at a time, the holder of the store lease
+``("#allegro-feed-batcher", account)``; journal entries are leased too, so a batcher that
+lost its leadership while busy and the one that took over never send one change twice
+(and a re-sent PUT with the same id is a 409 anyway).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from schemas.events import ProductEvent
+from workers.domain.model import ProductState
+from workers.store.base import OfferRecord, Store, StoreError
+
+from .config import BatchSettings
+from .model import CommandType, Item, NewCommand, SettleOutcome
+from .outcome import Outcomes
+from .plan import current_in_state, due_commands, plan_changes
+from .repo import BatchRepo
+from .reporting import OnTaskFailed, Reporter
+from .sender import SKU_LEASE_OWNER, CommandClient, JournalWorker, Tick
+from .stage import Stager
+
+__all__ = ["LEADER_LEASE", "LEADER_LEASE_S", "RETENTION_S", "Batcher"]
+
+log = structlog.get_logger(__name__)
+
+#: The store lease (``account`` column, then the seller account as ``sku``) that makes one
+#: batcher the leader of an account. "#" is no letter of an account name.
+LEADER_LEASE = "#allegro-feed-batcher"
+#: How long leadership and journal-entry leases last without renewal, s. A batcher that
+#: died is replaced after at most this long.
+LEADER_LEASE_S = 15.0
+#: DONE entries and staged event ids are deleted after this long, s.
+RETENTION_S = 7 * 24 * 3600.0
+_PRUNE_EVERY_S = 3600.0
+
+
+class Batcher:
+    """Coalesces stock/price changes into Allegro's batch commands (see the module doc).
+
+    ``settings``: the settings object (read with :meth:`BatchSettings.of`); ``store``: the
+    pipeline's store (registry, leases, statuses); ``repo``: the batching tables;
+    ``client_for(account)``: the Allegro client of an account; ``reporter``: records and
+    publishes statuses; ``on_task_failed``: hands a change to the PATCH path (see
+    :mod:`workers.batching.handover`; without it such changes are REJECTED). ``clock``:
+    epoch seconds (injected in tests); ``owner``: this batcher's name in leases (default:
+    host, process and a random part).
+    """
+
+    def __init__(
+        self,
+        settings: object,
+        store: Store,
+        repo: BatchRepo,
+        client_for: Callable[[str], CommandClient],
+        reporter: Reporter,
+        on_task_failed: OnTaskFailed | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self.config = BatchSettings.of(settings)
+        self.store = store
+        self.repo = repo
+        self.client_for = client_for
+        self.clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.outcomes = Outcomes(store, reporter, on_task_failed)
+        self.journal = JournalWorker(
+            self.config,
+            store,
+            repo,
+            client_for,
+            self.outcomes,
+            owner=self.owner,
+            lease_s=LEADER_LEASE_S,
+        )
+        self.stager = Stager(self.config, repo, reporter, clock=clock)
+        self._renew_at: dict[str, float] = {}  # account -> monotonic time to renew the lead
+        self._next_prune = 0.0
+
+    # --- staging ------------------------------------------------------------------------------
+
+    def stage(self, event: ProductEvent, state: ProductState, offer: OfferRecord | None) -> bool:
+        """:meth:`workers.batching.stage.Stager.stage` (for the ingest bridge)."""
+        return self.stager.stage(event, state, offer)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run_once(self, now: float | None = None) -> Tick:
+        """Flush due changes and work the journal once, for every account this batcher
+        leads (taking the lead of accounts nobody leads). ``now``: epoch seconds of the
+        batcher's clock. Raises the store's errors when the store is down."""
+        now = self.clock() if now is None else now
+        tick = Tick()
+        for account in self.repo.accounts_with_work():
+            if not self._leads(account):
+                continue
+            self._flush(account, now, tick)
+            self.journal.work(account, now, tick)
+        if now >= self._next_prune:
+            self._next_prune = now + _PRUNE_EVERY_S
+            pruned = self.repo.prune(now - RETENTION_S)
+            if pruned:
+                log.info("batch.pruned", rows=pruned)
+        return tick
+
+    def run_forever(
+        self, stop: threading.Event, *, idle: Callable[[float], object] | None = None
+    ) -> None:
+        """:meth:`run_once` until ``stop`` is set, pausing ``idle(seconds)`` between runs
+        (default ``stop.wait``; a process with a RabbitMQ connection lets it serve its
+        heartbeats meanwhile). A failed run (store or RabbitMQ down) is retried with a
+        growing pause. Gives up the leases when it stops."""
+        wait = idle or stop.wait
+        config = self.config
+        tick_s = max(0.01, min(config.poll_s, config.coalesce_s or 1.0, config.batch_s or 1.0) / 4)
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    pause_s = min(0.5 * 2 ** (failures - 1), 30.0)
+                    log.exception("batch.run_failed", retry_in_s=pause_s)
+                    wait(pause_s)
+                    continue
+                wait(tick_s)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give up the leadership of every account and the leases of the journal entries
+        (another batcher may take over at once). The SKU leases stay with the entries
+        still in flight. Does not close the store or the repository."""
+        try:
+            for account in list(self._renew_at):
+                self.store.release_lease(LEADER_LEASE, account, self.owner)
+            self.repo.release_all(owner=self.owner)
+        except StoreError:
+            log.warning("batch.release_failed", exc_info=True)  # they expire on their own
+        self._renew_at.clear()
+
+    def _leads(self, account: str) -> bool:
+        moment = time.monotonic()
+        if moment < self._renew_at.get(account, 0.0):
+            return True
+        if self.store.acquire_lease(LEADER_LEASE, account, self.owner, LEADER_LEASE_S):
+            if account not in self._renew_at:
+                log.info("batch.leading", account=account, owner=self.owner)
+            self._renew_at[account] = moment + LEADER_LEASE_S / 3
+            return True
+        self._renew_at.pop(account, None)
+        return False
+
+    # --- flushing -----------------------------------------------------------------------------
+
+    def _flush(self, account: str, now: float, tick: Tick) -> None:
+        config = self.config
+        settled_before = now - config.coalesce_s
+        count, oldest = self.repo.pending_stats(account, settled_before)
+        if not count or oldest is None:
+            return
+        if count < config.batch_max_offers and oldest + config.coalesce_s + config.batch_s > now:
+            return  # no command can be full or past its window yet
+        changes = self.repo.pending(account, settled_before)
+        offers = {sku: self.store.get_offer(account, sku) for sku in {c.sku for c in changes}}
+        planned = plan_changes(
+            changes,
+            offers,
+            currency=config.currency,
+            max_offers=config.batch_max_offers,
+            coalesce_s=config.coalesce_s,
+        )
+        due = due_commands(planned, now, batch_s=config.batch_s, max_offers=config.batch_max_offers)
+        if not due:
+            return
+        leased, commands = self._lease_skus(account, due)
+        written = self.repo.claim(
+            account,
+            [dataclasses.replace(c, command_id=str(uuid.uuid4())) for c in commands],
+            owner=self.owner,
+            lease_s=LEADER_LEASE_S,
+            now=now,
+        )
+        tick.claimed += len(written)
+        self.journal.leased(e.command_id for e in written if e.type is not CommandType.SETTLE)
+        claimed = {i.sku for e in written if e.type is not CommandType.SETTLE for i in e.items}
+        self.journal.release_skus(account, leased - claimed)
+        for entry in written:
+            log.info(
+                "batch.claimed",
+                command_id=entry.command_id,
+                kind=entry.type.value,
+                value=entry.value,
+                items=len(entry.items),
+                events=len(entry.event_ids),
+            )
+
+    def _lease_skus(
+        self, account: str, commands: list[NewCommand]
+    ) -> tuple[set[str], list[NewCommand]]:
+        """Take the publishing lease of every SKU of the commands (settle entries need
+        none). Items whose SKU another holder has stay pending; items whose value the
+        store's desired state no longer holds (read under the lease: a content publish
+        after this one sees our change, one before it is seen here) are settled
+        SUPERSEDED instead of being sent. Returns the SKUs leased and the commands to
+        claim."""
+        granted: dict[str, bool] = {}
+        kept: list[NewCommand] = []
+        stale: list[Item] = []
+        for command in commands:
+            if command.type is CommandType.SETTLE:
+                kept.append(command)
+                continue
+            items = []
+            for item in command.items:
+                if item.sku not in granted:
+                    granted[item.sku] = self.store.acquire_lease(
+                        account, item.sku, SKU_LEASE_OWNER, self.config.sku_lease_s
+                    )
+                if not granted[item.sku]:
+                    continue
+                if current_in_state(item, self.store.product_state(account, item.sku)):
+                    items.append(item)
+                else:
+                    stale.append(dataclasses.replace(item, outcome=SettleOutcome.SUPERSEDED))
+            if items:
+                kept.append(dataclasses.replace(command, items=tuple(items)))
+        if stale:
+            kept.append(NewCommand(CommandType.SETTLE, None, tuple(stale)))
+        busy = [sku for sku, ok in granted.items() if not ok]
+        if busy:
+            log.info("batch.skus_busy", count=len(busy), example=busy[0])
+        return {sku for sku, ok in granted.items() if ok}, kept

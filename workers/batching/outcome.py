@@ -1,0 +1,243 @@
+"""The outcome of a journal entry, item by item: registry, statuses, hand-overs.
+
+Run when Allegro has finished a command (its report is complete and its tasks read), when
+Allegro refused the command as a whole, or for a settle entry. Everything here may run
+again for the same entry after a crash (the entry is marked DONE only afterwards): the
+store takes one terminal status per event (a repeated report changes nothing), the registry
+update writes the same values, and a repeated hand-over is recognised by the publish actor
+(the event's status is there already).
+
+Statuses (DESIGN.md): for every item, the events the newest one overtook are
+``SUPERSEDED``; the newest gets the change's outcome: ``UPDATED`` / ``ENDED`` once the task
+for its offer succeeded, ``UNCHANGED`` when nothing had to be sent, ``REJECTED`` with
+Allegro's errors when the task failed for a reason a PATCH would meet again; a task that
+failed otherwise is handed to the PATCH path, whose status then stands for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from schemas.status import PublicationStatus, Status, StatusError
+from workers.allegro.models import CommandTask
+from workers.status import status_for
+from workers.store.base import Store
+
+from .model import EventRef, Handover, Item, JournalEntry, NewCommand, SettleOutcome
+from .plan import ACTIVATE, FailureAction, failure_action, follow_up, registry_after
+from .plan import success_status as _success_status
+from .reporting import OnTaskFailed, Reporter, status_errors
+
+__all__ = ["Outcomes"]
+
+log = structlog.get_logger(__name__)
+
+_KNOWN_PUBLICATION = frozenset(s.value for s in PublicationStatus)
+#: The status item of a change that no batch command can make and no PATCH path takes.
+NOT_BATCHABLE = "BATCH_NOT_APPLICABLE"
+
+
+def _publication(value: str | None) -> str | None:
+    return value if value in _KNOWN_PUBLICATION else None
+
+
+class Outcomes:
+    """Decides and reports the outcome of journal entries (see the module doc)."""
+
+    def __init__(
+        self, store: Store, reporter: Reporter, on_task_failed: OnTaskFailed | None = None
+    ) -> None:
+        self.store = store
+        self.reporter = reporter
+        self.on_task_failed = on_task_failed
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def _report(
+        self,
+        account: str,
+        item: Item,
+        event: EventRef,
+        status: Status,
+        errors: Sequence[StatusError] = (),
+        **fields: Any,
+    ) -> None:
+        identity = {
+            "event_id": event.event_id,
+            "sku": item.sku,
+            "account": account,
+            "version": event.version,
+        }
+        self.reporter.report(status_for(identity, status, errors=errors, **fields))
+
+    def report_item(
+        self,
+        account: str,
+        item: Item,
+        status: Status,
+        errors: Sequence[StatusError] = (),
+        *,
+        publication_status: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        """``status`` for the item's newest event; SUPERSEDED for the ones it overtook."""
+        newest = item.newest_event
+        for event in item.events:
+            if event is not newest:
+                self._report(account, item, event, Status.SUPERSEDED, offer_id=item.offer_id)
+        if newest is not None:
+            self._report(
+                account,
+                item,
+                newest,
+                status,
+                errors,
+                offer_id=item.offer_id,
+                publication_status=_publication(publication_status),
+                trace_id=trace_id,
+            )
+
+    def hand_over(
+        self, account: str, item: Item, reason: str, errors: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        """Give the item's change to the PATCH path (its newest event); the others are
+        SUPERSEDED. Without a PATCH path the newest is REJECTED, saying why."""
+        newest = item.newest_event
+        if newest is None:
+            return
+        if self.on_task_failed is None:
+            text = f"the batch commands cannot make this change ({reason})"
+            items = list(errors) or [{"code": NOT_BATCHABLE, "message": text}]
+            self.report_item(account, item, Status.REJECTED, status_errors(items, fallback=text))
+            return
+        for event in item.events:
+            if event is not newest:
+                self._report(account, item, event, Status.SUPERSEDED, offer_id=item.offer_id)
+        self.on_task_failed(
+            Handover(
+                account=account,
+                sku=item.sku,
+                kind=item.kind,
+                offer_id=item.offer_id,
+                event_id=newest.event_id,
+                version=newest.version,
+                reason=reason,
+                errors=tuple(dict(error) for error in errors),
+            )
+        )
+        log.info("batch.handed_over", sku=item.sku, kind=item.kind.value, reason=reason)
+
+    # --- entries --------------------------------------------------------------------------------
+
+    def settle(self, entry: JournalEntry) -> None:
+        """The outcome of a settle entry's items (decided when they were planned)."""
+        for item in entry.items:
+            if item.outcome is SettleOutcome.UNCHANGED:
+                self.report_item(
+                    entry.account,
+                    item,
+                    Status.UNCHANGED,
+                    publication_status=item.publication_status,
+                )
+            elif item.outcome is SettleOutcome.SUPERSEDED:
+                self.report_item(entry.account, item, Status.SUPERSEDED)
+            elif item.outcome is SettleOutcome.REJECTED:
+                errors = status_errors(item.errors, fallback="the value cannot be sent")
+                self.report_item(entry.account, item, Status.REJECTED, errors)
+            else:
+                self.hand_over(entry.account, item, "needs the PATCH path")
+
+    def finish(self, entry: JournalEntry, tasks: Mapping[str, CommandTask]) -> NewCommand | None:
+        """The outcome of a command Allegro has finished; ``tasks`` by offer id. Returns
+        the ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
+        restocked: list[Item] = []
+        succeeded = failed = 0
+        for item in entry.items:
+            task = tasks.get(item.offer_id or "")
+            if task is not None and task.status == "SUCCESS":
+                succeeded += 1
+                self._succeeded(entry, item)
+                if item.then == ACTIVATE:
+                    restocked.append(item)
+            else:
+                failed += 1
+                self._failed(entry, item, task)
+        log.info(
+            "batch.command_done",
+            command_id=entry.command_id,
+            kind=entry.type.value,
+            succeeded=succeeded,
+            failed=failed,
+        )
+        return follow_up(restocked, parent=entry.command_id)
+
+    def _succeeded(self, entry: JournalEntry, item: Item) -> None:
+        record = self.store.get_offer(entry.account, item.sku)
+        if record is not None and record.offer_id == item.offer_id:
+            self.store.save_offer(registry_after(record, entry.type, entry.value, item))
+        if item.then == ACTIVATE:
+            return  # its status waits for the ACTIVATE command
+        status, publication = _success_status(entry.type, entry.value, item)
+        self.report_item(
+            entry.account, item, status, publication_status=publication, trace_id=entry.trace_id
+        )
+
+    def _failed(self, entry: JournalEntry, item: Item, task: CommandTask | None) -> None:
+        if task is None or task.status != "FAIL":
+            reason = "Allegro's report of the command has no result for this offer"
+            self.hand_over(entry.account, item, reason)
+            return
+        errors = [e.model_dump(by_alias=True, exclude_none=True) for e in task.errors or ()]
+        message = task.message or "the batch command failed for this offer"
+        log.warning(
+            "batch.task_failed",
+            command_id=entry.command_id,
+            sku=item.sku,
+            offer_id=item.offer_id,
+            codes=[e.get("code") for e in errors],
+        )
+        if failure_action(errors) == FailureAction.RETRY:
+            self.hand_over(entry.account, item, f"task failed: {message}", errors)
+            return
+        self.report_item(
+            entry.account,
+            item,
+            Status.REJECTED,
+            status_errors(errors, fallback=message),
+            publication_status=item.publication_status,
+            trace_id=entry.trace_id,
+        )
+
+    def refused(
+        self,
+        entry: JournalEntry,
+        errors: Sequence[Mapping[str, Any]],
+        message: str,
+        *,
+        data: bool,
+    ) -> None:
+        """Allegro refused the whole command. ``data``: because of what it carries (400,
+        422): every item is REJECTED with Allegro's errors; otherwise (the account is not
+        connected, access denied): every item goes to the PATCH path, which fails the same
+        way and reports FAILED (dead-lettered, replayable once fixed); without that path,
+        FAILED here."""
+        for item in entry.items:
+            if data:
+                found = status_errors(errors, fallback=message)
+                self.report_item(entry.account, item, Status.REJECTED, found)
+            elif self.on_task_failed is not None:
+                self.hand_over(entry.account, item, f"command refused: {message}", errors)
+            else:
+                self.report_item(
+                    entry.account, item, Status.FAILED, status_errors(errors, fallback=message)
+                )
+        log.error(
+            "batch.command_refused",
+            command_id=entry.command_id,
+            kind=entry.type.value,
+            items=len(entry.items),
+            error=message,
+        )
