@@ -37,6 +37,7 @@ import structlog
 from schemas.mapping import MappingFile, load_mapping
 from workers.allegro import AllegroClient, Product
 from workers.broker import connection_parameters, create_broker
+from workers.budget import shared_budget
 from workers.middleware import DeclareTopology, StatusOnFailure, SweepStatusOutbox
 from workers.settings import Settings
 from workers.status import BrokerChannelPublisher, ChannelPublisher, Publisher, StatusReporter
@@ -52,7 +53,9 @@ ClientFactory = Callable[[Settings, Store, str], AllegroClient]
 
 
 def _default_client(settings: Settings, store: Store, account: str) -> AllegroClient:
-    return AllegroClient(settings, store, account=account)
+    # Every client of every process takes from one rate budget (Allegro's limits are per
+    # client id and per seller, whatever the number of workers).
+    return AllegroClient(settings, store, account=account, budget=shared_budget(settings))
 
 
 _UNSET: Any = object()

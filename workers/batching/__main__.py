@@ -25,6 +25,7 @@ import structlog
 
 from workers.allegro import AllegroClient
 from workers.broker import connection_parameters, create_broker
+from workers.budget import shared_budget
 from workers.settings import Settings
 from workers.status import ChannelPublisher, StatusReporter
 from workers.store import StoreError, open_store
@@ -137,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     def client_for(account: str) -> AllegroClient:
         client = clients.get(account)
         if client is None:
-            client = clients[account] = AllegroClient(settings, store, account=account)
+            client = clients[account] = AllegroClient(
+                settings, store, account=account, budget=shared_budget(settings)
+            )
         return client
 
     reporter = StatusReporter(store, channel, Names.of(settings).status_exchange)

@@ -21,6 +21,10 @@ it::
 
 from __future__ import annotations
 
+import os
+import threading
+from typing import Any
+
 from workers.budget._window import Verdict
 from workers.budget.base import BudgetStatus, Clock, RateBudget, Request
 from workers.budget.config import BudgetConfig, Kind, Window, budget_url
@@ -39,6 +43,7 @@ __all__ = [
     "Window",
     "budget_url",
     "open_budget",
+    "shared_budget",
 ]
 
 _SQLITE = "sqlite:///"
@@ -85,3 +90,19 @@ def open_budget(
         f"unsupported rate budget URL scheme {scheme!r}: use sqlite:///path/to/file.db, "
         "postgresql://user@host/dbname, redis://host:6379/0 or memory://"
     )
+
+
+_shared: tuple[int, RateBudget] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_budget(settings: Any) -> RateBudget:
+    """This process's budget for ``settings`` (opened once per process, after a fork anew),
+    shared by every Allegro client of the process and, through its backend, by every
+    process and host using the same ``ALLEGRO_FEED_RATE_BUDGET_URL``."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():
+            budget = open_budget(budget_url(settings), BudgetConfig.from_settings(settings))
+            _shared = (os.getpid(), budget)
+        return _shared[1]

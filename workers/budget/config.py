@@ -154,8 +154,16 @@ class BudgetConfig:
 
 def budget_url(settings: Any) -> str:
     """Where the budget lives: ``rate_budget_url`` (env ``ALLEGRO_FEED_RATE_BUDGET_URL``)
-    when set, else the store's ``database_url``."""
-    url = getattr(settings, "rate_budget_url", None) or getattr(settings, "database_url", None)
+    when set, else beside the store: the same PostgreSQL database, or for a SQLite store a
+    sibling file ``<name>.budget.db`` (every API call writes the budget, and a file of its
+    own keeps those writes from queueing behind the store's transactions)."""
+    explicit = getattr(settings, "rate_budget_url", None)
+    if explicit:
+        return str(explicit)
+    url = getattr(settings, "database_url", None)
     if not url:
         raise ValueError("no rate budget URL: set ALLEGRO_FEED_RATE_BUDGET_URL")
-    return str(url)
+    url = str(url)
+    if url.startswith("sqlite:") and url.endswith(".db"):
+        return url[: -len(".db")] + ".budget.db"
+    return url

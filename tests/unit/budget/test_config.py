@@ -71,7 +71,11 @@ def test_nonsense_is_refused(changes: dict[str, object]) -> None:
 
 
 def test_the_budget_lives_with_the_store_unless_told_otherwise() -> None:
-    assert budget_url(Settings(database_url="sqlite:///var/x.db")) == "sqlite:///var/x.db"
+    # A SQLite store gets a sibling file (budget writes do not queue behind the store's);
+    # PostgreSQL holds both in one database.
+    assert budget_url(Settings(database_url="sqlite:///var/x.db")) == "sqlite:///var/x.budget.db"
+    pg = "postgresql://postgres@127.0.0.1/feed"
+    assert budget_url(Settings(database_url=pg)) == pg
     told = SimpleNamespace(rate_budget_url="redis://127.0.0.1:6379/0", database_url="sqlite:///a")
     assert budget_url(told) == "redis://127.0.0.1:6379/0"
     with pytest.raises(ValueError, match="ALLEGRO_FEED_RATE_BUDGET_URL"):
