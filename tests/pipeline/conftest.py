@@ -148,6 +148,11 @@ def pipeline_settings(
         "retry_max_time_s": 5.0,
         "operation_poll_max_s": 10.0,
         "sku_lease_s": 30.0,
+        # A 429 without Retry-After stops the shared budget for this long (60 s in
+        # production, as Allegro blocks a client id for a minute); short here so that the
+        # tests of retries and deferrals see the next attempt within seconds.
+        "rate_client_penalty_s": 0.5,
+        "rate_seller_penalty_s": 0.5,
         "dead_letter_ttl_ms": 3_600_000,
         "metrics_port": 0,
         "log_format": "json",
