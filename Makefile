@@ -54,7 +54,7 @@ worker: $(STAMP)
 	$(BIN)/allegro-feed worker
 
 bench: $(STAMP)
-	@echo "the benchmark harness arrives with the speed work (issue 4); nothing to run yet" >&2; exit 2
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var *.egg-info
