@@ -25,9 +25,7 @@ def problem(
     ``user_message`` defaults to ``message``: every text we write is meant to be actionable
     by the seller (it names the field and the fix).
     """
-    return StatusError(
-        code=code, message=message, path=path, user_message=user_message or message
-    )
+    return StatusError(code=code, message=message, path=path, user_message=user_message or message)
 
 
 class Rejected(Exception):  # a domain outcome (not retried), not a programming error
