@@ -19,6 +19,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TypeVar
 
 from workers.store import StoreError, StoreUnavailable, sqlite_path
+from workers.store.sqlite_tx import run_immediate
 
 __all__ = ["Conn", "Database", "open_database"]
 
@@ -116,16 +117,7 @@ class SQLiteDatabase:
     def tx(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn()
         with _sqlite_errors():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-        return result
+            return run_immediate(conn, work)
 
     def read(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn()

@@ -30,6 +30,7 @@ from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
 from workers.store._migrations import split_statements
 from workers.store._sql import SqlStore
 from workers.store.base import LockTimeout, StoreError, StoreUnavailable
+from workers.store.sqlite_tx import run_immediate
 
 __all__ = ["SQLiteStore"]
 
@@ -183,16 +184,7 @@ class SQLiteStore(SqlStore):
         # the transaction never has to upgrade a read lock and cannot deadlock.
         conn = self._conn()
         with _translated():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-        return result
+            return run_immediate(conn, work)
 
     def _read(self, work: Callable[[Conn], T]) -> T:
         # Autocommit: each statement reads one consistent snapshot (the reads are single

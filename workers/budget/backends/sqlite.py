@@ -25,6 +25,7 @@ from workers.budget.backends._sql import CREATE_TABLE
 from workers.budget.base import Clock, RateBudget
 from workers.budget.config import BudgetConfig
 from workers.budget.errors import BudgetUnavailable
+from workers.store.sqlite_tx import run_immediate
 
 __all__ = ["SQLiteBudget"]
 
@@ -115,9 +116,8 @@ class SQLiteBudget(RateBudget):
         """Run ``work`` on the states of ``keys`` in one write transaction; the states it
         leaves are stored."""
         with self._lock, self._translated():
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+
+            def apply(conn: sqlite3.Connection) -> T:
                 states = {key: self._read(conn, key) for key in keys}
                 before = {key: state.to_json() for key, state in states.items()}
                 result = work(states)
@@ -125,13 +125,9 @@ class SQLiteBudget(RateBudget):
                     text = state.to_json()
                     if text != before[kind, subject]:
                         conn.execute(_UPSERT, (kind, subject, text))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-            return result
+                return result
+
+            return run_immediate(self._connection(), apply)
 
     @staticmethod
     def _read(conn: sqlite3.Connection, key: tuple[str, str]) -> KeyState:
