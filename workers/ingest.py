@@ -1,6 +1,8 @@
 """The ingest bridge: upstream events from ``allegro.ingest`` into the pipeline.
 
-For each delivery (manual acks, ``prefetch = ingest_prefetch``) the
+Deliveries (manual acks, ``prefetch = ingest_prefetch``) are taken in batches of those
+already received, handled in one store transaction, and acked together (one by one when
+some failed). For each the
 :class:`~workers.ingest_handler.IngestHandler` decides: park and report bad input, report a
 superseded event, skip a duplicate, or hand the event on to its first step (see
 :mod:`workers.ingest_handler`); then the delivery is acked.
@@ -144,23 +146,33 @@ class IngestBridge:
                 self.batch_repo,
             )
             channel.basic_qos(prefetch_count=self.settings.ingest_prefetch)
+            buffer: list[tuple[Any, pika.BasicProperties, bytes]] = []
+            cancelled: list[object] = []
+            tag = channel.basic_consume(
+                self.names.ingest_queue,
+                lambda _ch, method, properties, body: buffer.append((method, properties, body)),
+            )
+            channel.add_on_cancel_callback(cancelled.append)  # the queue was deleted
             self._consuming = True
             log.info(
                 "ingest.consuming",
                 queue=self.names.ingest_queue,
                 prefetch=self.settings.ingest_prefetch,
             )
-            for method, properties, body in channel.consume(
-                self.names.ingest_queue, inactivity_timeout=IDLE_CHECK_S
-            ):
-                if self._stop.is_set():
-                    break
+            while not self._stop.is_set() and not cancelled:
                 self._sweep_when_due(handler)
-                if method is None:
+                # Wait for deliveries, then take every one already here (up to the
+                # prefetch): they are handled as one batch, with one store commit.
+                connection.process_data_events(time_limit=0 if buffer else IDLE_CHECK_S)
+                if not buffer:
                     continue
-                self._deliver(connection, channel, handler, method, properties, body)
-            # Messages prefetched but not handled go back to the queue, in order.
-            channel.cancel()
+                connection.process_data_events(time_limit=0)
+                batch = buffer[: self.settings.ingest_prefetch]
+                del buffer[: len(batch)]
+                self._deliver_batch(connection, channel, handler, batch)
+            if not cancelled:
+                # Messages prefetched but not handled go back to the queue, in order.
+                channel.basic_cancel(tag)
         finally:
             if connection.is_open:
                 connection.close()
@@ -200,36 +212,74 @@ class IngestBridge:
         properties: pika.BasicProperties,
         body: bytes,
     ) -> None:
+        """Handle one delivery (a batch of one)."""
+        self._deliver_batch(connection, channel, handler, [(method, properties, body)])
+
+    def _deliver_batch(
+        self,
+        connection: Any,
+        channel: Any,
+        handler: IngestHandler,
+        batch: list[tuple[Any, pika.BasicProperties, bytes]],
+    ) -> None:
+        """Handle deliveries as one batch (:meth:`IngestHandler.handle_batch`), then ack
+        each handled one; a failed one is nacked back after a growing pause, or parked
+        once it keeps failing for a reason that is no outage."""
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
-            delivery_tag=method.delivery_tag, routing_key=method.routing_key
-        )
         try:
-            outcome = handler.handle(body, method.routing_key, properties)
+            results: list[Outcome | Exception] = handler.handle_batch(
+                [(body, method.routing_key, properties) for method, properties, body in batch]
+            )
         except pika.exceptions.AMQPError:
-            # Our own connection failed (publishing a status or a parked event): the
-            # message is not acked and returns to the queue when the connection closes.
+            # Our own connection failed (publishing a status or a parked event, or
+            # enqueueing): nothing is acked, and the messages return to the queue when the
+            # connection closes.
             log.warning("ingest.publish_failed", exc_info=True)
             raise
         except Exception as exc:
-            self.delivered += 1
-            if not isinstance(exc, TRANSIENT_ERRORS) and self._internal_failure(body):
-                handler.give_up(body, method.routing_key, properties, exc)
-                channel.basic_ack(method.delivery_tag)
-                return
-            self._failures += 1
-            pause_s = min(FAILURE_BACKOFF_S[0] * 2 ** (self._failures - 1), FAILURE_BACKOFF_S[1])
-            log.exception("ingest.handle_failed", requeue_in_s=pause_s)
-            connection.sleep(pause_s)  # keeps the connection's heartbeats going
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            return
-        else:
-            self._failures = 0
-            channel.basic_ack(method.delivery_tag)
-            self.delivered += 1
-            log.debug("ingest.acked", outcome=str(outcome))
+            # After the batch's commit (the broker refused an enqueue, the store failed):
+            # every delivery is tried again.
+            results = [exc] * len(batch)
         finally:
             structlog.contextvars.clear_contextvars()
+        if len(batch) > 1 and not any(isinstance(r, Exception) for r in results):
+            # Every one handled: one ack for all (the earlier tags were settled before).
+            self.delivered += len(batch)
+            self._failures = 0
+            channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
+            log.debug("ingest.acked", deliveries=len(batch))
+            return
+        retry: list[Any] = []
+        for (method, properties, body), result in zip(batch, results, strict=True):
+            structlog.contextvars.bind_contextvars(
+                delivery_tag=method.delivery_tag, routing_key=method.routing_key
+            )
+            try:
+                self.delivered += 1
+                if not isinstance(result, Exception):
+                    channel.basic_ack(method.delivery_tag)
+                    log.debug("ingest.acked", outcome=str(result))
+                elif not isinstance(result, TRANSIENT_ERRORS) and self._internal_failure(body):
+                    handler.give_up(body, method.routing_key, properties, result)
+                    channel.basic_ack(method.delivery_tag)
+                else:
+                    log.error(
+                        "ingest.handle_failed",
+                        exc_info=(type(result), result, result.__traceback__),
+                    )
+                    retry.append(method.delivery_tag)
+            finally:
+                structlog.contextvars.clear_contextvars()
+        if not retry:
+            self._failures = 0
+            return
+        # One growing pause per failed batch (not per delivery), then back to the queue.
+        self._failures += 1
+        pause_s = min(FAILURE_BACKOFF_S[0] * 2 ** (self._failures - 1), FAILURE_BACKOFF_S[1])
+        log.warning("ingest.requeueing", deliveries=len(retry), requeue_in_s=pause_s)
+        connection.sleep(pause_s)  # keeps the connection's heartbeats going
+        for tag in retry:
+            channel.basic_nack(tag, requeue=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings, quiet_loggers=("httpx", "httpcore", "pika"))
     store = open_store(settings.database_url)  # migrates, the batching tables included
     broker = create_broker(settings)
-    batch_repo = BatchRepo(settings.database_url) if settings.batching else None
+    batch_repo = BatchRepo(settings.database_url, store=store) if settings.batching else None
     bridge = IngestBridge(settings, store, broker, batch_repo)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

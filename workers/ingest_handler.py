@@ -18,7 +18,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -37,10 +38,12 @@ from workers.status import Publisher, StatusReporter
 from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
 from workers.topology import Names, Step
 
-__all__ = ["MAX_REASON_CHARS", "IngestHandler", "Outcome", "parked_properties"]
+__all__ = ["MAX_REASON_CHARS", "Delivery", "IngestHandler", "Outcome", "parked_properties"]
 
 log = structlog.get_logger("workers.ingest")
 
+#: One delivery as the bridge hands it over: body, routing key, properties.
+Delivery = tuple[bytes, str, pika.BasicProperties]
 #: Longest reason text put into the ``x-rejected-reason`` header, characters.
 MAX_REASON_CHARS = 4_000
 
@@ -104,6 +107,64 @@ class IngestHandler:
         # With a batch repository, stock/price changes of existing offers are staged for the
         # batcher (coalesced, sent as batch commands) instead of one PATCH each.
         self.stager = Stager(settings, batch_repo, self.reporter) if batch_repo else None
+        # Inside handle_batch: what waits for the batch's commit (publishing parked events,
+        # enqueueing first steps) and the events to mark dispatched after that.
+        self._after_commit: list[Callable[[], object]] | None = None
+        self._dispatched: list[str] = []
+
+    def _unit(self) -> AbstractContextManager[None]:
+        """The store's unit of work, unless the batching repository writes on a connection
+        of its own (it would wait for the unit's lock)."""
+        unit = getattr(self.store, "unit_of_work", None)
+        if not callable(unit) or (self.stager and not self.stager.repo.joins_store_units):
+            return nullcontext()
+        return unit()  # type: ignore[no-any-return]
+
+    def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome | Exception]:
+        """:meth:`handle` for several deliveries at once, with one store transaction for
+        all of them (one commit: the bridge's cost per event is mostly the commit's
+        ``fsync``), each delivery in a savepoint of its own. Publishing (statuses, parked
+        events) and enqueueing happen only after the commit, so that no step ever sees an
+        event before the store has it; the dispatched marks follow in one more commit.
+
+        Returns, per delivery in order, its outcome or the exception that failed it (its
+        writes were rolled back; the caller nacks or parks it as for :meth:`handle`).
+        Raises when a step after the commit fails (RabbitMQ, or the store): then no
+        delivery is to be acked; each is handled again on redelivery (idempotent)."""
+        results: list[Outcome | Exception] = []
+        after_commit: list[Callable[[], object]] = []
+        dispatched: list[str] = []
+        with self.reporter.deferred():
+            with self._unit():
+                for body, routing_key, properties in deliveries:
+                    self._after_commit, self._dispatched = [], []
+                    try:
+                        with self.reporter.deferred(), self._unit():
+                            outcome = self.handle(body, routing_key, properties)
+                    except Exception as exc:
+                        results.append(exc)
+                        continue
+                    finally:
+                        actions, marks = self._after_commit, self._dispatched
+                        self._after_commit, self._dispatched = None, []
+                        structlog.contextvars.clear_contextvars()
+                    results.append(outcome)
+                    after_commit += actions
+                    dispatched += marks
+            for action in after_commit:
+                action()
+            if dispatched:
+                with self._unit():
+                    for event_id in dispatched:
+                        self.store.mark_dispatched(event_id)
+        return results
+
+    def _later(self, action: Callable[[], object]) -> None:
+        """Run ``action`` now, or after the commit of the batch being handled."""
+        if self._after_commit is None:
+            action()
+        else:
+            self._after_commit.append(action)
 
     def handle(self, body: bytes, routing_key: str, properties: pika.BasicProperties) -> Outcome:
         """Decide and act on one delivery; the caller acks when this returns. Raises only
@@ -170,8 +231,12 @@ class IngestHandler:
             digests=part_digests(state),
             mode=mode,
         )
-        self.enqueue(step, payload)
-        self.store.mark_dispatched(event.event_id)
+        if self._after_commit is None:
+            self.enqueue(step, payload)
+            self.store.mark_dispatched(event.event_id)
+        else:
+            self._after_commit.append(lambda: self.enqueue(step, payload))
+            self._dispatched.append(event.event_id)
         log.info(
             "ingest.dispatched",
             to=step.value,
@@ -194,12 +259,11 @@ class IngestHandler:
             event_id=status.event_id, sku=status.sku, account=status.account
         )
         reason = "; ".join(str(e) for e in error.field_errors)
-        self.publisher.publish(
-            "",
-            self.names.rejected_queue,
-            body,
-            parked_properties(properties, routing_key, reason),
-            mandatory=True,
+        parked = parked_properties(properties, routing_key, reason)
+        self._later(
+            lambda: self.publisher.publish(
+                "", self.names.rejected_queue, body, parked, mandatory=True
+            )
         )
         self.reporter.report(status)
         log.warning(

@@ -84,9 +84,26 @@ def register_secret(value: str | None) -> None:
             _registered.add(value)
 
 
+#: Every match of :data:`_TEXT_PATTERNS` contains one of these (lower case): text without
+#: any of them skips the regular expressions (most log values: ids, SKUs, codes).
+_TRIGGERS = (
+    "bearer",
+    "basic",
+    "eyj",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "device_code",
+    "code_verifier",
+    "password",
+)
+
+
 def _redact_text(text: str) -> str:
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    if any(trigger in lowered for trigger in _TRIGGERS):
+        for pattern, replacement in _TEXT_PATTERNS:
+            text = pattern.sub(replacement, text)
     if _registered:
         with _registered_lock:
             secrets = sorted(_registered, key=len, reverse=True)
@@ -189,7 +206,12 @@ def configure_logging(
         _quietened.add(name)
 
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Events below the logger's level are dropped first, before any other work.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

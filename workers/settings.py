@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     batch_window_ms: int = Field(
         300, ge=0, description="longest a batch command waits for more offers, ms"
     )
+    batch_burst_hold_ms: int = Field(
+        5000,
+        ge=0,
+        description="while a burst keeps changing the same SKUs, commands that are not full "
+        "wait up to this long beyond the two windows for it to pass (0 = never), ms",
+    )
     batch_max_offers: int = Field(1000, ge=1, le=1000, description="offers per batch command")
     command_poll_interval_ms: int = Field(
         250, gt=0, description="pause between polls of one batch command, ms"

@@ -39,8 +39,10 @@ Publishing needs a pika channel in confirm mode, owned by the calling thread:
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
 import pika
@@ -174,6 +176,46 @@ class StatusReporter:
         self._store = store
         self._publisher = publisher
         self.exchange = exchange
+        self._local = threading.local()  # .pending: the deferred block's statuses
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A block in which :meth:`report` (and :meth:`settled`) record statuses but
+        publish none: they are published when the block ends without an error, in order,
+        then marked published in one unit of work of the store. Open it *around* the
+        caller's unit of work, so that nothing is published before its record committed.
+        A block that raises publishes nothing: what it recorded and committed anyway is
+        left to the outbox sweep. Nested blocks join the outermost (per thread); one that
+        raises drops its own statuses (as its nested unit of work drops their records)."""
+        outer: list[StatusMessage] | None = getattr(self._local, "pending", None)
+        if outer is not None:
+            mark = len(outer)
+            try:
+                yield
+            except BaseException:
+                del outer[mark:]  # a nested block that failed publishes nothing
+                raise
+            return
+        self._local.pending = []
+        try:
+            yield
+            pending: list[StatusMessage] = self._local.pending
+        finally:
+            self._local.pending = None
+        self._publish_all(pending)
+
+    def _publish_all(self, messages: list[StatusMessage]) -> None:
+        if not messages:
+            return
+        for message in messages:
+            self._publisher.publish(
+                self.exchange, message.routing_key, message.to_json(), status_properties(message)
+            )
+        unit = getattr(self._store, "unit_of_work", None)
+        with unit() if callable(unit) else nullcontext():
+            for message in messages:
+                if message.event_id is not None:
+                    self._store.mark_status_published(message.event_id, message.status)
 
     def report(self, message: StatusMessage) -> bool:
         """Record and publish ``message``; False when the event already has its terminal
@@ -251,6 +293,10 @@ class StatusReporter:
         return published
 
     def _publish(self, message: StatusMessage) -> None:
+        pending: list[StatusMessage] | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.append(message)  # published when the deferred block ends
+            return
         self._publisher.publish(
             self.exchange, message.routing_key, message.to_json(), status_properties(message)
         )

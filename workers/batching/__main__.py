@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("batch.rabbitmq_unreachable", error=repr(exc))
         store.close()
         return EXIT_FAILED
-    repo = BatchRepo(settings.database_url)
+    repo = BatchRepo(settings.database_url, store=store)
     broker = create_broker(settings)
     clients: dict[str, AllegroClient] = {}
 

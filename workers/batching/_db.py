@@ -84,8 +84,20 @@ class SQLiteDatabase:
     name = "sqlite"
     for_update = ""
 
-    def __init__(self, path: os.PathLike[str] | str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: os.PathLike[str] | str,
+        *,
+        busy_timeout_s: float = 30.0,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+    ) -> None:
         self.path = str(path)
+        # ``connect``: borrow the store's connection of the calling thread instead of
+        # opening one, so that these writes join the store's units of work (one commit for
+        # a whole batch of deliveries). Borrowed connections are the store's to close.
+        self._borrow = connect
+        #: whether writes join the store's units of work (see ``BatchRepo``)
+        self.shares_store_connection = connect is not None
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._guard = threading.Lock()
@@ -95,6 +107,9 @@ class SQLiteDatabase:
     def _conn(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError("the batching database is closed")
+        if self._borrow is not None:
+            with _sqlite_errors():
+                return self._borrow()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
@@ -121,6 +136,9 @@ class SQLiteDatabase:
 
     def read(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn()
+        if conn.in_transaction:  # inside a unit of work: its snapshot, its writes
+            with _sqlite_errors():
+                return work(conn)
         with _sqlite_errors():
             conn.execute("BEGIN")  # one snapshot for every statement of ``work``
             try:
@@ -149,6 +167,7 @@ class PostgresDatabase:
 
     name = "postgresql"
     for_update = " FOR UPDATE"
+    shares_store_connection = False
 
     def __init__(self, url: str, *, max_size: int = 4, timeout_s: float = 30.0) -> None:
         self._url = url
@@ -236,11 +255,13 @@ class _Adapted:
         return cursor
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, store: object = None) -> Database:
     """The database of the store at ``url`` (``sqlite:///…`` or ``postgresql://…``).
-    Raises ValueError for another scheme."""
+    ``store``: the process's store of that URL; a SQLite store lends its connections
+    (see :class:`SQLiteDatabase`). Raises ValueError for another scheme."""
     if url.startswith("sqlite:///"):
-        return SQLiteDatabase(sqlite_path(url))
+        connect = getattr(store, "connection", None)
+        return SQLiteDatabase(sqlite_path(url), connect=connect if callable(connect) else None)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresDatabase(url)
     raise ValueError(

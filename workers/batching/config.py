@@ -32,6 +32,10 @@ class BatchSettings:
     - ``batch_window_ms``: a command is sent when it is full or when this long has passed
       since its earliest change was ready (its coalescing window closed), ms;
     - ``batch_max_offers``: offers per command (Allegro's maximum: 1,000);
+    - ``burst_hold_ms``: while a burst keeps changing SKUs that are already waiting (the
+      changes staged in the last batch window land mostly on them), commands are held
+      until it passes, at most this long beyond the two windows of the oldest change (a
+      full command is never held), ms;
     - ``command_poll_interval_ms``: pause between two polls of one command's report, ms;
     - ``currency``: the account's base currency (price commands are sent in it);
     - ``sku_lease_s``: how long the batcher holds a SKU while its change is in flight
@@ -41,6 +45,7 @@ class BatchSettings:
     coalesce_window_ms: float = 300.0
     batch_window_ms: float = 300.0
     batch_max_offers: int = 1000
+    burst_hold_ms: float = 5000.0
     command_poll_interval_ms: float = 250.0
     currency: str = "PLN"
     sku_lease_s: float = 300.0
@@ -62,6 +67,7 @@ class BatchSettings:
             coalesce_window_ms=_number(settings, "coalesce_window_ms", cls.coalesce_window_ms),
             batch_window_ms=_number(settings, "batch_window_ms", cls.batch_window_ms),
             batch_max_offers=int(_number(settings, "batch_max_offers", cls.batch_max_offers)),
+            burst_hold_ms=_number(settings, "batch_burst_hold_ms", cls.burst_hold_ms),
             command_poll_interval_ms=_number(
                 settings, "command_poll_interval_ms", cls.command_poll_interval_ms
             ),
@@ -76,6 +82,10 @@ class BatchSettings:
     @property
     def batch_s(self) -> float:
         return self.batch_window_ms / 1000.0
+
+    @property
+    def hold_s(self) -> float:
+        return self.burst_hold_ms / 1000.0
 
     @property
     def poll_s(self) -> float:

@@ -3,7 +3,10 @@
 One :meth:`Batcher.run_once` does, for every account this batcher leads:
 
 1. **flush**: when the account's oldest claimable change has waited its coalescing and batch
-   windows, or enough changes are ready to fill a command, plan the commands
+   windows (and no burst is being absorbed: while most new changes land on SKUs already
+   waiting, commands that are not full are held up to ``burst_hold_ms`` beyond the windows,
+   see :meth:`Batcher._in_burst`),
+   or enough changes are ready to fill a command, plan the commands
    (:func:`~workers.batching.plan.plan_changes`), keep those that are due (full, or their
    batch window closed), take the SKUs' publishing leases (a SKU the publish actor holds
    stays pending; while the batcher holds it, the publish actor waits), settle as
@@ -11,9 +14,9 @@ One :meth:`Batcher.run_once` does, for every account this batcher leads:
    delete came since), and write them to the journal with fresh command ids, claiming
    their changes — all *before* any PUT;
 2. **work the journal** (:class:`~workers.batching.sender.JournalWorker`): PUT each NEW
-   entry under its stored id, poll each SENT one until Allegro has processed it, then
-   settle every item (registry, statuses, hand-overs, the ``ACTIVATE`` after a restock),
-   mark it DONE and release the SKUs.
+   entry under its stored id, poll each SENT one until Allegro has processed it (the calls
+   of one run in parallel), then settle every item (registry, statuses, hand-overs, the
+   ``ACTIVATE`` after a restock), mark it DONE and release the SKUs.
 
 Nothing waits inside a call: a command not yet processed is looked at again on a later
 run, so one thread keeps many commands in flight. :meth:`Batcher.run_forever` loops until
@@ -39,6 +42,7 @@ from schemas.events import ProductEvent
 from workers.domain.model import ProductState
 from workers.store.base import OfferRecord, Store, StoreError
 
+from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, Item, NewCommand, SettleOutcome
 from .outcome import Outcomes
@@ -124,7 +128,8 @@ class Batcher:
         for account in self.repo.accounts_with_work():
             if not self._leads(account):
                 continue
-            self._flush(account, now, tick)
+            with bookkeeping(self.store, self.repo):  # leases, reads, claims: one commit
+                self._flush(account, now, tick)
             self.journal.work(account, now, tick)
         if now >= self._next_prune:
             self._next_prune = now + _PRUNE_EVERY_S
@@ -170,6 +175,7 @@ class Batcher:
         except StoreError:
             log.warning("batch.release_failed", exc_info=True)  # they expire on their own
         self._renew_at.clear()
+        self.journal.close()  # its HTTP threads
 
     def _leads(self, account: str) -> bool:
         moment = time.monotonic()
@@ -193,6 +199,11 @@ class Batcher:
             return
         if count < config.batch_max_offers and oldest + config.coalesce_s + config.batch_s > now:
             return  # no command can be full or past its window yet
+        # The same SKUs keep changing: send their final values once, later (a command
+        # that is full goes all the same).
+        holding = self._in_burst(account, now, oldest)
+        if holding and count < config.batch_max_offers:
+            return
         changes = self.repo.pending(account, settled_before)
         offers = {sku: self.store.get_offer(account, sku) for sku in {c.sku for c in changes}}
         planned = plan_changes(
@@ -203,6 +214,8 @@ class Batcher:
             coalesce_s=config.coalesce_s,
         )
         due = due_commands(planned, now, batch_s=config.batch_s, max_offers=config.batch_max_offers)
+        if holding:
+            due = [c for c in due if len(c.items) >= config.batch_max_offers]
         if not due:
             return
         leased, commands = self._lease_skus(account, due)
@@ -226,6 +239,21 @@ class Batcher:
                 items=len(entry.items),
                 events=len(entry.event_ids),
             )
+
+    def _in_burst(self, account: str, now: float, oldest: float) -> bool:
+        """Whether to hold the account's commands for a burst: most changes staged within
+        the last batch window (at least the coalescing window) merged into changes that
+        were waiting already, and the oldest change has waited less than the two windows
+        plus the hold."""
+        config = self.config
+        if oldest + config.coalesce_s + config.batch_s + config.hold_s <= now:
+            return False
+        window_s = max(config.batch_s, config.coalesce_s, 0.05)
+        absorbed, fresh = self.repo.absorption(account, now - window_s)
+        if absorbed <= fresh:
+            return False
+        log.debug("batch.burst_hold", account=account, absorbed=absorbed, fresh=fresh)
+        return True
 
     def _lease_skus(
         self, account: str, commands: list[NewCommand]

@@ -52,12 +52,21 @@ _IN_CHUNK = 500
 class BatchRepo(JournalTable):
     """The batching tables of the store at ``url`` (see the module doc)."""
 
-    def __init__(self, url: str | None = None, *, database: Database | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, database: Database | None = None, store: object = None
+    ) -> None:
         if database is None:
             if url is None:
                 raise ValueError("give the store's URL or a database")
-            database = open_database(url)
+            database = open_database(url, store)
         self.db = database
+
+    @property
+    def joins_store_units(self) -> bool:
+        """Whether this repository's writes join the store's units of work (SQLite, opened
+        with ``store=``: the store's connection). Otherwise a store unit of work must not
+        wrap its writes: on SQLite, a second connection would wait for the unit's lock."""
+        return bool(getattr(self.db, "shares_store_connection", False))
 
     def close(self) -> None:
         self.db.close()
@@ -190,6 +199,22 @@ class BatchRepo(JournalTable):
             ).fetchone()
         )
         return int(row[0]), (float(row[1]) if row[1] is not None else None)
+
+    def absorption(self, account: str, since: float) -> tuple[int, int]:
+        """How the changes staged for ``account`` since ``since`` landed: ``(absorbed,
+        fresh)``, the pending changes opened before ``since`` that took another event (of
+        any version) after it, and those opened after it. Many absorbed ones mean a burst
+        that coalescing pays off for (the same SKUs changing again while they wait)."""
+        row = self.db.read(
+            lambda conn: conn.execute(
+                "SELECT COALESCE(SUM(CASE WHEN first_at < ? THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN first_at >= ? THEN 1 ELSE 0 END), 0) "
+                "FROM batch_pending WHERE account = ? AND first_at IS NOT NULL "
+                "AND last_at >= ?",
+                (since, since, account, since),
+            ).fetchone()
+        )
+        return int(row[0]), int(row[1])
 
     def pending(self, account: str, settled_before: float, limit: int = 50_000) -> list[PendingRow]:
         """The claimable changes of ``account`` (as :meth:`pending_stats` counts them),

@@ -7,11 +7,17 @@
   all the same); a transient failure (5xx, timeout, 429, an exhausted rate budget) is
   tried again later with the same id; a refusal of the whole command settles its items
   (REJECTED for a refusal of its data, the PATCH path for one of the account);
-- a SENT command's report is polled no more often than the poll interval; once it is
-  complete, its tasks are read and every item settled
-  (:class:`~workers.batching.outcome.Outcomes`); a restock's ACTIVATE is written and sent
-  at once; the entry is marked DONE and the SKUs released;
+- a SENT command's report is polled no more often than the poll interval, the first time
+  when commands of its kind have lately taken to finish (:class:`DurationEstimate`); once
+  it is complete, every item is settled (:class:`~workers.batching.outcome.Outcomes`):
+  when the report counts every offer a success, without reading the tasks, otherwise
+  from the tasks; a restock's ACTIVATE is written and sent at once; the entry is marked
+  DONE and the SKUs released;
 - a settle entry is settled at once.
+
+The HTTP calls of one run (the PUTs, the report and task reads) are made concurrently, in
+a small thread pool of the worker; everything else (the store, the journal, statuses) is
+done afterwards in the calling thread, entry by entry, in the entries' order.
 
 Nothing waits inside a call: a command not yet processed is looked at again on a later run.
 """
@@ -19,13 +25,17 @@ Nothing waits inside a call: a command not yet processed is looked at again on a
 from __future__ import annotations
 
 import dataclasses
+import functools
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 
@@ -41,12 +51,20 @@ from workers.allegro.models import CommandTask, GeneralReport
 from workers.allegro.results import CommandKind, CommandResult
 from workers.store.base import Store, StoreError
 
+from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, JournalEntry, JournalState, NewCommand, SettleOutcome
 from .outcome import Outcomes
 from .repo import BatchRepo
 
-__all__ = ["SKU_LEASE_OWNER", "CommandClient", "JournalWorker", "Tick"]
+__all__ = [
+    "HTTP_THREADS",
+    "SKU_LEASE_OWNER",
+    "CommandClient",
+    "DurationEstimate",
+    "JournalWorker",
+    "Tick",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +75,12 @@ SKU_LEASE_OWNER = "allegro-feed:batcher"
 MAX_BACKOFF_S = 60.0
 #: How long a poll that Allegro refused (e.g. the account's tokens were revoked) waits, s.
 PERMANENT_POLL_BACKOFF_S = 30.0
+#: Threads of a worker's pool for the HTTP calls of one run.
+HTTP_THREADS = 8
+#: The first poll after a PUT comes at most this long after it, s (whatever the estimate).
+MAX_FIRST_POLL_S = 10.0
+#: Weight of the newest duration in a command kind's estimate (:class:`DurationEstimate`).
+ESTIMATE_WEIGHT = 0.3
 _KINDS = {
     CommandType.QUANTITY: CommandKind.QUANTITY,
     CommandType.PRICE: CommandKind.PRICE,
@@ -65,7 +89,8 @@ _KINDS = {
 
 
 class CommandClient(Protocol):
-    """The part of :class:`~workers.allegro.AllegroClient` the batcher uses."""
+    """The part of :class:`~workers.allegro.AllegroClient` the batcher uses (from several
+    threads at once)."""
 
     def change_quantity(
         self, offer_ids: Iterable[str], quantity: int, *, command_id: str | None = None
@@ -111,9 +136,101 @@ class Tick:
         return bool(self.claimed or self.sent or self.polled or self.done)
 
 
+class DurationEstimate:
+    """How long Allegro has lately taken from a PUT to a complete report, per command
+    type: an exponentially weighted moving average (``weight`` for the newest duration;
+    the first one is taken as it is). None for a type not seen yet."""
+
+    def __init__(self, weight: float = ESTIMATE_WEIGHT) -> None:
+        if not 0 < weight <= 1:
+            raise ValueError("weight must lie in (0, 1]")
+        self.weight = weight
+        self._by_type: dict[CommandType, float] = {}
+
+    def get(self, command_type: CommandType) -> float | None:
+        return self._by_type.get(command_type)
+
+    def add(self, command_type: CommandType, seconds: float) -> float:
+        """Take in one command's duration; returns the new estimate."""
+        seconds = max(0.0, seconds)
+        old = self._by_type.get(command_type)
+        new = seconds if old is None else old + self.weight * (seconds - old)
+        self._by_type[command_type] = new
+        return new
+
+
+class _Poll(NamedTuple):
+    """What a poll read: the report, and its results by offer id once it is complete
+    (None while Allegro is processing the command)."""
+
+    report: GeneralReport
+    tasks: dict[str, CommandTask] | None
+    tasks_read: bool  # False: every task succeeded by the report's counts (not read)
+
+
+# --- the HTTP part (pool threads: no store, no journal, no worker state) -------------------------
+
+
+def _put(client: CommandClient, entry: JournalEntry) -> CommandResult:
+    ids, cid = entry.offer_ids, entry.command_id
+    if entry.type is CommandType.QUANTITY:
+        return client.change_quantity(ids, int(entry.value), command_id=cid)
+    if entry.type is CommandType.PRICE:
+        price = entry.value
+        return client.change_price(
+            ids, str(price["amount"]), str(price["currency"]), command_id=cid
+        )
+    return client.change_publication(ids, str(entry.value), command_id=cid)
+
+
+def _read(client: CommandClient, entry: JournalEntry) -> _Poll:
+    """The report; when it is complete, the results of every offer: made up from the
+    report when its counts say that every offer of the entry succeeded, else the tasks."""
+    kind, cid = _KINDS[entry.type], entry.command_id
+    report = client.get_command_report(kind, cid)
+    if not report.completed:
+        return _Poll(report, None, tasks_read=False)
+    if _all_succeeded(report, entry):
+        return _Poll(report, _successes(entry), tasks_read=False)
+    tasks = client.get_all_command_tasks(kind, cid, page_size=1000)
+    return _Poll(report, {t.offer_id: t for t in tasks if t.offer_id}, tasks_read=True)
+
+
+def _all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:
+    """The complete report counts one task per offer of the entry, each a success."""
+    counts = report.task_count
+    if counts is None:
+        return False
+    offers = len(set(entry.offer_ids))
+    return bool(offers) and counts.total == counts.success == offers and counts.failed == 0
+
+
+def _successes(entry: JournalEntry) -> dict[str, CommandTask]:
+    """A SUCCESS task for every offer of the entry (what the tasks would have said)."""
+    return {
+        offer_id: CommandTask.model_validate({"offer": {"id": offer_id}, "status": "SUCCESS"})
+        for offer_id in entry.offer_ids
+    }
+
+
+def _server_duration(report: GeneralReport) -> float | None:
+    """``completedAt - createdAt`` of the report, s (None when either is missing or not
+    a timestamp)."""
+    if not report.created_at or not report.completed_at:
+        return None
+    try:
+        created = datetime.fromisoformat(report.created_at)
+        completed = datetime.fromisoformat(report.completed_at)
+        return (completed - created).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
 class JournalWorker:
     """Works the journal entries of the accounts its batcher leads (see the module doc).
-    ``owner``: the batcher's name in the entries' leases, taken for ``lease_s``."""
+    ``owner``: the batcher's name in the entries' leases, taken for ``lease_s``;
+    ``http_threads``: the size of the pool for the HTTP calls of one run (started when
+    first needed, stopped by :meth:`close`)."""
 
     def __init__(
         self,
@@ -125,7 +242,10 @@ class JournalWorker:
         *,
         owner: str,
         lease_s: float,
+        http_threads: int = HTTP_THREADS,
     ) -> None:
+        if http_threads < 1:
+            raise ValueError("http_threads must be at least 1")
         self.config = config
         self.store = store
         self.repo = repo
@@ -133,7 +253,20 @@ class JournalWorker:
         self.outcomes = outcomes
         self.owner = owner
         self.lease_s = lease_s
+        self.http_threads = http_threads
+        self.durations = DurationEstimate()
         self._sku_renewed: dict[str, float] = {}  # command id -> monotonic time of renewal
+        self._pending_at: dict[str, float] = {}  # command id -> last poll that found it busy
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_guard = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the HTTP thread pool (waiting for calls under way). A later :meth:`work`
+        starts a new one."""
+        with self._pool_guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def leased(self, command_ids: Iterable[str]) -> None:
         """The SKU leases of these entries were taken just now (when they were claimed)."""
@@ -149,21 +282,42 @@ class JournalWorker:
         for sku in wanted - self.repo.in_flight(account, wanted):
             self.store.release_lease(account, sku, SKU_LEASE_OWNER)
 
+    def first_poll_s(self, command_type: CommandType) -> float:
+        """How long after a PUT its report is first read: as long as commands of its type
+        have lately taken (at least the poll interval, at most :data:`MAX_FIRST_POLL_S`)."""
+        estimate = self.durations.get(command_type) or 0.0
+        return max(self.config.poll_s, min(estimate, MAX_FIRST_POLL_S))
+
     # --- the journal --------------------------------------------------------------------------
 
     def work(self, account: str, now: float, tick: Tick) -> None:
+        """Work the due entries of ``account``: their HTTP calls concurrently, then each
+        entry's bookkeeping here, in order (a failure of one entry reschedules it alone)."""
         entries = self.repo.lease_due(account, owner=self.owner, lease_s=self.lease_s, now=now)
+        unready: dict[str, Exception] = {}
+        calls: list[tuple[JournalEntry, CommandClient]] = []
+        for entry in entries:
+            if entry.type is CommandType.SETTLE:
+                continue
+            try:
+                self._renew_skus(entry)  # before the call: the SKUs are ours while in flight
+                calls.append((entry, self.client_for(entry.account)))
+            except Exception as exc:
+                unready[entry.command_id] = exc
+        puts, polls = self._start(calls)
         for entry in entries:
             try:
+                cid = entry.command_id
+                if cid in unready:
+                    raise unready[cid]
                 if entry.type is CommandType.SETTLE:
-                    self.outcomes.settle(entry)
-                    self._complete(entry, now, None, tick)
-                    continue
-                self._renew_skus(entry)
-                if entry.state is JournalState.NEW:
-                    self._send(entry, now, tick)
+                    with self._bookkeeping():
+                        self.outcomes.settle(entry)
+                        self._complete(entry, now, None, tick)
+                elif cid in puts:
+                    self._sent(entry, puts[cid], now, tick)
                 else:
-                    self._poll(entry, now, tick)
+                    self._polled(entry, polls[cid], now, tick)
             except Exception as exc:
                 # A store, RabbitMQ or callback failure (or a bug): this entry waits, the
                 # others go on.
@@ -176,22 +330,54 @@ class JournalWorker:
                 except StoreError:
                     raise exc from None
 
+    def _start(
+        self, calls: list[tuple[JournalEntry, CommandClient]]
+    ) -> tuple[dict[str, Callable[[], CommandResult]], dict[str, Callable[[], _Poll]]]:
+        """Start the HTTP part of every entry of ``calls`` (in the pool when there are
+        several; a single one runs when its result is asked for). Returns, by command id,
+        the function giving a NEW entry's PUT result and a SENT entry's poll (each raises
+        what the call raised)."""
+        puts: dict[str, Callable[[], CommandResult]] = {}
+        polls: dict[str, Callable[[], _Poll]] = {}
+        pool = self._executor() if len(calls) > 1 else None
+        for entry, client in calls:
+            if entry.state is JournalState.NEW:
+                if pool is None:
+                    puts[entry.command_id] = functools.partial(_put, client, entry)
+                else:
+                    puts[entry.command_id] = pool.submit(_put, client, entry).result
+            elif pool is None:
+                polls[entry.command_id] = functools.partial(_read, client, entry)
+            else:
+                polls[entry.command_id] = pool.submit(_read, client, entry).result
+        return puts, polls
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_guard:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.http_threads, thread_name_prefix="batch-http"
+                )
+            return self._pool
+
+    def _bookkeeping(self) -> AbstractContextManager[None]:
+        return bookkeeping(self.store, self.repo, self.outcomes.reporter)
+
     def _backoff(self, failures: int) -> float:
         return float(min(self.config.poll_s * 2 ** min(failures, 16), MAX_BACKOFF_S))
 
     def _send(self, entry: JournalEntry, now: float, tick: Tick) -> None:
+        """PUT ``entry`` here and now (a restock's ACTIVATE), then its bookkeeping."""
         client = self.client_for(entry.account)
-        ids, cid = entry.offer_ids, entry.command_id
+        self._sent(entry, functools.partial(_put, client, entry), now, tick)
+
+    def _sent(
+        self, entry: JournalEntry, put: Callable[[], CommandResult], now: float, tick: Tick
+    ) -> None:
+        """The bookkeeping of a PUT: ``put()`` gives its result (or raises its failure)."""
+        cid = entry.command_id
         try:
-            if entry.type is CommandType.QUANTITY:
-                result = client.change_quantity(ids, int(entry.value), command_id=cid)
-            elif entry.type is CommandType.PRICE:
-                price = entry.value
-                result = client.change_price(
-                    ids, str(price["amount"]), str(price["currency"]), command_id=cid
-                )
-            else:
-                result = client.change_publication(ids, str(entry.value), command_id=cid)
+            result = put()
         except TransientError as exc:
             pause_s = exc.retry_after_s or self._backoff(entry.attempts)
             log.warning("batch.put_failed", command_id=cid, error=str(exc), retry_in_s=pause_s)
@@ -201,42 +387,46 @@ class JournalWorker:
             return
         except (ValidationFailed, BadRequest, InvalidRequest) as exc:
             errors = [e.model_dump(by_alias=True, exclude_none=True) for e in exc.errors]
-            self.outcomes.refused(entry, errors, str(exc), data=True)
-            self._complete(entry, now, None, tick)
+            with self._bookkeeping():
+                self.outcomes.refused(entry, errors, str(exc), data=True)
+                self._complete(entry, now, None, tick)
             return
         except PermanentError as exc:
             errors = [e.model_dump(by_alias=True, exclude_none=True) for e in exc.errors]
-            self.outcomes.refused(entry, errors, str(exc), data=False)
-            self._complete(entry, now, None, tick)
+            with self._bookkeeping():
+                self.outcomes.refused(entry, errors, str(exc), data=False)
+                self._complete(entry, now, None, tick)
             return
+        first_poll_s = self.first_poll_s(entry.type)
         self.repo.mark_sent(
             cid,
             owner=self.owner,
             trace_id=result.trace_id,
             now=now,
-            next_at=now + self.config.poll_s,
+            next_at=now + first_poll_s,
         )
         tick.sent += 1
         log.info(
             "batch.sent",
             command_id=cid,
             kind=entry.type.value,
-            offers=len(ids),
+            offers=len(entry.offer_ids),
             already_accepted=result.already_accepted,
+            first_poll_s=round(first_poll_s, 3),
         )
 
-    def _poll(self, entry: JournalEntry, now: float, tick: Tick) -> None:
-        client = self.client_for(entry.account)
-        kind, cid = _KINDS[entry.type], entry.command_id
+    def _polled(
+        self, entry: JournalEntry, poll: Callable[[], _Poll], now: float, tick: Tick
+    ) -> None:
+        """The bookkeeping of a poll: ``poll()`` gives what it read (or raises its failure)."""
+        cid = entry.command_id
         tick.polled += 1
         try:
-            report = client.get_command_report(kind, cid)
-            tasks = (
-                client.get_all_command_tasks(kind, cid, page_size=1000) if report.completed else []
-            )
+            report, tasks, tasks_read = poll()
         except NotFound:
             # Allegro does not know it (it never took the PUT): send it again, same id.
             log.warning("batch.command_unknown", command_id=cid)
+            self._pending_at.pop(cid, None)
             self.repo.reschedule(
                 cid, owner=self.owner, next_at=now, error="unknown", state=JournalState.NEW
             )
@@ -251,17 +441,49 @@ class JournalWorker:
                 cid, owner=self.owner, next_at=now + PERMANENT_POLL_BACKOFF_S, error=str(exc)
             )
             return
-        if not report.completed:
+        if tasks is None:
+            self._pending_at[cid] = now
             self.repo.reschedule(cid, owner=self.owner, next_at=now + self.config.poll_s, poll=True)
             return
-        by_offer = {task.offer_id: task for task in tasks if task.offer_id}
+        self._learn(entry, report, now)
+        if not tasks_read:
+            log.debug("batch.tasks_not_read", command_id=cid, offers=len(tasks))
+        with self._bookkeeping():  # one commit for all of it; statuses published after
+            follow = self._finish(entry, tasks, now, tick)
+        if follow is not None:
+            self._send(follow, now, tick)  # the ACTIVATE of a restock: at once
+
+    def _finish(
+        self, entry: JournalEntry, by_offer: Mapping[str, CommandTask], now: float, tick: Tick
+    ) -> JournalEntry | None:
+        """Settle a command Allegro has finished (``by_offer``: its results by offer id):
+        every item's outcome, the entry DONE, the follow-up (a restock's ACTIVATE) written.
+        Only the store and the journal, no call: returns the follow-up entry, NEW, for
+        the caller to send."""
         follow = self.outcomes.finish(entry, by_offer)
         written = self._complete(entry, now, follow, tick)
-        if written is not None:
-            self.leased([written])  # its SKUs stay leased from the quantity command
-            nxt = self.repo.entry(written)
-            if nxt is not None and nxt.state is JournalState.NEW:
-                self._send(nxt, now, tick)  # the ACTIVATE of a restock: at once
+        if written is None:
+            return None
+        self.leased([written])  # its SKUs stay leased from the quantity command
+        nxt = self.repo.entry(written)
+        return nxt if nxt is not None and nxt.state is JournalState.NEW else None
+
+    def _learn(self, entry: JournalEntry, report: GeneralReport, now: float) -> None:
+        """Take the command's duration into the estimate of its type: Allegro's own
+        (``completedAt - createdAt``) within what this worker saw (after its last poll
+        that found it busy, by this poll); without Allegro's, the middle of that span."""
+        busy_at = self._pending_at.pop(entry.command_id, None)
+        if entry.sent_at is None:
+            return
+        latest = max(now - entry.sent_at, 0.0)
+        earliest = 0.0 if busy_at is None else min(max(busy_at - entry.sent_at, 0.0), latest)
+        reported = _server_duration(report)
+        middle = (earliest + latest) / 2
+        took = middle if reported is None else min(max(reported, earliest), latest)
+        estimate = self.durations.add(entry.type, took)
+        log.debug(
+            "batch.command_took", command_id=entry.command_id, took_s=took, estimate_s=estimate
+        )
 
     def _renew_skus(self, entry: JournalEntry) -> None:
         """Extend the SKU leases of a command in flight for long (Allegro is slow, or the
@@ -290,6 +512,7 @@ class JournalWorker:
         else:
             log.warning("batch.complete_lost", command_id=entry.command_id)
         self._sku_renewed.pop(entry.command_id, None)
+        self._pending_at.pop(entry.command_id, None)
         # The SKUs leased for it: a command's, and of a settle entry those found stale
         # under their lease (the others were never leased).
         leased = {

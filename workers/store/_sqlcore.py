@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -61,6 +61,11 @@ class SqlCore(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """Group this thread's writes into one transaction where the backend can (SQLite:
+        one commit for many writes); elsewhere each write commits on its own."""
+        return nullcontext()
 
     def _now(self) -> datetime:
         return to_utc(self._clock())

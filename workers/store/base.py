@@ -142,6 +142,13 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """A block whose writes by this thread share one transaction where the backend
+        can (SQLite: committed once when the block ends, rolled back when it raises; a
+        failing write inside rolls back only itself). Elsewhere (PostgreSQL) every write
+        still commits on its own. Side effects that must follow the commit (publishing)
+        belong after the block."""
+
     # --- events and desired state -----------------------------------------------------------
     def record_event(self, event: ProductEvent) -> RecordResult:
         """Deduplicate by ``event_id``, merge by per-part versions, persist; atomically.

@@ -31,6 +31,7 @@ from workers.store._migrations import split_statements
 from workers.store._sql import SqlStore
 from workers.store.base import LockTimeout, StoreError, StoreUnavailable
 from workers.store.sqlite_tx import run_immediate
+from workers.store.sqlite_tx import unit_of_work as _unit_of_work
 
 __all__ = ["SQLiteStore"]
 
@@ -185,6 +186,20 @@ class SQLiteStore(SqlStore):
         conn = self._conn()
         with _translated():
             return run_immediate(conn, work)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One transaction around the block for this thread's writes (the store's and
+        those of a :meth:`connection`-sharing batching repository): one commit, one
+        ``fsync``. See :func:`workers.store.sqlite_tx.unit_of_work`."""
+        conn = self._conn()
+        with _translated(), _unit_of_work(conn):
+            yield
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (for the batching repository, so that its writes join
+        the store's units of work)."""
+        return self._conn()
 
     def _read(self, work: Callable[[Conn], T]) -> T:
         # Autocommit: each statement reads one consistent snapshot (the reads are single

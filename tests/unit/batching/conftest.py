@@ -80,5 +80,5 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def repo(store_url: str) -> Iterator[BatchRepo]:
-    with BatchRepo(store_url) as opened:
+    with BatchRepo(store_url) as opened:  # its own connection (a store may share one)
         yield opened

@@ -452,3 +452,152 @@ def test_a_restarted_batcher_renews_the_sku_leases_of_the_entries_it_takes_over(
     rig.settle_all(restarted)
     assert rig.reporter.of(event) is Status.UPDATED
     assert rig.store.acquire_lease("default", "A", "publish-actor", 60)
+
+
+# --- burst hold -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def any_rig(store_url: str) -> Iterator[Rig]:
+    """The rig on SQLite and on PostgreSQL (the store's database of ``store_url``)."""
+    store = open_store(store_url)
+    with BatchRepo(store_url) as repo:
+        yield Rig(store, repo)
+    store.close()
+
+
+def burst(rig: Rig, batcher: Batcher, skus: dict[str, int], *, steps: int) -> dict[str, str]:
+    """Every 0.1 s from t = 1,000 for ``steps`` steps: a new version of every SKU of
+    ``skus`` (the value of the step, the given one at the last step), then a run 0.05 s
+    later. Asserts that nothing was sent; returns each SKU's last event id."""
+    last: dict[str, str] = {}
+    for step in range(steps):
+        rig.now = 1_000.0 + step * 0.1
+        for sku, final in skus.items():
+            value = final if step == steps - 1 else 20 + step
+            last[sku] = rig.stage(batcher, sku, step + 2, value)
+        rig.run(batcher, seconds=0.05)
+        assert rig.allegro.puts() == [], f"sent during the burst, at t = {rig.now:.2f}"
+    return last
+
+
+def test_a_steady_stream_of_changes_to_different_skus_is_sent_once_the_windows_pass(
+    any_rig: Rig,
+) -> None:
+    rig = any_rig
+    skus = [f"S{i:02d}" for i in range(12)]
+    for sku in skus:
+        rig.offer(sku)
+    batcher = rig.batcher()  # the default burst hold: 5 s
+    events = []
+    sent_at: float | None = None
+    for step, sku in enumerate(skus):  # a new SKU every 0.1 s, a run 0.05 s after each
+        rig.now = 1_000.0 + step * 0.1
+        events.append(rig.stage(batcher, sku, 2, 3))
+        rig.run(batcher, seconds=0.05)
+        if sent_at is None and rig.allegro.puts():
+            sent_at = rig.now
+    # The first change's windows (0.3 + 0.3 s) closed at 1,000.6: sent on the next run,
+    # with the changes whose coalescing window had closed by then.
+    assert sent_at == pytest.approx(1_000.65)
+    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-S00", "o-S01", "o-S02", "o-S03"], 3)
+    rig.settle_all(batcher)
+    sent = [oid for _, ids, _ in rig.allegro.puts() for oid in ids]
+    assert sorted(sent) == [f"o-{sku}" for sku in skus]  # each once
+    assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * len(skus)
+
+
+def test_a_burst_on_the_same_skus_is_held_then_sent_once_with_their_newest_values(
+    any_rig: Rig,
+) -> None:
+    rig = any_rig
+    for sku in ("A", "B", "C"):
+        rig.offer(sku)
+    batcher = rig.batcher()  # the default burst hold: 5 s
+    # 2 s of changes to A, B and C every 0.1 s: long past the first changes' windows
+    # (1,000.6), never sent while it goes on (``burst`` asserts it).
+    newest = burst(rig, batcher, {"A": 7, "B": 7, "C": 9}, steps=20)
+    assert rig.now == pytest.approx(1_001.95)
+    rig.run(batcher, seconds=0.15)  # the last changes (1,001.9) are within the last window
+    assert rig.allegro.puts() == []
+    rig.run(batcher, seconds=0.15)  # the burst has passed: nothing absorbed any more
+    assert sorted(rig.allegro.puts(), key=lambda put: put[2]) == [
+        (CommandKind.QUANTITY, ["o-A", "o-B"], 7),
+        (CommandKind.QUANTITY, ["o-C"], 9),
+    ]
+    rig.settle_all(batcher)
+    assert len(rig.allegro.puts()) == 2  # one PUT per distinct value, none in between
+    assert {sku: rig.reporter.of(e) for sku, e in newest.items()} == dict.fromkeys(
+        "ABC", Status.UPDATED
+    )
+    older = [m for m in rig.reporter.messages if m.event_id not in newest.values()]
+    assert len(older) == 3 * 19
+    assert {m.status for m in older} == {Status.SUPERSEDED}
+
+
+def test_a_burst_that_never_stops_is_sent_once_the_hold_has_passed_after_the_windows(
+    any_rig: Rig,
+) -> None:
+    rig = any_rig
+    for sku in ("A", "B"):
+        rig.offer(sku)
+    batcher = rig.batcher(burst_hold_ms=2000)
+    # Held until 1,000.0 + 0.3 + 0.3 + 2.0 = 1,002.6, the burst going on all along.
+    burst(rig, batcher, {"A": 0, "B": 0}, steps=26)
+    assert rig.now == pytest.approx(1_002.55)
+    rig.now = 1_002.6
+    rig.stage(batcher, "A", 40, 44)
+    rig.stage(batcher, "B", 40, 44)
+    rig.run(batcher, seconds=0.05)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A", "o-B"], 44)]
+
+
+@pytest.mark.parametrize("hold_ms", [0, 5000])
+def test_with_a_burst_hold_of_zero_a_burst_is_sent_as_it_goes(any_rig: Rig, hold_ms: int) -> None:
+    rig = any_rig
+    for sku in ("A", "B", "C"):
+        rig.offer(sku)
+    batcher = rig.batcher(burst_hold_ms=hold_ms)
+    puts_at: list[float] = []
+    for step in range(20):  # A, B and C change every 0.1 s for 2 s
+        rig.now = 1_000.0 + step * 0.1
+        for sku, final in {"A": 7, "B": 7, "C": 9}.items():
+            rig.stage(batcher, sku, step + 2, final if step == 19 else 20 + step)
+        rig.run(batcher, seconds=0.05)
+        puts_at += [rig.now] * (len(rig.allegro.puts()) - len(puts_at))
+    rig.settle_all(batcher)
+    if hold_ms:  # the same burst with the hold (the default): nothing in between
+        assert puts_at == []
+        assert len(rig.allegro.puts()) == 2
+        return
+    # Sent as soon as the first windows closed (1,000.6), then again as each new change's
+    # windows close: values in between are sent too.
+    assert puts_at[0] == pytest.approx(1_000.65)
+    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-A", "o-B", "o-C"], 26)
+    assert len(rig.allegro.puts()) > 2
+    last = {oid: value for _, ids, value in rig.allegro.puts() for oid in ids}
+    assert last == {"o-A": 7, "o-B": 7, "o-C": 9}
+
+
+def test_a_full_command_is_never_held_by_a_burst(any_rig: Rig) -> None:
+    rig = any_rig
+    for sku in ("A", "B", "C"):
+        rig.offer(sku)
+    batcher = rig.batcher(batch_max_offers=3)
+    for step in range(4):  # A, B and C to the same value, every 0.1 s
+        rig.now = 1_000.0 + step * 0.1
+        for sku in ("A", "B", "C"):
+            rig.stage(batcher, sku, step + 2, 5 + step)
+        rig.run(batcher, seconds=0.05)
+    # At 1,000.35 the first changes' coalescing window (0.3 s) had closed: the command
+    # was full (3 offers), sent although A, B and C kept changing.
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A", "o-B", "o-C"], 8)]
+
+
+def test_the_burst_hold_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.settings import Settings
+
+    assert BatchSettings().burst_hold_ms == 5000
+    monkeypatch.setenv("ALLEGRO_FEED_BATCH_BURST_HOLD_MS", "1500")
+    settings = Settings(database_url="sqlite:///unused.db", mapping_file=None)
+    assert BatchSettings.of(settings).hold_s == 1.5

@@ -80,6 +80,31 @@ def test_pending_counts_only_changes_whose_window_opened_early_enough(repo: Batc
     assert repo.pending_stats("other", 12.0) == (0, None)
 
 
+def test_absorption_counts_the_changes_touched_since_by_when_they_were_opened(
+    repo: BatchRepo,
+) -> None:
+    assert repo.absorption("default", 10.0) == (0, 0)
+    repo.stage(staged("OLD", 1, 3), 5.0)  # opened and last touched before ``since``
+    repo.stage(staged("A", 1, 3), 8.0)
+    repo.stage(staged("A", 2, 4), 10.5)  # opened before, touched after: absorbed
+    repo.stage(staged("B", 2, 3), 9.0)
+    repo.stage(staged("B", 1, 9), 10.0)  # touched at ``since`` by a late, older event
+    repo.stage(staged("C", 1, 3), 10.0)  # opened at ``since``: fresh
+    repo.stage(staged("D", 1, 3), 11.0)
+    repo.stage(staged("D", 2, 3), 11.5)  # opened and touched after: fresh
+    repo.stage(staged("A", 3, 5, account="other"), 10.5)  # another account's
+    assert repo.absorption("default", 10.0) == (2, 2)  # A and B; C and D
+    assert repo.absorption("default", 10.2) == (1, 1)  # A; D
+    assert repo.absorption("other", 10.0) == (0, 1)
+    assert repo.absorption("default", 12.0) == (0, 0)
+    # A claimed change counts no more; a newer event for it then opens a fresh one.
+    cid = "12121212-1212-4212-8212-121212121212"
+    repo.claim("default", [command(repo, ["A"], cid=cid)], owner="me", lease_s=15, now=12.0)
+    assert repo.absorption("default", 10.0) == (1, 2)
+    repo.stage(staged("A", 4, 6), 12.5)
+    assert repo.absorption("default", 10.0) == (1, 3)
+
+
 def test_claim_moves_the_change_into_the_journal_once(repo: BatchRepo) -> None:
     for version in (1, 2):
         repo.stage(staged("A", version, version), 1.0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,9 +38,9 @@ def _event(**fields: Any) -> dict[str, Any]:
 
 
 class Bench:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: type[FakeStore] = FakeStore) -> None:
         self.log: list[str] = []
-        self.store = FakeStore(calls=self.log)
+        self.store = store(calls=self.log)
         self.publisher = FakePublisher(self.log)
         self.sent: list[tuple[Step, Payload]] = []
         self.handler = IngestHandler(
@@ -227,21 +229,27 @@ def test_parked_properties_keep_the_original_and_add_the_reason() -> None:
 
 
 class FakeAmqp:
-    """The consumer connection and channel of the bridge: records acks, nacks, pauses."""
+    """The consumer connection and channel of the bridge: records acks (``acks``: tag and
+    ``multiple``), nacks, pauses; and adds them to ``log`` when given."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: list[str] | None = None) -> None:
         self.acked: list[int] = []
+        self.acks: list[tuple[int, bool]] = []
         self.nacked: list[tuple[int, bool]] = []
         self.paused_s: list[float] = []
+        self.log = log if log is not None else []
 
     def sleep(self, seconds: float) -> None:
         self.paused_s.append(seconds)
 
-    def basic_ack(self, tag: int) -> None:
+    def basic_ack(self, tag: int, multiple: bool = False) -> None:
         self.acked.append(tag)
+        self.acks.append((tag, multiple))
+        self.log.append(f"ack:{tag}" + (":multiple" if multiple else ""))
 
     def basic_nack(self, tag: int, requeue: bool) -> None:
         self.nacked.append((tag, requeue))
+        self.log.append(f"nack:{tag}")
 
 
 class Method:
@@ -323,6 +331,168 @@ def test_an_outage_is_waited_out_however_long_it_lasts(bench: Bench, settings: S
 
     assert len(amqp.nacked) == MAX_INTERNAL_FAILURES + 2 and amqp.acked == []
     assert bench.publisher.published == []
+
+
+# --- batches of deliveries -------------------------------------------------------------------
+
+
+class UnitStore(FakeStore):
+    """A FakeStore with units of work: logs where the outermost one begins and commits
+    (nested ones are savepoints of it)."""
+
+    depth = 0
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        self.depth += 1
+        if self.depth == 1:
+            self.calls.append("unit:begin")
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if self.depth == 0:
+            self.calls.append("unit:commit")
+
+
+def _batch(*events: dict[str, Any] | bytes) -> list[tuple[Method, pika.BasicProperties, bytes]]:
+    """Deliveries with the tags 1, 2, ... of ``events`` (dicts are encoded)."""
+    return [
+        (Method(tag), pika.BasicProperties(), e if isinstance(e, bytes) else json.dumps(e).encode())
+        for tag, e in enumerate(events, start=1)
+    ]
+
+
+def _new(bench: Bench, count: int) -> list[dict[str, Any]]:
+    """``count`` new stock events of SKUs without an offer, each to be recorded NEW."""
+    events = []
+    for n in range(1, count + 1):
+        events.append(_event(event_id=f"ev-{n}", sku=f"SKU-{n}"))
+        bench.store.results.append(recorded(RecordOutcome.NEW, state(2, sku=f"SKU-{n}"), {"stock"}))
+    return events
+
+
+def test_a_batch_of_good_deliveries_is_acked_once_up_to_its_last_tag(
+    bench: Bench, settings: Settings
+) -> None:
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+
+    bridge._deliver_batch(amqp, amqp, bench.handler, _batch(*_new(bench, 3)))
+
+    assert amqp.acks == [(3, True)] and amqp.nacked == [] and amqp.paused_s == []
+    assert bench.store.dispatched == ["ev-1", "ev-2", "ev-3"]
+    assert [p.event_id for _, p in bench.sent] == ["ev-1", "ev-2", "ev-3"]
+    assert bridge.delivered == 3
+
+
+def test_a_delivery_of_a_batch_that_meets_an_outage_alone_is_requeued_alone(
+    bench: Bench, settings: Settings
+) -> None:
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp(bench.log)
+    events = _new(bench, 3)
+    del bench.store.results[1]  # the second one never gets recorded
+    record = bench.store.record_event
+
+    def flaky(event: Any) -> Any:
+        if event.event_id == "ev-2":
+            bench.log.append("record-failed:ev-2")
+            raise StoreUnavailable("database down")
+        return record(event)
+
+    bench.store.record_event = flaky  # type: ignore[method-assign]
+
+    bridge._deliver_batch(amqp, amqp, bench.handler, _batch(*events))
+
+    assert amqp.acks == [(1, False), (3, False)]
+    assert amqp.nacked == [(2, True)] and len(amqp.paused_s) == 1
+    # The handled ones are acked at once; the failed one is requeued after the one pause.
+    assert [line for line in bench.log if line.startswith(("ack", "nack"))] == [
+        "ack:1",
+        "ack:3",
+        "nack:2",
+    ]
+    assert bench.store.dispatched == ["ev-1", "ev-3"]
+    assert [p.event_id for _, p in bench.sent] == ["ev-1", "ev-3"]
+    assert bridge.delivered == 3
+
+
+def test_a_failure_after_the_batch_commit_requeues_every_delivery_and_publishes_nothing(
+    bench: Bench, settings: Settings
+) -> None:
+    from dramatiq.errors import BrokerError
+
+    from workers.ingest import IngestBridge
+
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp()
+    first, third = _new(bench, 2)
+    third["event_id"] = "ev-3"
+    superseded = _event(event_id="ev-2", sku="SKU-2", version=1)
+    bench.store.results.insert(1, recorded(RecordOutcome.SUPERSEDED, state(9, sku="SKU-2")))
+    bench.enqueue_error = BrokerError("the broker did not confirm")
+
+    bridge._deliver_batch(amqp, amqp, bench.handler, _batch(first, superseded, third))
+
+    assert amqp.acks == []
+    assert amqp.nacked == [(1, True), (2, True), (3, True)]
+    assert bench.store.dispatched == [] and bench.sent == []
+    # The SUPERSEDED status was recorded with the batch, not published: the outbox has it.
+    assert bench.publisher.published == []
+    assert [(m.event_id, m.status) for m in bench.store.unpublished_statuses()] == [
+        ("ev-2", Status.SUPERSEDED)
+    ]
+
+
+@pytest.mark.parametrize("store", [FakeStore, UnitStore], ids=["no-unit", "unit-of-work"])
+def test_a_batch_publishes_and_enqueues_nothing_before_its_store_work_is_done(
+    settings: Settings, store: type[FakeStore]
+) -> None:
+    from workers.ingest import IngestBridge
+
+    bench = Bench(settings, store)
+    bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
+    amqp = FakeAmqp(bench.log)
+    rejected = json.dumps(_event(event_id="ev-1", version="2")).encode()
+    (new,) = _new(bench, 1)
+    new["event_id"] = "ev-2"
+    superseded = _event(event_id="ev-3", sku="SKU-3", version=1)
+    bench.store.results.append(recorded(RecordOutcome.SUPERSEDED, state(9, sku="SKU-3")))
+
+    bridge._deliver_batch(amqp, amqp, bench.handler, _batch(rejected, new, superseded))
+
+    units = [line for line in bench.log if line.startswith("unit:")]
+    steps = [line for line in bench.log if not line.startswith("unit:")]
+    assert steps == [
+        # the batch's store work: every delivery
+        "status:REJECTED",
+        "record:ev-2",
+        "record:ev-3",
+        "status:SUPERSEDED",
+        # then what waits for its commit: the parked event, the first step
+        "publish:u.allegro.ingest.rejected",
+        "enqueue:categorize",
+        "dispatched:ev-2",
+        # the statuses, then their marks
+        "publish:offer.rejected",
+        "publish:offer.superseded",
+        "marked:REJECTED",
+        "marked:SUPERSEDED",
+        "ack:3:multiple",
+    ]
+    if store is UnitStore:
+        # One commit for the store work of the whole batch, before anything is published;
+        # one for the dispatched mark, one for the statuses' marks.
+        assert units == ["unit:begin", "unit:commit"] * 3
+        commit = bench.log.index("unit:commit")
+        assert bench.log[:commit] == ["unit:begin", *steps[:4]]
+    else:
+        assert units == []
 
 
 # --- the status outbox ----------------------------------------------------------------------

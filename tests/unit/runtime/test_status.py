@@ -222,3 +222,50 @@ def test_the_services_sweep_publishes_with_the_process_publisher(harness: Harnes
 
     [sent] = harness.publisher.published
     assert (sent.exchange, sent.properties.message_id) == ("u.allegro.status", "ev-1:ENDED")
+
+
+def _other(event_id: str) -> Any:
+    return status_for({**IDENTITY, "event_id": event_id}, Status.UPDATED, offer_id="77")
+
+
+def test_a_deferred_block_records_at_once_and_publishes_when_it_ends() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    reporter = StatusReporter(store, publisher, "s")  # type: ignore[arg-type]
+
+    with reporter.deferred():
+        assert reporter.report(_other("ev-1")) is True
+        assert reporter.report(_other("ev-2")) is True
+        assert [s.event_id for s in store.statuses] == ["ev-1", "ev-2"]  # recorded
+        assert publisher.published == []  # the caller's transaction has not committed yet
+        assert store.published_at == {}
+
+    assert [json.loads(p.body)["event_id"] for p in publisher.published] == ["ev-1", "ev-2"]
+    assert set(store.published_at) == {0, 1}  # marked once RabbitMQ confirmed them
+
+
+def test_a_deferred_block_that_raises_publishes_nothing() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    reporter = StatusReporter(store, publisher, "s")  # type: ignore[arg-type]
+
+    with pytest.raises(RuntimeError), reporter.deferred():
+        reporter.report(_other("ev-1"))
+        raise RuntimeError("the unit of work rolled back")
+
+    assert publisher.published == []
+    reporter.report(_other("ev-2"))  # after the block: published at once again
+    assert [json.loads(p.body)["event_id"] for p in publisher.published] == ["ev-2"]
+
+
+def test_a_nested_block_that_raises_drops_only_its_own_statuses() -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    reporter = StatusReporter(store, publisher, "s")  # type: ignore[arg-type]
+
+    with reporter.deferred():
+        reporter.report(_other("ev-1"))
+        with pytest.raises(KeyError), reporter.deferred():
+            reporter.report(_other("ev-2"))
+            raise KeyError("this delivery failed")
+        reporter.report(_other("ev-3"))
+        assert publisher.published == []
+
+    assert [json.loads(p.body)["event_id"] for p in publisher.published] == ["ev-1", "ev-3"]
