@@ -78,12 +78,15 @@ def ceiling(ctx: Context) -> ScenarioResult:
 def throughput(ctx: Context) -> ScenarioResult:
     s = ctx.sizes
     setup = (
-        "sandbox latency 0 ms, rate limits lifted in the sandbox and the workers (the "
-        "pipeline's speed, not Allegro's quota)"
+        "sandbox latency 0 ms (batch commands applied at once: command_delay 0 s), rate "
+        "limits lifted in the sandbox and the workers (the pipeline's speed, not Allegro's "
+        "quota)"
     )
     result = ScenarioResult("throughput", setup)
     options = ctx.options(
-        "throughput", sandbox_knobs=dict(NO_LIMITS), worker_env=dict(NO_WORKER_LIMITS)
+        "throughput",
+        sandbox_knobs={**NO_LIMITS, "command_delay_s": 0.0},
+        worker_env=dict(NO_WORKER_LIMITS),
     )
     with Stack(options, ctx.amqp_url) as stack:
         seed(stack, new_skus(s.warmup_upserts, "warm"))  # warm-up: caches, connections
@@ -94,6 +97,10 @@ def throughput(ctx: Context) -> ScenarioResult:
             upserts.append(timed(stack, [upserted(k, 1) for k in skus], 300))
             created += skus
             ctx.say(f"throughput: {upserts[-1].rate_per_s:.1f} product.upserted/s")
+        if len(created) < s.throughput_stock:  # more offers for the stock runs: not timed
+            more = new_skus(s.throughput_stock - len(created), "st")
+            seed(stack, more)
+            created += more
         stocks: list[Run] = []
         rng = random.Random(2)
         levels = dict.fromkeys(created, SEEDED_QUANTITY)

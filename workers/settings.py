@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         True, description="stock/price changes of existing offers go through batch commands"
     )
     coalesce_window_ms: int = Field(
-        300, ge=0, description="changes to one SKU within this window become one change, ms"
+        200, ge=0, description="changes to one SKU within this window become one change, ms"
     )
     batch_window_ms: int = Field(
         300, ge=0, description="longest a batch command waits for more offers, ms"

@@ -60,6 +60,7 @@ __all__ = [
     "SWEEP_MIN_AGE_S",
     "BrokerChannelPublisher",
     "ChannelPublisher",
+    "Outgoing",
     "Publisher",
     "StatusRecorder",
     "StatusReporter",
@@ -207,10 +208,15 @@ class StatusReporter:
     def _publish_all(self, messages: list[StatusMessage]) -> None:
         if not messages:
             return
-        for message in messages:
-            self._publisher.publish(
-                self.exchange, message.routing_key, message.to_json(), status_properties(message)
-            )
+        outgoing = [
+            (self.exchange, m.routing_key, m.to_json(), status_properties(m)) for m in messages
+        ]
+        publish_batch = getattr(self._publisher, "publish_batch", None)
+        if callable(publish_batch):
+            publish_batch(outgoing)  # one commit for all of them
+        else:
+            for exchange, routing_key, body, properties in outgoing:
+                self._publisher.publish(exchange, routing_key, body, properties)
         unit = getattr(self._store, "unit_of_work", None)
         with unit() if callable(unit) else nullcontext():
             for message in messages:
@@ -305,12 +311,38 @@ class StatusReporter:
             self._store.mark_status_published(message.event_id, message.status)
 
 
+#: One message of a batch: exchange, routing key, body, properties.
+Outgoing = tuple[str, str, bytes, pika.BasicProperties]
+
+
 class ChannelPublisher:
-    """Publishes on one pika channel, put into confirm mode here (single thread only)."""
+    """Publishes on one pika channel, put into confirm mode here (single thread only).
+
+    :meth:`publish_batch` publishes many messages on a second channel of the same
+    connection in AMQP transaction mode: one ``tx.commit`` for all of them. RabbitMQ makes
+    a transaction's messages routed and durable when it answers the commit, as a confirm
+    does for one message, at the cost of one round trip instead of one per message."""
 
     def __init__(self, channel: Any) -> None:
         self._channel = channel
+        self._tx_channel: Any = None
         channel.confirm_delivery()
+
+    def publish_batch(self, messages: list[Outgoing]) -> None:
+        """Publish ``messages`` (not mandatory) and return once RabbitMQ committed them all;
+        raises otherwise (then none, some or all of them may have been routed)."""
+        if len(messages) == 1:
+            self.publish(*messages[0])
+            return
+        if self._tx_channel is None or not self._tx_channel.is_open:
+            channel = self._channel.connection.channel()
+            channel.tx_select()
+            self._tx_channel = channel
+        for exchange, routing_key, body, properties in messages:
+            self._tx_channel.basic_publish(
+                exchange=exchange, routing_key=routing_key, body=body, properties=properties
+            )
+        self._tx_channel.tx_commit()
 
     def publish(
         self,

@@ -27,7 +27,7 @@ from workers.allegro import AllegroClient
 from workers.broker import connection_parameters, create_broker
 from workers.budget import shared_budget
 from workers.settings import Settings
-from workers.status import ChannelPublisher, StatusReporter
+from workers.status import ChannelPublisher, Outgoing, StatusReporter
 from workers.store import StoreError, open_store
 from workers.topology import Names, declare
 
@@ -73,6 +73,21 @@ class StatusChannel:
                 connection.close()
             except pika.exceptions.AMQPError:
                 log.debug("batch.status_channel_close_failed", exc_info=True)
+
+    def publish_batch(self, messages: list[Outgoing]) -> None:
+        """:meth:`ChannelPublisher.publish_batch`, on a fresh connection once after a
+        failure (a batch sent twice carries the same message ids: consumers deduplicate)."""
+        for attempt in (1, 2):
+            try:
+                self.connect()
+                assert self._publisher is not None
+                self._publisher.publish_batch(messages)
+                return
+            except (pika.exceptions.AMQPError, OSError):
+                self._drop()
+                if attempt == 2:
+                    raise
+                log.warning("batch.status_reconnect")
 
     def publish(
         self,

@@ -42,7 +42,7 @@ class BatchSettings:
       (renewed for commands that take longer), s.
     """
 
-    coalesce_window_ms: float = 300.0
+    coalesce_window_ms: float = 200.0
     batch_window_ms: float = 300.0
     batch_max_offers: int = 1000
     burst_hold_ms: float = 5000.0

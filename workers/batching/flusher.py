@@ -147,7 +147,9 @@ class Batcher:
         growing pause. Gives up the leases when it stops."""
         wait = idle or stop.wait
         config = self.config
-        tick_s = max(0.01, min(config.poll_s, config.coalesce_s or 1.0, config.batch_s or 1.0) / 4)
+        # A tenth of the shortest interval: a change or a poll waits at most that much
+        # beyond its time (an idle run costs a few indexed reads).
+        tick_s = max(0.01, min(config.poll_s, config.coalesce_s or 1.0, config.batch_s or 1.0) / 10)
         failures = 0
         try:
             while not stop.is_set():

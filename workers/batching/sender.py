@@ -79,6 +79,10 @@ PERMANENT_POLL_BACKOFF_S = 30.0
 HTTP_THREADS = 8
 #: The first poll after a PUT comes at most this long after it, s (whatever the estimate).
 MAX_FIRST_POLL_S = 10.0
+#: The earliest first poll, for commands that Allegro lately finished at once, s.
+MIN_FIRST_POLL_S = 0.05
+#: The first poll comes at ``estimate * factor + seconds`` after the PUT's run.
+FIRST_POLL_MARGIN = (1.1, 0.02)
 #: Weight of the newest duration in a command kind's estimate (:class:`DurationEstimate`).
 ESTIMATE_WEIGHT = 0.3
 _KINDS = {
@@ -283,10 +287,16 @@ class JournalWorker:
             self.store.release_lease(account, sku, SKU_LEASE_OWNER)
 
     def first_poll_s(self, command_type: CommandType) -> float:
-        """How long after a PUT its report is first read: as long as commands of its type
-        have lately taken (at least the poll interval, at most :data:`MAX_FIRST_POLL_S`)."""
-        estimate = self.durations.get(command_type) or 0.0
-        return max(self.config.poll_s, min(estimate, MAX_FIRST_POLL_S))
+        """How long after a PUT its report is first read: the poll interval until a command
+        of its type finished; then a little longer than such commands have lately taken
+        (at least :data:`MIN_FIRST_POLL_S`, at most :data:`MAX_FIRST_POLL_S`)."""
+        estimate = self.durations.get(command_type)
+        if estimate is None:
+            return self.config.poll_s  # nothing learned yet
+        # A little later than the estimate: a poll just before the command is done costs a
+        # request and a whole poll interval. Commands that finish at once are read soon.
+        estimate = estimate * FIRST_POLL_MARGIN[0] + FIRST_POLL_MARGIN[1]
+        return max(min(self.config.poll_s, MIN_FIRST_POLL_S), min(estimate, MAX_FIRST_POLL_S))
 
     # --- the journal --------------------------------------------------------------------------
 
