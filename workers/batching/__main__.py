@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -74,20 +75,27 @@ class StatusChannel:
             except pika.exceptions.AMQPError:
                 log.debug("batch.status_channel_close_failed", exc_info=True)
 
-    def publish_batch(self, messages: list[Outgoing]) -> None:
-        """:meth:`ChannelPublisher.publish_batch`, on a fresh connection once after a
-        failure (a batch sent twice carries the same message ids: consumers deduplicate)."""
+    def _twice(self, send: Callable[[ChannelPublisher], None]) -> None:
+        """``send`` on the channel, once more on a fresh connection after a connection
+        failure; a message RabbitMQ refused (nack, unroutable) is not sent again."""
         for attempt in (1, 2):
             try:
                 self.connect()
                 assert self._publisher is not None
-                self._publisher.publish_batch(messages)
+                send(self._publisher)
                 return
+            except (pika.exceptions.NackError, pika.exceptions.UnroutableError):
+                raise
             except (pika.exceptions.AMQPError, OSError):
                 self._drop()
                 if attempt == 2:
                     raise
                 log.warning("batch.status_reconnect")
+
+    def publish_batch(self, messages: list[Outgoing]) -> None:
+        """:meth:`ChannelPublisher.publish_batch` (a batch sent twice after a failure
+        carries the same message ids: consumers deduplicate)."""
+        self._twice(lambda publisher: publisher.publish_batch(messages))
 
     def publish(
         self,
@@ -98,21 +106,11 @@ class StatusChannel:
         *,
         mandatory: bool = False,
     ) -> None:
-        for attempt in (1, 2):
-            try:
-                self.connect()
-                assert self._publisher is not None
-                self._publisher.publish(
-                    exchange, routing_key, body, properties, mandatory=mandatory
-                )
-                return
-            except (pika.exceptions.NackError, pika.exceptions.UnroutableError):
-                raise
-            except (pika.exceptions.AMQPError, OSError):
-                self._drop()
-                if attempt == 2:
-                    raise
-                log.warning("batch.status_reconnect")
+        self._twice(
+            lambda publisher: publisher.publish(
+                exchange, routing_key, body, properties, mandatory=mandatory
+            )
+        )
 
     def idle(self, seconds: float, stop: threading.Event) -> None:
         """Wait ``seconds`` (less when stopped), serving the connection's heartbeats."""

@@ -29,7 +29,6 @@ Choices, stated once (they follow :mod:`workers.domain.plan`, the content path's
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -341,7 +340,9 @@ def registry_after(record: OfferRecord, ctype: CommandType, value: Any, item: It
     """The registry entry once ``item``'s task succeeded: the published body's stock or
     price set to the value sent (with its fingerprint), the publication status after
     END/ACTIVATE, and the published version raised to the change's version."""
-    body = copy.deepcopy(record.published_body) if record.published_body is not None else None
+    # A shallow copy: only ``stock`` and ``sellingMode`` change, and they are replaced by
+    # new objects below, so ``record`` is left as it was.
+    body = dict(record.published_body) if record.published_body is not None else None
     status = record.publication_status
     if body is not None and item.kind is ChangeKind.STOCK:
         stock = dict(body.get("stock") or {}) if isinstance(body.get("stock"), dict) else {}

@@ -185,8 +185,12 @@ def content(body: Mapping[str, Any]) -> dict[str, Any]:
 def fingerprint(body: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of the body's content as canonical JSON: key order, null fields,
     ``publication`` and the formatting of price amounts make no difference."""
+    # _canonical builds new objects, so the body's content needs no copy of its own here.
     text = json.dumps(
-        _canonical(content(body)), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        _canonical({k: v for k, v in body.items() if k != "publication"}),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
