@@ -25,9 +25,9 @@ from bench.common import Context, Sizes
 from bench.harness import finish_teardowns
 from bench.report import ScenarioResult, machine_info, render_table, to_json, write_json
 from bench.scenarios import SCENARIOS
+from workers.runjob import DEFAULT_AMQP_URL, RunError, ensure_rabbitmq
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 #: The scenario's name in the table, where it differs from its ``--only`` name.
 NAMES = {"sync": "initial sync"}
 #: ``--only`` also accepts these names.
@@ -98,8 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     names = _selected(args.only)
     amqp_url = os.environ.get("ALLEGRO_FEED_AMQP_URL") or DEFAULT_AMQP_URL
-    from workers.runjob import RunError, ensure_rabbitmq
-
     try:
         ensure_rabbitmq(amqp_url, out=_say)
     except RunError as exc:

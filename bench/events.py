@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "CATEGORY_ID",
     "QUANTITY_MAX",
     "SEEDED_QUANTITY",
+    "StockChanges",
     "new_skus",
     "quantity",
     "stock_changed",
@@ -92,3 +94,20 @@ def stock_changed(sku: str, version: int, available: int) -> dict[str, Any]:
         "version": version,
         "stock": {"available": available},
     }
+
+
+class StockChanges:
+    """Successive ``product.stock`` events of seeded SKUs (version 1 at
+    :data:`SEEDED_QUANTITY`): each event of a SKU has the next version and a new level
+    (:func:`quantity`, drawn from ``rng``); :attr:`levels` holds each SKU's latest."""
+
+    def __init__(self, skus: Iterable[str], rng: random.Random) -> None:
+        self._rng = rng
+        self._versions = dict.fromkeys(skus, 1)
+        self.levels = dict.fromkeys(self._versions, SEEDED_QUANTITY)
+
+    def change(self, sku: str) -> dict[str, Any]:
+        """The next stock event of ``sku``."""
+        self._versions[sku] += 1
+        self.levels[sku] = quantity(self._rng, self.levels[sku])
+        return stock_changed(sku, self._versions[sku], self.levels[sku])

@@ -48,7 +48,6 @@ __all__ = [
     "StackOptions",
     "finish_teardowns",
     "noop_workers",
-    "tail",
 ]
 
 #: Sandbox knobs that lift Allegro's rate limits (scenarios that measure the pipeline itself).
@@ -88,17 +87,6 @@ def finish_teardowns() -> None:
 
 #: Request log entries the sandbox keeps (its default, 10,000, is less than a burst makes).
 REQUEST_LOG_SIZE = 500_000
-#: How long stopping the workers may take before they are killed, s.
-STOP_TIMEOUT_S = 20.0
-
-
-def tail(path: Path, lines: int = 12) -> str:
-    """The last lines of a log file, indented (for error messages)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -112,19 +100,6 @@ def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _spawn(command: list[str], log_path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        # A session of its own, so that stopping it can also end the children it started.
-        return subprocess.Popen(  # noqa: S603 - our interpreter and modules
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(env),
-            start_new_session=True,
-        )
-
-
 def _consumers(connection: pika.BlockingConnection, queue: str) -> int:
     """Consumers of ``queue``; 0 while it does not exist yet (a passive declaration's 404
     closes the channel, so each look takes a channel of its own)."""
@@ -136,6 +111,30 @@ def _consumers(connection: pika.BlockingConnection, queue: str) -> int:
     finally:
         if channel.is_open:
             channel.close()
+
+
+def _wait_for_consumers(
+    amqp_url: str,
+    wanted: Mapping[str, int],
+    check_alive: Callable[[], None],
+    failure: str,
+    timeout_s: float = 60.0,
+) -> None:
+    """Until each queue of ``wanted`` has at least that many consumers; ``check_alive``
+    raises when what should consume them exited, RuntimeError(``failure``) after
+    ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        while time.monotonic() < deadline:
+            if all(_consumers(connection, q) >= n for q, n in wanted.items()):
+                return
+            check_alive()
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            connection.close()
+    raise RuntimeError(f"{failure} in {timeout_s:.0f} s")
 
 
 # --- the pipeline stack ---------------------------------------------------------------------
@@ -207,7 +206,7 @@ class Stack:
         self.names = Names.of(self.settings)
         # This process only sets up (device flow); its log lines would clutter the table.
         configure_logging(self.settings, quiet_loggers=("httpx", "httpcore"))
-        # Waiting for the topology probes with passive declarations; pika logs each 404.
+        # Waiting for the consumers probes with passive declarations; pika logs each 404.
         logging.getLogger("pika").setLevel(logging.CRITICAL)
         env = {
             "ALLEGRO_FEED_ENVIRONMENT": "local",
@@ -220,43 +219,22 @@ class Stack:
             "ALLEGRO_FEED_LOG_LEVEL": "WARNING",
             **self.options.worker_env,
         }
-        command = [
-            sys.executable,
-            "-m",
-            "workers.cli",
-            "worker",
-            "--processes",
-            str(self.options.processes),
-            "--threads",
-            str(self.options.threads),
-        ]
-        self.workers = _spawn(command, self.workdir / "workers.log", _child_env(env))
+        command = runjob.worker_command(self.options.processes, self.options.threads)
+        self.workers = runjob.spawn(command, self.workdir / "workers.log", _child_env(env))
         # The workers boot (a few seconds) while the seller connects: nothing reaches them
         # before the first event, and the store's migrations take a lock.
         runjob.connect_seller(self.settings, url, out=lambda _line: None)
-        params = pika.URLParameters(self.amqp_url)
-        runjob.wait_for_topology(params, self.names, self.workers, self.workdir / "workers.log")
-        self._wait_for_consumers(params)
+        # Until the bridge consumes allegro.ingest and every actor process its queue (the
+        # worker declares the whole topology before it starts them, so the exchange and
+        # the status queue exist by then).
+        wanted = {self.names.ingest_queue: 1}
+        wanted.update({q: self.options.processes for q in self.names.steps.values()})
+        _wait_for_consumers(
+            self.amqp_url, wanted, self.check_alive, "the workers did not consume their queues"
+        )
         self.statuses = StatusCollector(self.amqp_url, self.names.status_queue)
         self.statuses.start()
         self.publisher = EventPublisher(self.amqp_url, self.names.products_exchange)
-
-    def _wait_for_consumers(self, params: pika.URLParameters, timeout_s: float = 60.0) -> None:
-        """Until the bridge consumes ``allegro.ingest`` and every actor process its queue."""
-        wanted = {self.names.ingest_queue: 1}
-        wanted.update({q: self.options.processes for q in self.names.steps.values()})
-        deadline = time.monotonic() + timeout_s
-        connection = pika.BlockingConnection(params)
-        try:
-            while time.monotonic() < deadline:
-                if all(_consumers(connection, q) >= n for q, n in wanted.items()):
-                    return
-                self.check_alive()
-                time.sleep(0.2)
-        finally:
-            with contextlib.suppress(pika.exceptions.AMQPError):
-                connection.close()
-        raise RuntimeError(f"the workers did not consume their queues in {timeout_s:.0f} s")
 
     def check_alive(self) -> None:
         """RuntimeError with the log's tail when the workers or the sandbox exited."""
@@ -265,9 +243,8 @@ class Stack:
             ("sandbox", self.sandbox_proc, "sandbox.log"),
         ):
             if proc is not None and proc.poll() is not None:
-                raise RuntimeError(
-                    f"the {name} exited (code {proc.returncode}):\n{tail(self.workdir / log)}"
-                )
+                last_lines = runjob.tail(self.workdir / log)
+                raise RuntimeError(f"the {name} exited (code {proc.returncode}):\n{last_lines}")
 
     def worker_memory(self) -> list[dict[str, Any]]:
         """Peak RSS (MB) of every process of ``allegro-feed worker``, with its role."""
@@ -280,7 +257,7 @@ class Stack:
         closers: tuple[Callable[[], None], ...] = (
             lambda: self.publisher.close(),
             lambda: self.statuses.stop(),
-            lambda: runjob.stop_process(self.workers, STOP_TIMEOUT_S),
+            lambda: runjob.stop_process(self.workers),
             lambda: runjob.delete_topology(pika.URLParameters(self.amqp_url), self.names),
             lambda: self.sandbox.close(),
             lambda: runjob.stop_process(self.sandbox_proc, 10.0),
@@ -330,30 +307,27 @@ class NoopWorkers:
             "--threads",
             str(self.threads),
         ]
-        log = self.tally_dir / "dramatiq.log"
-        self.proc = _spawn(command, log, env)
+        self.proc = runjob.spawn(command, self.tally_dir / "dramatiq.log", env)
+        queue = noop.queue_name(self.prefix)
         try:
-            self._wait_for_consumers(noop.queue_name(self.prefix), log)
+            _wait_for_consumers(
+                self.amqp_url,
+                {queue: self.processes},
+                self.check_alive,
+                f"the no-op workers did not consume {queue}",
+            )
         except BaseException:
             self.close()
             raise
         finish_teardowns()
         return self
 
-    def _wait_for_consumers(self, queue: str, log: Path, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
-        try:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"dramatiq bench.noop exited:\n{tail(log)}")
-                if _consumers(connection, queue) >= self.processes:
-                    return
-                time.sleep(0.2)
-        finally:
-            with contextlib.suppress(pika.exceptions.AMQPError):
-                connection.close()
-        raise RuntimeError(f"the no-op workers did not consume {queue} in {timeout_s:.0f} s")
+    def check_alive(self) -> None:
+        """RuntimeError with the log's tail when ``dramatiq bench.noop`` exited."""
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(
+                f"dramatiq bench.noop exited:\n{runjob.tail(self.tally_dir / 'dramatiq.log')}"
+            )
 
     def done(self) -> tuple[int, float]:
         """Messages finished so far by all processes, and when the latest finished
@@ -369,7 +343,7 @@ class NoopWorkers:
     def close(self) -> None:
         from bench import noop
 
-        runjob.stop_process(self.proc, STOP_TIMEOUT_S)
+        runjob.stop_process(self.proc)
         with contextlib.suppress(Exception):
             connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
             try:

@@ -16,14 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import Context, Run, seed, statuses_note, timed
-from bench.events import (
-    QUANTITY_MAX,
-    SEEDED_QUANTITY,
-    new_skus,
-    quantity,
-    stock_changed,
-    upserted,
-)
+from bench.events import QUANTITY_MAX, StockChanges, new_skus, upserted
 from bench.harness import NO_LIMITS, NO_WORKER_LIMITS, Stack, noop_workers
 from bench.report import Figure, ScenarioResult
 from bench.stats import Target, median, parse_iso, ratio, spread
@@ -103,15 +96,11 @@ def throughput(ctx: Context) -> ScenarioResult:
             created += more
         stocks: list[Run] = []
         rng = random.Random(2)
-        levels = dict.fromkeys(created, SEEDED_QUANTITY)
-        for run in range(s.runs):
+        changes = StockChanges(created, rng)
+        for _ in range(s.runs):
             # Distinct existing offers per run: one real change each, nothing superseded.
             skus = rng.sample(created, min(s.throughput_stock, len(created)))
-            events = []
-            for sku in skus:
-                levels[sku] = quantity(rng, levels[sku])
-                events.append(stock_changed(sku, 2 + run, levels[sku]))
-            stocks.append(timed(stack, events, 300))
+            stocks.append(timed(stack, [changes.change(sku) for sku in skus], 300))
             ctx.say(f"throughput: {stocks[-1].rate_per_s:.1f} product.stock/s")
     ceiling_rate = ctx.ceiling()
     up = median(r.rate_per_s for r in upserts)
@@ -153,17 +142,10 @@ def _burst_events(
 ) -> tuple[list[dict[str, Any]], dict[str, int], list[str]]:
     """``count`` stock events round-robin over ``skus`` (versions 2, 3, ... per SKU), the
     final quantity of each SKU and the ids of each SKU's newest event."""
-    rng = random.Random(3)
-    versions: Counter[str] = Counter()
-    final: dict[str, int] = {}
-    newest: dict[str, str] = {}
-    events = []
-    for index in range(count):
-        sku = skus[index % len(skus)]
-        versions[sku] += 1
-        final[sku] = quantity(rng, final.get(sku, SEEDED_QUANTITY))
-        events.append(stock_changed(sku, 1 + versions[sku], final[sku]))
-        newest[sku] = events[-1]["event_id"]
+    changes = StockChanges(skus, random.Random(3))
+    events = [changes.change(skus[index % len(skus)]) for index in range(count)]
+    newest = {event["sku"]: event["event_id"] for event in events}
+    final = {sku: changes.levels[sku] for sku in newest}
     return events, final, list(newest.values())
 
 

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 from bench.common import Context, seed, wait_statuses
-from bench.events import SEEDED_QUANTITY, new_skus, quantity, stock_changed, upserted
+from bench.events import StockChanges, new_skus, upserted
 from bench.harness import Stack
 from bench.report import Figure, ScenarioResult
 from bench.stats import Target, busiest_window, median, parse_iso, percentile, spread
@@ -136,16 +136,12 @@ def latency(ctx: Context) -> ScenarioResult:
     with Stack(options, ctx.amqp_url) as stack:
         skus = new_skus(s.latency_offers, "lat")
         seed(stack, skus)
-        rng = random.Random(5)
-        versions = dict.fromkeys(skus, 1)
-        levels = dict.fromkeys(skus, SEEDED_QUANTITY)
+        changes = StockChanges(skus, random.Random(5))
         for run in range(s.runs):
-            events = []
-            for index in range(per_run):
-                sku = skus[(run * per_run + index) % len(skus)]
-                versions[sku] += 1
-                levels[sku] = quantity(rng, levels[sku])
-                events.append(stock_changed(sku, versions[sku], levels[sku]))
+            events = [
+                changes.change(skus[(run * per_run + index) % len(skus)])
+                for index in range(per_run)
+            ]
             start = time.perf_counter()
             sent = stack.publisher.publish(events, rate_per_s=s.latency_rate_per_s)
             rates.append(len(events) / (max(sent.values()) - start) if len(events) > 1 else 0.0)

@@ -22,11 +22,12 @@ from starlette.responses import Response
 from sandbox.catalog import Seller
 from sandbox.responses import (
     ALLEGRO_MEDIA_TYPE,
-    CONTACT_AUTHOR,
     ApiError,
     access_denied,
     auth_error,
+    bad_request,
     error_item,
+    invalid_parameter,
 )
 from sandbox.state import SandboxState
 from sandbox.tokens import AccessToken
@@ -59,6 +60,19 @@ class Call:
     def login(self) -> str:
         assert self.token.user is not None
         return self.token.user
+
+    def int_param(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer query parameter in ``low..high`` (``default`` when absent); else 422."""
+        raw = self.request.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise invalid_parameter(name, f"{name} must be an integer") from None
+        if not low <= value <= high:
+            raise invalid_parameter(name, f"{name} must be between {low} and {high}")
+        return value
 
     def base_url(self) -> str:
         """Where clients reach this sandbox (the ``base_url`` knob, else the Host header)."""
@@ -125,13 +139,10 @@ def _check_accept(request: Request) -> None:
         for part in request.headers.get("accept", "").split(",")
     ]
     if ALLEGRO_MEDIA_TYPE not in accepted:
-        raise ApiError.errors(
+        raise bad_request(
             406,
-            error_item(
-                "NotAcceptableException",
-                "Not acceptable representation requested. Please check 'Accept' request header",
-                user_message=CONTACT_AUTHOR,
-            ),
+            "NotAcceptableException",
+            "Not acceptable representation requested. Please check 'Accept' request header",
         )
 
 
@@ -164,23 +175,13 @@ def too_many_requests(state: SandboxState, retry_after_s: float, message: str) -
 async def _read_json(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != ALLEGRO_MEDIA_TYPE:
-        raise ApiError.errors(
+        raise bad_request(
             415,
-            error_item(
-                "UnsupportedMediaTypeException",
-                f"Content type '{media or 'none'}' not supported. Use '{ALLEGRO_MEDIA_TYPE}'",
-                user_message=CONTACT_AUTHOR,
-            ),
+            "UnsupportedMediaTypeException",
+            f"Content type '{media or 'none'}' not supported. Use '{ALLEGRO_MEDIA_TYPE}'",
         )
     raw = await request.body()
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError.errors(
-            400,
-            error_item(
-                "JsonParseException",
-                "Message is not readable.",
-                user_message=CONTACT_AUTHOR,
-            ),
-        ) from None
+        raise bad_request(400, "JsonParseException", "Message is not readable.") from None

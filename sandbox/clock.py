@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["SandboxClock", "iso_millis"]
+__all__ = ["SandboxClock", "iso_millis", "parse_timestamp"]
 
 
 class SandboxClock:
@@ -51,3 +52,14 @@ def iso_millis(epoch_s: float) -> str:
     """Allegro's timestamp format: ``2024-06-30T08:11:36.862Z``."""
     moment = datetime.fromtimestamp(epoch_s, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Epoch seconds of an ISO 8601 date-time string (``publication.startingAt``,
+    ``scheduledFor``); ``None`` for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None

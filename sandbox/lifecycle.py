@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sandbox.catalog import Seller
+from sandbox.clock import parse_timestamp
 from sandbox.state import Offer, Operation, SandboxState
 from sandbox.validation import OfferCheck, validate_offer
 
@@ -114,13 +114,7 @@ def draw_async(state: SandboxState) -> bool:
 
 def _starting_at(body: dict[str, Any]) -> float | None:
     publication = body.get("publication")
-    value = publication.get("startingAt") if isinstance(publication, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
+    return parse_timestamp(publication.get("startingAt") if isinstance(publication, dict) else None)
 
 
 def activate(

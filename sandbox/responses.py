@@ -2,6 +2,8 @@
 
 Handlers build refusals with :func:`error_item` and raise :class:`ApiError`; the app turns it
 into the response, so a refusal deep inside a helper needs no plumbing back to the handler.
+:func:`error_item` is the offer rules' :func:`sandbox.rules_common.error`: one builder of
+Allegro's ``Error`` shape for the whole sandbox.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from sandbox.rules_common import error as error_item
+
 __all__ = [
     "ALLEGRO_MEDIA_TYPE",
     "AllegroJSON",
@@ -18,8 +22,10 @@ __all__ = [
     "OAuthJSON",
     "access_denied",
     "auth_error",
+    "bad_request",
     "error_item",
     "errors_response",
+    "invalid_parameter",
     "not_found",
 ]
 
@@ -39,26 +45,6 @@ class OAuthJSON(JSONResponse):
     """The OAuth server's plain JSON (the token endpoint is not the versioned REST API)."""
 
     media_type = "application/json;charset=UTF-8"
-
-
-def error_item(
-    code: str,
-    message: str,
-    *,
-    path: str | None = None,
-    user_message: str | None = None,
-    details: str | None = None,
-    metadata: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """One item of ``errors[]`` in Allegro's ``Error`` shape (all six keys present)."""
-    return {
-        "code": code,
-        "message": message,
-        "details": details,
-        "path": path,
-        "userMessage": user_message if user_message is not None else message,
-        "metadata": dict(metadata or {}),
-    }
 
 
 def errors_response(
@@ -91,6 +77,19 @@ class ApiError(Exception):
         cls, status: int, *items: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> ApiError:
         return cls(errors_response(status, items, headers))
+
+
+def bad_request(status: int, code: str, message: str, *, path: str | None = None) -> ApiError:
+    """A request the program got wrong (400, 406, 415, 422...), with Allegro's generic
+    "contact the application author" ``userMessage``."""
+    return ApiError.errors(
+        status, error_item(code, message, path=path, user_message=CONTACT_AUTHOR)
+    )
+
+
+def invalid_parameter(path: str, message: str) -> ApiError:
+    """422 ``ConstraintViolationException`` on a query parameter or body field."""
+    return bad_request(422, "ConstraintViolationException", message, path=path)
 
 
 def not_found(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,11 +18,19 @@ from starlette.routing import Route
 from sandbox.api import READ, Call, endpoint
 from sandbox.catalog import ROOT_CATEGORY_ID
 from sandbox.marketplaces import marketplaces_document
-from sandbox.responses import CONTACT_AUTHOR, AllegroJSON, ApiError, error_item, not_found
+from sandbox.responses import (
+    AllegroJSON,
+    ApiError,
+    bad_request,
+    invalid_parameter,
+    not_found,
+)
 
 __all__ = ["routes"]
 
 _PRODUCTS_PAGE = 30  # Allegro pages GET /sale/products by 30 [tutorial L]
+
+_T = TypeVar("_T")
 
 
 def _without_null_parent(node: dict[str, Any]) -> dict[str, Any]:
@@ -69,30 +78,29 @@ async def list_categories(call: Call) -> Response:
     return AllegroJSON({"categories": [_without_null_parent(c) for c in children]})
 
 
+def _of_path_category(call: Call, lookup: Callable[[str], _T | None]) -> _T:
+    """``lookup`` of the path's ``{category_id}``; 404 when the category is unknown."""
+    category_id = call.request.path_params["category_id"]
+    found = lookup(category_id)
+    if found is None:
+        raise _category_missing(category_id)
+    return found
+
+
 @endpoint(user=False)
 async def get_category(call: Call) -> Response:
-    category_id = call.request.path_params["category_id"]
-    category = call.state.catalog.category(category_id)
-    if category is None:
-        raise _category_missing(category_id)
+    category = _of_path_category(call, call.state.catalog.category)
     return AllegroJSON(_without_null_parent(category))
 
 
 @endpoint(user=False)
 async def get_parameters(call: Call) -> Response:
-    category_id = call.request.path_params["category_id"]
-    parameters = call.state.catalog.parameters(category_id)
-    if parameters is None:
-        raise _category_missing(category_id)
-    return AllegroJSON(_parameters(parameters))
+    return AllegroJSON(_parameters(_of_path_category(call, call.state.catalog.parameters)))
 
 
 @endpoint(user=False)
 async def get_product_parameters(call: Call) -> Response:
-    category_id = call.request.path_params["category_id"]
-    parameters = call.state.catalog.product_parameters(category_id)
-    if parameters is None:
-        raise _category_missing(category_id)
+    parameters = _of_path_category(call, call.state.catalog.product_parameters)
     return AllegroJSON(_parameters(parameters))
 
 
@@ -100,15 +108,7 @@ async def get_product_parameters(call: Call) -> Response:
 async def matching_categories(call: Call) -> Response:
     name = call.request.query_params.get("name", "").strip()
     if not name:
-        raise ApiError.errors(
-            422,
-            error_item(
-                "ConstraintViolationException",
-                "The name parameter is required",
-                path="name",
-                user_message=CONTACT_AUTHOR,
-            ),
-        )
+        raise invalid_parameter("name", "The name parameter is required")
     matches = call.state.catalog.matching_categories(name)
     return AllegroJSON({"matchingCategories": [_without_null_parent(m) for m in matches]})
 
@@ -126,15 +126,7 @@ def _offset(cursor: str | None) -> int:
             return int(number)
     except (binascii.Error, UnicodeError, ValueError):
         pass
-    raise ApiError.errors(
-        422,
-        error_item(
-            "ConstraintViolationException",
-            "Invalid page.id",
-            path="page.id",
-            user_message=CONTACT_AUTHOR,
-        ),
-    )
+    raise invalid_parameter("page.id", "Invalid page.id")
 
 
 @endpoint(scope=READ)
@@ -144,25 +136,14 @@ async def search_products(call: Call) -> Response:
     mode = query.get("mode") or None
     category_id = query.get("category.id") or None
     if not phrase:
-        raise ApiError.errors(
+        raise bad_request(
             400,
-            error_item(
-                "MissingServletRequestParameterException",
-                "Phrase or ean parameter is required",
-                path="phrase",
-                user_message=CONTACT_AUTHOR,
-            ),
+            "MissingServletRequestParameterException",
+            "Phrase or ean parameter is required",
+            path="phrase",
         )
     if mode not in (None, "GTIN", "MPN"):
-        raise ApiError.errors(
-            422,
-            error_item(
-                "ConstraintViolationException",
-                "mode must be GTIN or MPN",
-                path="mode",
-                user_message=CONTACT_AUTHOR,
-            ),
-        )
+        raise invalid_parameter("mode", "mode must be GTIN or MPN")
     catalog = call.state.catalog
     if category_id is not None and catalog.category(category_id) is None:
         raise _category_missing(category_id)

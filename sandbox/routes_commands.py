@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -19,10 +18,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.api import WRITE, Call, endpoint, too_many_requests
-from sandbox.clock import iso_millis
+from sandbox.clock import iso_millis, parse_timestamp
 from sandbox.lifecycle import activate, archived, check_offer, end, stock_available
 from sandbox.marketplaces import MARKETPLACES
-from sandbox.responses import CONTACT_AUTHOR, AllegroJSON, ApiError, error_item, not_found
+from sandbox.responses import (
+    AllegroJSON,
+    ApiError,
+    bad_request,
+    error_item,
+    invalid_parameter,
+    not_found,
+)
 from sandbox.state import Command, Offer, SandboxState, Task
 
 __all__ = ["routes"]
@@ -50,13 +56,6 @@ class _TaskFailed(Exception):
         self.errors = list(errors)
 
 
-def _invalid(path: str, message: str) -> ApiError:
-    return ApiError.errors(
-        422,
-        error_item("ConstraintViolationException", message, path=path, user_message=CONTACT_AUTHOR),
-    )
-
-
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -67,23 +66,23 @@ def _int(value: Any) -> bool:
 def _offer_ids(body: dict[str, Any]) -> list[str]:
     criteria = body.get("offerCriteria")
     if not isinstance(criteria, list) or not criteria:
-        raise _invalid("offerCriteria", "offerCriteria must list at least one criterion")
+        raise invalid_parameter("offerCriteria", "offerCriteria must list at least one criterion")
     ids: list[str] = []
     for index, criterion in enumerate(criteria):
         path = f"offerCriteria[{index}]"
         if not isinstance(criterion, dict) or criterion.get("type") != "CONTAINS_OFFERS":
-            raise _invalid(f"{path}.type", "The criterion type must be CONTAINS_OFFERS")
+            raise invalid_parameter(f"{path}.type", "The criterion type must be CONTAINS_OFFERS")
         offers = criterion.get("offers")
         if not isinstance(offers, list) or not offers:
-            raise _invalid(f"{path}.offers", "A criterion must list at least one offer")
+            raise invalid_parameter(f"{path}.offers", "A criterion must list at least one offer")
         if len(offers) > _MAX_OFFERS_PER_CRITERION:
-            raise _invalid(
+            raise invalid_parameter(
                 f"{path}.offers", f"A criterion may list at most {_MAX_OFFERS_PER_CRITERION} offers"
             )
         for position, item in enumerate(offers):
             offer_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(offer_id, str) or not offer_id:
-                raise _invalid(f"{path}.offers[{position}].id", "An offer id is required")
+                raise invalid_parameter(f"{path}.offers[{position}].id", "An offer id is required")
             if offer_id not in ids:
                 ids.append(offer_id)
     return ids
@@ -92,33 +91,37 @@ def _offer_ids(body: dict[str, Any]) -> list[str]:
 def _check_quantity(body: dict[str, Any], market: str) -> None:
     modification = body.get("modification")
     if not isinstance(modification, dict):
-        raise _invalid("modification", "modification is required")
+        raise invalid_parameter("modification", "modification is required")
     if modification.get("changeType") not in ("FIXED", "GAIN"):
-        raise _invalid("modification.changeType", "changeType must be FIXED or GAIN")
+        raise invalid_parameter("modification.changeType", "changeType must be FIXED or GAIN")
     if not _int(modification.get("value")):
-        raise _invalid("modification.value", "value must be an integer")
+        raise invalid_parameter("modification.value", "value must be an integer")
 
 
 def _check_price(body: dict[str, Any], market: str) -> None:
     modification = body.get("modification")
     if not isinstance(modification, dict):
-        raise _invalid("modification", "modification is required")
+        raise invalid_parameter("modification", "modification is required")
     kind = modification.get("type")
     if kind not in _PRICE_TYPES:
-        raise _invalid("modification.type", f"type must be one of {', '.join(_PRICE_TYPES)}")
+        raise invalid_parameter(
+            "modification.type", f"type must be one of {', '.join(_PRICE_TYPES)}"
+        )
     target = modification.get("marketplaceId") or market
     if target not in MARKETPLACES:
-        raise _invalid("modification.marketplaceId", f"Unknown marketplace {target}")
+        raise invalid_parameter("modification.marketplaceId", f"Unknown marketplace {target}")
     if kind.endswith("PERCENTAGE"):
         if _decimal(modification.get("percentage")) is None:
-            raise _invalid("modification.percentage", "percentage must be a decimal string")
+            raise invalid_parameter(
+                "modification.percentage", "percentage must be a decimal string"
+            )
         return
     field = "price" if kind == "FIXED_PRICE" else "value"
     money = modification.get(field)
     if not isinstance(money, dict) or _decimal(money.get("amount")) is None:
-        raise _invalid(f"modification.{field}.amount", "amount must be a decimal string")
+        raise invalid_parameter(f"modification.{field}.amount", "amount must be a decimal string")
     if money.get("currency") != MARKETPLACES[target].currency:
-        raise _invalid(
+        raise invalid_parameter(
             f"modification.{field}.currency",
             f"The currency of {target} is {MARKETPLACES[target].currency}",
         )
@@ -127,10 +130,12 @@ def _check_price(body: dict[str, Any], market: str) -> None:
 def _check_publication(body: dict[str, Any], market: str) -> None:
     publication = body.get("publication")
     if not isinstance(publication, dict) or publication.get("action") not in ("ACTIVATE", "END"):
-        raise _invalid("publication.action", "action must be ACTIVATE or END")
+        raise invalid_parameter("publication.action", "action must be ACTIVATE or END")
     scheduled = publication.get("scheduledFor")
-    if scheduled is not None and _when(scheduled) is None:
-        raise _invalid("publication.scheduledFor", "scheduledFor must be an ISO 8601 date-time")
+    if scheduled is not None and parse_timestamp(scheduled) is None:
+        raise invalid_parameter(
+            "publication.scheduledFor", "scheduledFor must be an ISO 8601 date-time"
+        )
 
 
 _CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
@@ -148,15 +153,6 @@ def _decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
-
-
-def _when(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
 
 
 # -- applying tasks ----------------------------------------------------------------------------
@@ -241,7 +237,7 @@ def _set_publication(state: SandboxState, offer: Offer, command: Command, due: f
     )
     if check.errors:
         raise _TaskFailed(*check.errors)
-    activate(state, offer, due, _when(publication.get("scheduledFor")))
+    activate(state, offer, due, parse_timestamp(publication.get("scheduledFor")))
 
 
 _APPLY: dict[str, Callable[[SandboxState, Offer, Command, float], None]] = {
@@ -308,14 +304,8 @@ async def put_command(call: Call) -> Response:
     try:
         uuid.UUID(command_id)
     except ValueError:
-        raise ApiError.errors(
-            400,
-            error_item(
-                "IllegalArgumentException",
-                "commandId must be a UUID",
-                path="commandId",
-                user_message=CONTACT_AUTHOR,
-            ),
+        raise bad_request(
+            400, "IllegalArgumentException", "commandId must be a UUID", path="commandId"
         ) from None
     if (kind, command_id) in state.commands:
         raise ApiError.errors(
@@ -328,7 +318,7 @@ async def put_command(call: Call) -> Response:
         )
     body = call.body
     if not isinstance(body, dict):
-        raise _invalid("", "The command must be a JSON object")
+        raise invalid_parameter("", "The command must be a JSON object")
     offer_ids = _offer_ids(body)
     _CHECKS[kind](body, call.seller.marketplace)
     if not state.limits.batch_changes_allowed(call.login, len(offer_ids), call.now, state.config):
@@ -362,20 +352,11 @@ async def get_report(call: Call) -> Response:
 
 @endpoint(scope=WRITE)
 async def get_tasks(call: Call) -> Response:
-    query = call.request.query_params
-    bounds = {"limit": (100, 1, 1000), "offset": (0, 0, 999)}
-    values = {}
-    for name, (default, low, high) in bounds.items():
-        raw = query.get(name)
-        try:
-            values[name] = default if raw is None else int(raw)
-        except ValueError:
-            raise _invalid(name, f"{name} must be an integer") from None
-        if not low <= values[name] <= high:
-            raise _invalid(name, f"{name} must be between {low} and {high}")
+    limit = call.int_param("limit", 100, 1, 1000)
+    offset = call.int_param("offset", 0, 0, 999)
     command = _own_command(call)
     field = command.kind
-    tasks = command.tasks[values["offset"] : values["offset"] + values["limit"]]
+    tasks = command.tasks[offset : offset + limit]
     return AllegroJSON(
         {
             "tasks": [

@@ -29,11 +29,12 @@ from sandbox.lifecycle import (
 )
 from sandbox.offer_views import offer_category_id, render_listing, render_offer, render_parts
 from sandbox.responses import (
-    CONTACT_AUTHOR,
     AllegroJSON,
     ApiError,
     access_denied,
+    bad_request,
     error_item,
+    invalid_parameter,
     not_found,
 )
 from sandbox.state import Offer, Operation
@@ -74,15 +75,10 @@ def _checked_body(body: Any, *, for_patch: bool) -> dict[str, Any]:
         if unknown:
             raise _unprocessable(unknown)
     mistyped = check_types(body)  # also refuses a body that is not an object
-    if mistyped or not isinstance(body, dict):
-        raise _unprocessable(
-            mistyped
-            or [
-                error_item(
-                    "JsonMappingException", "Message is not readable.", user_message=CONTACT_AUTHOR
-                )
-            ]
-        )
+    if mistyped:
+        raise _unprocessable(mistyped)
+    if not isinstance(body, dict):
+        raise bad_request(422, "JsonMappingException", "Message is not readable.")
     return body
 
 
@@ -146,14 +142,8 @@ def _product_ids(
 def _offer_id(call: Call) -> str:
     offer_id = str(call.request.path_params["offer_id"])
     if not offer_id.isdigit():
-        raise ApiError.errors(
-            400,
-            error_item(
-                "IllegalArgumentException",
-                "Invalid offer ID format",
-                path="offerId",
-                user_message=CONTACT_AUTHOR,
-            ),
+        raise bad_request(
+            400, "IllegalArgumentException", "Invalid offer ID format", path="offerId"
         )
     return offer_id
 
@@ -248,16 +238,13 @@ async def get_parts(call: Call) -> Response:
     include = call.request.query_params.getlist("include")
     unknown = [part for part in include if part not in ("stock", "price")]
     if not include or unknown:
-        raise ApiError.errors(
+        raise bad_request(
             400,
-            error_item(
-                "IllegalArgumentException",
-                f"Unsupported part name: {', '.join(unknown)}"
-                if unknown
-                else "Required parameter 'include' is missing",
-                path="include",
-                user_message=CONTACT_AUTHOR,
-            ),
+            "IllegalArgumentException",
+            f"Unsupported part name: {', '.join(unknown)}"
+            if unknown
+            else "Required parameter 'include' is missing",
+            path="include",
         )
     offer = _own_offer(call)
     return AllegroJSON(render_parts(offer, call.seller, set(include)))
@@ -360,29 +347,6 @@ async def edit_offer(call: Call) -> Response:
 # -- GET /sale/offers --------------------------------------------------------------------------
 
 
-def _bad_param(name: str, message: str) -> ApiError:
-    return _unprocessable(
-        [
-            error_item(
-                "ConstraintViolationException", message, path=name, user_message=CONTACT_AUTHOR
-            )
-        ]
-    )
-
-
-def _int_param(call: Call, name: str, default: int, low: int, high: int) -> int:
-    raw = call.request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_param(name, f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise _bad_param(name, f"{name} must be between {low} and {high}")
-    return value
-
-
 def _price_value(offer: Offer) -> float:
     selling = offer.body.get("sellingMode")
     price = selling.get("price") if isinstance(selling, dict) else None
@@ -400,20 +364,20 @@ async def search_offers(call: Call) -> Response:
     statuses = query.getlist("publication.status")
     formats = query.getlist("sellingMode.format")
     if len(external_ids) > 100:
-        raise _bad_param("external.id", "external.id may be given at most 100 times")
+        raise invalid_parameter("external.id", "external.id may be given at most 100 times")
     if any(len(value) > _MAX_EXTERNAL_ID for value in external_ids):
-        raise _bad_param("external.id", "external.id must be at most 100 characters long")
+        raise invalid_parameter("external.id", "external.id must be at most 100 characters long")
     if any(status not in _OFFER_STATUSES for status in statuses):
-        raise _bad_param("publication.status", "Unknown publication.status")
+        raise invalid_parameter("publication.status", "Unknown publication.status")
     if any(fmt not in _FORMATS for fmt in formats):
-        raise _bad_param("sellingMode.format", "Unknown sellingMode.format")
+        raise invalid_parameter("sellingMode.format", "Unknown sellingMode.format")
     sort = query.get("sort")
     if sort is not None and sort not in _SORTS:
-        raise _bad_param("sort", "Unknown sort order")
-    limit = _int_param(call, "limit", 20, 1, 1000)
-    offset = _int_param(call, "offset", 0, 0, 9_999_999)
+        raise invalid_parameter("sort", "Unknown sort order")
+    limit = call.int_param("limit", 20, 1, 1000)
+    offset = call.int_param("offset", 0, 0, 9_999_999)
     if offset + limit > 10_000_000:
-        raise _bad_param("offset", "offset + limit must not exceed 10000000")
+        raise invalid_parameter("offset", "offset + limit must not exceed 10000000")
     name = (query.get("name") or "").casefold()
     category_id = query.get("category.id")
     catalog, seller = call.state.catalog, call.seller

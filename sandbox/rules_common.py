@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -24,10 +25,10 @@ def error(
     path: str | None = None,
     user_message: str | None = None,
     details: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One item of Allegro's ``errors[]``; metadata values are always strings (Allegro's
-    ``metadata`` is a string-to-string map)."""
+    """One item of Allegro's ``errors[]`` in its ``Error`` shape (all six keys present);
+    metadata values are always strings (Allegro's ``metadata`` is a string-to-string map)."""
     return {
         "code": code,
         "message": message,

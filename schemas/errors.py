@@ -37,6 +37,7 @@ __all__ = [
     "SchemaError",
     "custom_error",
     "dotted_path",
+    "error_location",
     "field_errors_from_validation",
     "format_field_errors",
 ]
@@ -154,6 +155,15 @@ def dotted_path(loc: Iterable[int | str]) -> str:
     return path
 
 
+def error_location(err: ErrorDetails) -> list[int | str]:
+    """Where a pydantic error is: its ``loc``, plus the field a :func:`custom_error` names."""
+    loc = list(err["loc"])
+    ctx = err.get("ctx") or {}
+    if err["type"] == _CUSTOM_ERROR_TYPE and "field" in ctx:
+        loc.append(str(ctx["field"]))
+    return loc
+
+
 def _hint_key(loc: Iterable[int | str]) -> str:
     """The path with list indexes blanked, the key of :class:`FieldHint` tables."""
     return dotted_path("[]" if isinstance(p, int) else p for p in loc).replace(".[]", "[]")
@@ -268,10 +278,7 @@ def field_errors_from_validation(
     known = _field_tree(model) if model is not None else {}
     result: list[FieldError] = []
     for err in exc.errors(include_url=False):
-        loc = list(err["loc"])
-        ctx = err.get("ctx") or {}
-        if err["type"] == _CUSTOM_ERROR_TYPE and "field" in ctx:
-            loc.append(str(ctx["field"]))
+        loc = error_location(err)
         hint = (hints or {}).get(_hint_key(loc))
         message, fix, code = _describe(err, hint)
         if err["type"] == "extra_forbidden" and loc:

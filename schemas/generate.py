@@ -141,25 +141,30 @@ def default_directory() -> Path:
     return Path(__file__).resolve().parent / "json"
 
 
-def stale(directory: Path) -> list[Path]:
-    """The files under ``directory`` that are missing or differ from what would be written."""
-    result = []
+def _stale_texts(directory: Path) -> dict[Path, str]:
+    """The files under ``directory`` that are missing or differ, with the text they need."""
+    result = {}
     for spec in SCHEMA_FILES:
         path = directory / spec.filename
         current = path.read_text(encoding="utf-8") if path.is_file() else None
-        if current != render(spec):
-            result.append(path)
+        text = render(spec)
+        if current != text:
+            result[path] = text
     return result
+
+
+def stale(directory: Path) -> list[Path]:
+    """The files under ``directory`` that are missing or differ from what would be written."""
+    return list(_stale_texts(directory))
 
 
 def write(directory: Path) -> list[Path]:
     """Write the files that are stale; return them."""
     directory.mkdir(parents=True, exist_ok=True)
-    changed = stale(directory)
-    by_name = {spec.filename: spec for spec in SCHEMA_FILES}
-    for path in changed:
-        path.write_text(render(by_name[path.name]), encoding="utf-8", newline="\n")
-    return changed
+    changed = _stale_texts(directory)
+    for path, text in changed.items():
+        path.write_text(text, encoding="utf-8", newline="\n")
+    return list(changed)
 
 
 def _shown(path: Path) -> str:

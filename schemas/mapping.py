@@ -68,6 +68,7 @@ from schemas.errors import (
     FieldHint,
     SchemaError,
     custom_error,
+    error_location,
     field_errors_from_validation,
 )
 
@@ -572,11 +573,7 @@ def parse_mapping(text: str | bytes, *, source: str = "<string>") -> MappingFile
         errors = field_errors_from_validation(exc, model=MappingFile, hints=MAPPING_HINTS)
         located = []
         for error, detail in zip(errors, exc.errors(include_url=False), strict=True):
-            loc = tuple(detail["loc"])
-            ctx = detail.get("ctx") or {}
-            if "field" in ctx:
-                loc = (*loc, str(ctx["field"]))
-            line = _line_of(node, loc)
+            line = _line_of(node, tuple(error_location(detail)))
             message = f"{error.message} (line {line})" if line is not None else error.message
             located.append(FieldError(error.field, message, error.fix, error.code))
         raise MappingError(located, source=source) from None

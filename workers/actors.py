@@ -72,6 +72,18 @@ class Steps(StepBase):
         super().__init__(services)
         self.publish_step = PublishStep(services)
 
+    def start_content(self, data: dict[str, Any]) -> tuple[Payload, ProductState] | None:
+        """The message's payload and the SKU's desired state, read once; None when the
+        message needs no content work (already reported, or settled here: see
+        :meth:`settled_before_content`)."""
+        payload = Payload.from_dict(data)
+        if self.already_reported(payload):
+            return None
+        state = self.load_state(payload)
+        if self.settled_before_content(payload, state):
+            return None
+        return payload, state
+
     def settled_before_content(self, payload: Payload, state: ProductState) -> bool:
         """Report or re-route a content-path message that needs no content work (True)."""
         if is_superseded(state, payload, content_path=True):
@@ -95,12 +107,10 @@ class Steps(StepBase):
 
     def categorize(self, data: dict[str, Any]) -> None:
         """Choose the Allegro leaf category; → enrich."""
-        payload = Payload.from_dict(data)
-        if self.already_reported(payload):
+        started = self.start_content(data)
+        if started is None:
             return
-        state = self.load_state(payload)
-        if self.settled_before_content(payload, state):
-            return
+        payload, state = started
         try:
             choice = categorize(state.product, self.services.mapping)
             client = self.services.client(payload.account)
@@ -116,12 +126,10 @@ class Steps(StepBase):
 
     def enrich(self, data: dict[str, Any]) -> None:
         """Category parameters and catalogue matches; → validate."""
-        payload = Payload.from_dict(data)
-        if self.already_reported(payload):
+        started = self.start_content(data)
+        if started is None:
             return
-        state = self.load_state(payload)
-        if self.settled_before_content(payload, state):
-            return
+        payload, state = started
         if payload.category_id is None:
             raise ValueError("enrich needs the category_id that categorize adds")
         client = self.services.client(payload.account)
@@ -143,12 +151,10 @@ class Steps(StepBase):
 
     def validate(self, data: dict[str, Any]) -> None:
         """Build the offer body and check it against Allegro's rules; → publish."""
-        payload = Payload.from_dict(data)
-        if self.already_reported(payload):
+        started = self.start_content(data)
+        if started is None:
             return
-        state = self.load_state(payload)
-        if self.settled_before_content(payload, state):
-            return
+        payload, state = started
         if payload.enriched is None:
             raise ValueError("validate needs the enriched data that enrich adds")
         enriched = Enriched(**payload.enriched)

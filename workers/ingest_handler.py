@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -30,13 +30,20 @@ import structlog
 from schemas.errors import EventError
 from schemas.events import ProductEvent, parse_event
 from schemas.status import Status, StatusError, StatusMessage
+from workers.batching._unit import store_unit
 from workers.batching.repo import BatchRepo
 from workers.batching.stage import Stager
 from workers.broker import Payload, event_parts, first_step, part_digests
 from workers.settings import Settings
 from workers.status import Publisher, StatusReporter
 from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
-from workers.topology import Names, Step
+from workers.topology import (
+    ORIGINAL_ROUTING_KEY_HEADER,
+    REJECTED_AT_HEADER,
+    REJECTED_REASON_HEADER,
+    Names,
+    Step,
+)
 
 __all__ = ["MAX_REASON_CHARS", "Delivery", "IngestHandler", "Outcome", "parked_properties"]
 
@@ -63,9 +70,9 @@ def parked_properties(
     """The original properties and headers of a parked event plus ``x-rejected-reason``,
     ``x-rejected-at`` (RFC 3339, UTC) and ``x-original-routing-key``; persistent."""
     headers: dict[str, Any] = dict(properties.headers or {})
-    headers["x-rejected-reason"] = reason[:MAX_REASON_CHARS]
-    headers["x-rejected-at"] = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
-    headers["x-original-routing-key"] = routing_key
+    headers[REJECTED_REASON_HEADER] = reason[:MAX_REASON_CHARS]
+    headers[REJECTED_AT_HEADER] = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+    headers[ORIGINAL_ROUTING_KEY_HEADER] = routing_key
     return pika.BasicProperties(
         content_type=properties.content_type,
         content_encoding=properties.content_encoding,
@@ -106,7 +113,7 @@ class IngestHandler:
         self.enqueue = enqueue
         # With a batch repository, stock/price changes of existing offers are staged for the
         # batcher (coalesced, sent as batch commands) instead of one PATCH each.
-        self.stager = Stager(settings, batch_repo, self.reporter) if batch_repo else None
+        self.stager = Stager(batch_repo, self.reporter) if batch_repo else None
         # Inside handle_batch: what waits for the batch's commit (publishing parked events,
         # enqueueing first steps) and the events to mark dispatched after that.
         self._after_commit: list[Callable[[], object]] | None = None
@@ -115,10 +122,7 @@ class IngestHandler:
     def _unit(self) -> AbstractContextManager[None]:
         """The store's unit of work, unless the batching repository writes on a connection
         of its own (it would wait for the unit's lock)."""
-        unit = getattr(self.store, "unit_of_work", None)
-        if not callable(unit) or (self.stager and not self.stager.repo.joins_store_units):
-            return nullcontext()
-        return unit()  # type: ignore[no-any-return]
+        return store_unit(self.store, self.stager.repo if self.stager else None)
 
     def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome | Exception]:
         """:meth:`handle` for several deliveries at once, with one store transaction for

@@ -68,6 +68,9 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _registered: set[str] = set()
+#: :data:`_registered` longest first (a secret that contains another is replaced whole),
+#: rebuilt on registration so that redacting a line needs neither the lock nor a sort.
+_registered_longest_first: tuple[str, ...] = ()
 _quietened: set[str] = set()
 _registered_lock = threading.Lock()
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
@@ -79,9 +82,12 @@ def register_secret(value: str | None) -> None:
     Called by the Allegro client for the client secret and every token it receives. Values
     shorter than 6 characters are ignored (they would blank out ordinary text).
     """
+    global _registered_longest_first
     if value and len(value) >= _MIN_SECRET_LEN:
         with _registered_lock:
-            _registered.add(value)
+            if value not in _registered:
+                _registered.add(value)
+                _registered_longest_first = tuple(sorted(_registered, key=len, reverse=True))
 
 
 #: Every match of :data:`_TEXT_PATTERNS` contains one of these (lower case): text without
@@ -104,12 +110,9 @@ def _redact_text(text: str) -> str:
     if any(trigger in lowered for trigger in _TRIGGERS):
         for pattern, replacement in _TEXT_PATTERNS:
             text = pattern.sub(replacement, text)
-    if _registered:
-        with _registered_lock:
-            secrets = sorted(_registered, key=len, reverse=True)
-        for secret in secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+    for secret in _registered_longest_first:  # one read of the tuple: no lock needed
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     return text
 
 

@@ -30,7 +30,6 @@ from workers.domain.model import Rejected
 from workers.settings import Settings
 
 __all__ = [
-    "LOG_CONTEXT_KEYS",
     "MAX_DEFERRALS",
     "DeclareTopology",
     "Deferred",
@@ -45,9 +44,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-#: The structlog context bound for every message (from the payload, see workers.broker).
-LOG_CONTEXT_KEYS = ("event_id", "sku", "account", "actor")
 
 
 def _payload(message: Any) -> dict[str, Any]:
@@ -286,17 +282,11 @@ class DeclareTopology(Middleware):
         self._settings = settings
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
-        import pika
-
-        from workers.topology import declare
+        from workers.topology import declare_on_own_connection
 
         # A connection of its own, closed at once (the broker's thread-local one of this
         # thread would idle for the process's lifetime).
-        connection = pika.BlockingConnection(getattr(broker, "parameters"))  # noqa: B009
-        try:
-            declare(connection.channel(), self._settings)
-        finally:
-            connection.close()
+        declare_on_own_connection(getattr(broker, "parameters"), self._settings)  # noqa: B009
         log.info("topology.declared", prefix=self._settings.name_prefix)
 
 

@@ -126,11 +126,9 @@ class PublishStep(StepBase):
     def publish(self, data: dict[str, Any]) -> None:
         """Create, change or end the SKU's offer under its lease (see the module doc)."""
         payload = Payload.from_dict(data)
-        if self.already_reported(payload):
-            return
-        state = self.load_state(payload)
-        if is_superseded(state, payload, content_path=payload.mode == "content"):
-            self.report(payload, Status.SUPERSEDED)
+        # Checked before the lease as well (and again under it): a duplicate or superseded
+        # message is dropped at once instead of being deferred behind another worker's lease.
+        if self.pending_state(payload) is None:
             return
         store = self.services.store
         owner = self.services.owner()
@@ -146,11 +144,8 @@ class PublishStep(StepBase):
 
     def publish_leased(self, payload: Payload) -> None:
         # Read again under the lease: another worker may have published meanwhile.
-        if self.already_reported(payload):
-            return
-        state = self.load_state(payload)
-        if is_superseded(state, payload, content_path=payload.mode == "content"):
-            self.report(payload, Status.SUPERSEDED)
+        state = self.pending_state(payload)
+        if state is None:
             return
         store = self.services.store
         client = self.services.client(payload.account)
@@ -188,6 +183,17 @@ class PublishStep(StepBase):
             self.rejected_by_allegro(payload, record, exc)
             return
         self.finish(payload, state, plan, record, result, first=first)
+
+    def pending_state(self, payload: Payload) -> ProductState | None:
+        """The SKU's desired state when ``payload`` still has work to do; None when its
+        event is already reported, or superseded (reported ``SUPERSEDED`` here)."""
+        if self.already_reported(payload):
+            return None
+        state = self.load_state(payload)
+        if is_superseded(state, payload, content_path=payload.mode == "content"):
+            self.report(payload, Status.SUPERSEDED)
+            return None
+        return state
 
     # --- finding the offer ----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import logging
 import os
 import shutil
@@ -108,8 +109,11 @@ def _amqp_reachable(params: pika.URLParameters, timeout_s: float = 1.0) -> bool:
 
 
 def _amqp_login(params: pika.URLParameters) -> None:
-    """Open and close one AMQP connection; RunError saying why when that fails."""
-    attempt = pika.URLParameters(_url_without_retries(params))
+    """Open and close one AMQP connection (one attempt, 5 s socket timeout); RunError
+    saying why when that fails."""
+    attempt = copy.copy(params)
+    attempt.connection_attempts = 1
+    attempt.socket_timeout = 5
     try:
         pika.BlockingConnection(attempt).close()
     except pika.exceptions.ProbableAuthenticationError as exc:
@@ -124,17 +128,6 @@ def _amqp_login(params: pika.URLParameters) -> None:
             f"opened ({exc!r})",
             EXIT_NO_RABBITMQ,
         ) from None
-
-
-def _url_without_retries(params: pika.URLParameters) -> str:
-    credentials = params.credentials
-    user = getattr(credentials, "username", "guest")
-    password = getattr(credentials, "password", "guest")
-    vhost = params.virtual_host.replace("/", "%2F")
-    return (
-        f"amqp://{user}:{password}@{params.host}:{params.port}/{vhost}"
-        "?connection_attempts=1&socket_timeout=5"
-    )
 
 
 def ensure_rabbitmq(
@@ -216,7 +209,9 @@ def free_port() -> int:
         return port
 
 
-def _spawn(command: list[str], log_path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def spawn(command: list[str], log_path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` with its output appended to ``log_path``, in a session of its own
+    (see :func:`stop_process`)."""
     with log_path.open("ab") as log:
         # A session of its own: Ctrl-C reaches only this command, which stops the children
         # in order (workers first, so that they finish their messages while Allegro is up).
@@ -245,7 +240,8 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout_s: float = STOP_T
         proc.wait(timeout=10)
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log file, indented (for error messages)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -258,13 +254,13 @@ def start_sandbox(
 ) -> subprocess.Popen[bytes]:
     """``allegro-feed sandbox --port PORT`` as a child, once ``/__sandbox/config`` answers."""
     command = [sys.executable, "-m", "workers.cli", "sandbox", "--port", str(port)]
-    proc = _spawn(command, log_path, env)
+    proc = spawn(command, log_path, env)
     url = f"http://127.0.0.1:{port}/__sandbox/config"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RunError(
-                f"the sandbox exited at start (code {proc.returncode}):\n{_tail(log_path)}"
+                f"the sandbox exited at start (code {proc.returncode}):\n{tail(log_path)}"
             )
         try:
             httpx.get(url, timeout=1.0).raise_for_status()
@@ -324,7 +320,7 @@ def wait_for_topology(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RunError(
-                f"the workers exited at start (code {proc.returncode}):\n{_tail(log_path)}"
+                f"the workers exited at start (code {proc.returncode}):\n{tail(log_path)}"
             )
         try:
             connection = pika.BlockingConnection(params)
@@ -344,7 +340,7 @@ def wait_for_topology(
                 connection.close()
     raise RunError(
         f"the workers did not declare {names.products_exchange} and {names.status_queue} "
-        f"within {timeout_s:.0f} s:\n{_tail(log_path)}"
+        f"within {timeout_s:.0f} s:\n{tail(log_path)}"
     )
 
 
@@ -519,7 +515,7 @@ def _drive(
         f"starting the workers ({options.processes} processes x {options.threads} threads, "
         f"prefix {settings.name_prefix}) ..."
     )
-    started.workers = _spawn(
+    started.workers = spawn(
         worker_command(options.processes, options.threads),
         worker_log,
         _child_env(settings, verbose=options.verbose),
@@ -563,13 +559,13 @@ def _drive(
                 progress.line(
                     f"gave up after {options.timeout_s:.0f} s: {len(missing)} events of {label} "
                     f"have no status yet:\n{missing_text(missing, events)}\n"
-                    f"the workers' log ({worker_log.name}) ends with:\n{_tail(worker_log)}"
+                    f"the workers' log ({worker_log.name}) ends with:\n{tail(worker_log)}"
                 )
                 progress.line(summarize(board.first, sent, time.monotonic() - begun))
                 return EXIT_INCOMPLETE
             if started.workers.poll() is not None:
                 raise RunError(
-                    f"the workers exited (code {started.workers.returncode}):\n{_tail(worker_log)}"
+                    f"the workers exited (code {started.workers.returncode}):\n{tail(worker_log)}"
                 )
     finally:
         with contextlib.suppress(pika.exceptions.AMQPError):

@@ -33,8 +33,11 @@ __all__ = [
     "EVENT_ROUTING_KEYS",
     "INGEST_BINDING_KEYS",
     "INGEST_QUEUE",
+    "ORIGINAL_ROUTING_KEY_HEADER",
     "PRODUCTS_EXCHANGE",
+    "REJECTED_AT_HEADER",
     "REJECTED_QUEUE",
+    "REJECTED_REASON_HEADER",
     "STATUS_BINDING_KEY",
     "STATUS_EXCHANGE",
     "STATUS_QUEUE",
@@ -42,10 +45,17 @@ __all__ = [
     "Step",
     "dead_letter_queue",
     "declare",
+    "declare_on_own_connection",
     "definitions",
     "delay_queue",
     "step_queue_arguments",
 ]
+
+#: Headers the ingest bridge adds to an event it parks in the rejected queue (read back by
+#: ``allegro-feed deadletters``): why, when (RFC 3339, UTC), and the routing key it came with.
+REJECTED_REASON_HEADER = "x-rejected-reason"
+REJECTED_AT_HEADER = "x-rejected-at"
+ORIGINAL_ROUTING_KEY_HEADER = "x-original-routing-key"
 
 PRODUCTS_EXCHANGE = "allegro.products"
 INGEST_QUEUE = "allegro.ingest"
@@ -126,12 +136,28 @@ def step_queue_arguments(queue: str, dead_letter_ttl_ms: int) -> dict[str, dict[
     }
 
 
-def _exchange_declare(channel: Any, name: str) -> None:
-    channel.exchange_declare(exchange=name, exchange_type="topic", durable=True)
+@dataclass(frozen=True)
+class _Plan:
+    """Everything of the topology, derived once for :func:`declare` and :func:`definitions`."""
 
+    names: Names
+    exchanges: tuple[str, ...]  # all topic, durable
+    queues: dict[str, dict[str, Any]]  # name -> arguments; all durable
+    bindings: list[tuple[str, str, str]]  # (exchange, queue, routing key)
 
-def _queue_declare(channel: Any, name: str, arguments: dict[str, Any] | None = None) -> None:
-    channel.queue_declare(queue=name, durable=True, arguments=arguments)
+    @classmethod
+    def of(cls, settings: Settings) -> _Plan:
+        names = Names.of(settings)
+        queues: dict[str, dict[str, Any]] = {
+            names.ingest_queue: {},
+            names.rejected_queue: {},
+            names.status_queue: {},
+        }
+        for queue in names.steps.values():
+            queues.update(step_queue_arguments(queue, settings.dead_letter_ttl_ms))
+        bindings = [(names.products_exchange, names.ingest_queue, k) for k in INGEST_BINDING_KEYS]
+        bindings.append((names.status_exchange, names.status_queue, STATUS_BINDING_KEY))
+        return cls(names, (names.products_exchange, names.status_exchange), queues, bindings)
 
 
 def declare(channel: Any, settings: Settings) -> Names:
@@ -140,23 +166,26 @@ def declare(channel: Any, settings: Settings) -> Names:
     Raises pika's ``ChannelClosedByBroker`` (406 PRECONDITION_FAILED) when a queue exists
     with other arguments, e.g. an ``.XQ`` declared with another dead-letter TTL.
     """
-    names = Names.of(settings)
-    _exchange_declare(channel, names.products_exchange)
-    _exchange_declare(channel, names.status_exchange)
-    _queue_declare(channel, names.ingest_queue)
-    for key in INGEST_BINDING_KEYS:
-        channel.queue_bind(
-            queue=names.ingest_queue, exchange=names.products_exchange, routing_key=key
-        )
-    _queue_declare(channel, names.rejected_queue)
-    _queue_declare(channel, names.status_queue)
-    channel.queue_bind(
-        queue=names.status_queue, exchange=names.status_exchange, routing_key=STATUS_BINDING_KEY
-    )
-    for queue in names.steps.values():
-        for name, arguments in step_queue_arguments(queue, settings.dead_letter_ttl_ms).items():
-            _queue_declare(channel, name, arguments)
-    return names
+    plan = _Plan.of(settings)
+    for exchange in plan.exchanges:
+        channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+    for queue, arguments in plan.queues.items():
+        channel.queue_declare(queue=queue, durable=True, arguments=arguments or None)
+    for exchange, queue, key in plan.bindings:
+        channel.queue_bind(queue=queue, exchange=exchange, routing_key=key)
+    return plan.names
+
+
+def declare_on_own_connection(parameters: Any, settings: Settings) -> Names:
+    """:func:`declare` on a connection of its own to ``parameters`` (pika connection
+    parameters), closed at once. Raises pika's errors (RabbitMQ unreachable, 406)."""
+    import pika
+
+    connection = pika.BlockingConnection(parameters)
+    try:
+        return declare(connection.channel(), settings)
+    finally:
+        connection.close()
 
 
 def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
@@ -165,7 +194,7 @@ def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
     Load it with ``rabbitmqctl import_definitions FILE`` or the management plugin's
     ``load_definitions``; it creates what :func:`declare` creates, with the same arguments.
     """
-    names = Names.of(settings)
+    plan = _Plan.of(settings)
     exchanges = [
         {
             "name": name,
@@ -176,38 +205,21 @@ def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
             "internal": False,
             "arguments": {},
         }
-        for name in (names.products_exchange, names.status_exchange)
+        for name in plan.exchanges
     ]
-    queue_arguments: dict[str, dict[str, Any]] = {
-        names.ingest_queue: {},
-        names.rejected_queue: {},
-        names.status_queue: {},
-    }
-    for queue in names.steps.values():
-        queue_arguments.update(step_queue_arguments(queue, settings.dead_letter_ttl_ms))
     queues = [
         {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": args}
-        for name, args in queue_arguments.items()
+        for name, args in plan.queues.items()
     ]
     bindings = [
         {
-            "source": names.products_exchange,
+            "source": exchange,
             "vhost": vhost,
-            "destination": names.ingest_queue,
+            "destination": queue,
             "destination_type": "queue",
             "routing_key": key,
             "arguments": {},
         }
-        for key in INGEST_BINDING_KEYS
+        for exchange, queue, key in plan.bindings
     ]
-    bindings.append(
-        {
-            "source": names.status_exchange,
-            "vhost": vhost,
-            "destination": names.status_queue,
-            "destination_type": "queue",
-            "routing_key": STATUS_BINDING_KEY,
-            "arguments": {},
-        }
-    )
     return {"exchanges": exchanges, "queues": queues, "bindings": bindings}

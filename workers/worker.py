@@ -35,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from workers.ops import positive_int
 from workers.settings import Settings
 from workers.topology import Step
 
@@ -101,16 +102,10 @@ def _queue_name(settings: Settings, queue: str) -> str:
 
 
 def _declare_topology(settings: Settings) -> None:
-    import pika
-
     from workers.broker import connection_parameters
-    from workers.topology import declare
+    from workers.topology import declare_on_own_connection
 
-    connection = pika.BlockingConnection(connection_parameters(settings, name="allegro-feed"))
-    try:
-        declare(connection.channel(), settings)
-    finally:
-        connection.close()
+    declare_on_own_connection(connection_parameters(settings, name="allegro-feed"), settings)
 
 
 class _Supervisor:
@@ -225,13 +220,6 @@ def run_worker(
             signal.signal(signum, handler)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.logging import configure_logging
     from workers.settings import load_settings
@@ -260,12 +248,12 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--processes",
-        type=_positive,
+        type=positive_int,
         help="actor worker processes (default: ALLEGRO_FEED_WORKER_PROCESSES, 2)",
     )
     parser.add_argument(
         "--threads",
-        type=_positive,
+        type=positive_int,
         help="threads per actor process (default: ALLEGRO_FEED_WORKER_THREADS, 8)",
     )
     parser.add_argument(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from workers.batching.model import ChangeKind, StagedEvent, StageOutcome
 from workers.batching.repo import BatchRepo
 from workers.store import OfferRecord, Store, StoreUnavailable
 from workers.store.sqlite import SQLiteStore
-from workers.store.sqlite_tx import run_immediate, unit_of_work
+from workers.store.sqlite_tx import connect, run_immediate, unit_of_work
 
 
 def _offer(sku: str) -> OfferRecord:
@@ -58,13 +58,24 @@ def test_a_nested_unit_that_raises_drops_only_its_own_writes(store: Store) -> No
         assert kept == {"A1", "A3"}
 
 
-def test_a_failing_write_inside_a_unit_rolls_back_only_itself(tmp_path: Path) -> None:
+@pytest.fixture
+def table(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a fresh SQLite file with one table ``t (k)``."""
     conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
     conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    yield conn
+    conn.close()
 
-    def insert_then_fail(c: sqlite3.Connection) -> None:
-        c.execute("INSERT INTO t VALUES ('half')")
-        raise sqlite3.IntegrityError("refused after a first write")
+
+def insert_then_fail(c: sqlite3.Connection) -> None:
+    c.execute("INSERT INTO t VALUES ('half')")
+    raise sqlite3.IntegrityError("refused after a first write")
+
+
+def test_a_failing_write_inside_a_unit_rolls_back_only_itself(
+    table: sqlite3.Connection,
+) -> None:
+    conn = table
 
     with unit_of_work(conn):
         run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('a')"))
@@ -72,7 +83,37 @@ def test_a_failing_write_inside_a_unit_rolls_back_only_itself(tmp_path: Path) ->
             run_immediate(conn, insert_then_fail)
         run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('b')"))
     assert [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")] == ["a", "b"]
-    conn.close()
+
+
+def test_savepoints_nest_a_failing_write_in_a_nested_unit_drops_only_itself(
+    table: sqlite3.Connection,
+) -> None:
+    conn = table
+
+    with unit_of_work(conn):
+        run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('a')"))
+        with unit_of_work(conn):
+            run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('b')"))
+            with pytest.raises(sqlite3.IntegrityError):
+                run_immediate(conn, insert_then_fail)
+            run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('c')"))
+        with pytest.raises(KeyError), unit_of_work(conn):
+            run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES ('d')"))
+            raise KeyError("this delivery failed")
+    assert not conn.in_transaction
+    assert [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")] == ["a", "b", "c"]
+
+
+def test_connect_opens_in_wal_with_the_settings_given(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "t.db", busy_timeout_s=2.5, synchronous="NORMAL")
+    try:
+        assert conn.isolation_level is None
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        conn.close()
 
 
 def _staged(sku: str, event_id: str) -> StagedEvent:

@@ -120,6 +120,17 @@ class ApiResponse:
     def retry_after_s(self) -> float | None:
         return parse_retry_after(self.headers.get("retry-after"))
 
+    @property
+    def error_context(self) -> dict[str, Any]:
+        """``status``, ``trace_id``, ``method`` and ``path``: the context of an
+        :class:`AllegroError` raised about this response."""
+        return {
+            "status": self.status,
+            "trace_id": self.trace_id,
+            "method": self.method,
+            "path": self.path,
+        }
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -157,6 +168,8 @@ class HttpCore:
         self.retry_policy = RetryPolicy(settings, sleep=sleep, clock=clock)
         self.api_base = settings.api_base_url
         self.auth_base = settings.auth_base_url
+        #: the path of the API base URL, stripped from Locations by api_path()
+        self._api_prefix = httpx.URL(self.api_base).path.rstrip("/")
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,  # the 303 of a finished operation must be seen
@@ -177,7 +190,7 @@ class HttpCore:
         """
         url = httpx.URL(location)
         path = url.raw_path.decode("ascii")
-        prefix = httpx.URL(self.api_base).path.rstrip("/")
+        prefix = self._api_prefix
         if prefix and path.startswith(prefix + "/"):
             path = path[len(prefix) :]
         if not path.startswith("/"):
@@ -185,10 +198,6 @@ class HttpCore:
         return path
 
     # --- retries ------------------------------------------------------------------------
-
-    def retryable(self, exc: BaseException, retry: Retry) -> bool:
-        """Whether ``exc`` may be retried under ``retry`` (see :mod:`._retry`)."""
-        return self.retry_policy.retryable(exc, retry)
 
     def retrying(self, retry: Retry) -> tenacity.Retrying:
         """A tenacity controller for one call (attempt and time bounds start now)."""
@@ -266,19 +275,20 @@ class HttpCore:
 
         budget = self.budget if base == "api" else None
 
-        def exchange() -> httpx.Response:
+        def exchange() -> tuple[httpx.Response, float | None]:
             if budget is not None:
                 budget.before_send(method, path, json)  # may raise: then nothing is sent
             response = self._exchange(
                 method, url, path, params=params, content=content, form=form,
                 headers=headers, basic=basic,
             )  # fmt: skip
+            # Read once per response: the budget and the mapped error see the same value.
+            retry_after_s = parse_retry_after(response.headers.get("retry-after"), self.clock())
             if budget is not None:
-                retry_after_s = parse_retry_after(response.headers.get("retry-after"), self.clock())
                 budget.after_response(method, path, response.status_code, retry_after_s)
-            return response
+            return response, retry_after_s
 
-        response = exchange()
+        response, retry_after_s = exchange()
         if (
             response.status_code == 401
             and token is not None
@@ -291,7 +301,7 @@ class HttpCore:
             log.info("allegro.token_refused", method=method, path=path, mode=auth.value)
             token = self.tokens.refresh(auth, token)
             headers["Authorization"] = f"Bearer {token}"
-            response = exchange()
+            response, retry_after_s = exchange()
         body = _parse_body(response)
         trace_id = response.headers.get("trace-id")
         if response.status_code in ok:
@@ -303,10 +313,16 @@ class HttpCore:
                 method=method,
                 path=path,
             )
-        raise self.error_from(response.status_code, body, response.headers, method, path)
+        raise self.error_from(response.status_code, body, trace_id, retry_after_s, method, path)
 
     def error_from(
-        self, status: int, body: Any, headers: httpx.Headers, method: str, path: str
+        self,
+        status: int,
+        body: Any,
+        trace_id: str | None,
+        retry_after_s: float | None,
+        method: str,
+        path: str,
     ) -> AllegroError:
         """The error for an unexpected status."""
         description = None
@@ -317,8 +333,8 @@ class HttpCore:
         return error_for_status(
             status,
             errors=parse_error_items(body),
-            retry_after_s=parse_retry_after(headers.get("retry-after"), self.clock()),
-            trace_id=headers.get("trace-id"),
+            retry_after_s=retry_after_s,
+            trace_id=trace_id,
             method=method,
             path=path,
             description=description,

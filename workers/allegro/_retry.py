@@ -90,7 +90,6 @@ class RetryPolicy:
     def retrying(self, retry: Retry) -> tenacity.Retrying:
         """A tenacity controller for one call (attempt and time bounds start now)."""
         s = self.settings
-        started = self.clock()
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -98,31 +97,38 @@ class RetryPolicy:
                 return exc.retry_after_s
             return backoff_s(state.attempt_number, s.retry_backoff_initial_s, s.retry_backoff_max_s)
 
-        clock = self.clock
-
-        class OutOfTime(tenacity.stop.stop_base):
-            # Do not start a wait that would end past the call's time budget.
-            def __call__(self, state: tenacity.RetryCallState) -> bool:
-                return clock() - started + state.upcoming_sleep > s.retry_max_time_s
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning(
-                "allegro.retry",
-                error=type(exc).__name__,
-                status=getattr(exc, "status", None),
-                trace_id=getattr(exc, "trace_id", None),
-                method=getattr(exc, "method", None),
-                path=getattr(exc, "path", None),
-                attempt=state.attempt_number,
-                wait_s=round(state.upcoming_sleep, 3),
-            )
-
         return tenacity.Retrying(
             sleep=self.sleep,
-            stop=tenacity.stop_after_attempt(s.retry_max_attempts) | OutOfTime(),
+            stop=tenacity.stop_after_attempt(s.retry_max_attempts)
+            | _OutOfTime(self.clock, s.retry_max_time_s),
             wait=wait,
             retry=tenacity.retry_if_exception(lambda exc: self.retryable(exc, retry)),
-            before_sleep=before_sleep,
+            before_sleep=_log_retry,
             reraise=True,
         )
+
+
+class _OutOfTime(tenacity.stop.stop_base):
+    """Do not start a wait that would end past the call's time budget (counted from now)."""
+
+    def __init__(self, clock: Callable[[], float], max_time_s: float) -> None:
+        self.clock = clock
+        self.max_time_s = max_time_s
+        self.started = clock()
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        return self.clock() - self.started + state.upcoming_sleep > self.max_time_s
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "allegro.retry",
+        error=type(exc).__name__,
+        status=getattr(exc, "status", None),
+        trace_id=getattr(exc, "trace_id", None),
+        method=getattr(exc, "method", None),
+        path=getattr(exc, "path", None),
+        attempt=state.attempt_number,
+        wait_s=round(state.upcoming_sleep, 3),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from workers.allegro._base import ClientBase, segment
 from workers.allegro._http import AuthMode
@@ -14,15 +13,11 @@ from workers.allegro.models import (
     MatchingCategory,
     Product,
     ProductSearchPage,
+    parse_items,
     parse_model,
 )
 
 __all__ = ["CatalogueMixin"]
-
-
-def _items(body: Any, key: str) -> list[Any]:
-    value = body.get(key) if isinstance(body, Mapping) else None
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 class CatalogueMixin(ClientBase):
@@ -33,10 +28,7 @@ class CatalogueMixin(ClientBase):
         """Children of ``parent_id``, or the main categories without it."""
         params = {"parent.id": parent_id} if parent_id else None
         response = self._http.request("GET", "/sale/categories", auth=AuthMode.APP, params=params)
-        return [
-            parse_model(Category, item, response.trace_id)
-            for item in _items(response.body, "categories")
-        ]
+        return parse_items(Category, response.body, "categories", response.trace_id)
 
     def get_category(self, category_id: str) -> Category:
         response = self._http.request(
@@ -58,20 +50,14 @@ class CatalogueMixin(ClientBase):
 
     def _parameters(self, path: str) -> list[CategoryParameter]:
         response = self._http.request("GET", path, auth=AuthMode.APP)
-        return [
-            parse_model(CategoryParameter, item, response.trace_id)
-            for item in _items(response.body, "parameters")
-        ]
+        return parse_items(CategoryParameter, response.body, "parameters", response.trace_id)
 
     def match_categories(self, name: str) -> list[MatchingCategory]:
         """Allegro's category suggestions for a product name (user token; 5 req/s)."""
         if not name.strip():
             raise InvalidRequest("a product name is needed to suggest categories")
         response = self._http.request("GET", "/sale/matching-categories", params={"name": name})
-        return [
-            parse_model(MatchingCategory, item, response.trace_id)
-            for item in _items(response.body, "matchingCategories")
-        ]
+        return parse_items(MatchingCategory, response.body, "matchingCategories", response.trace_id)
 
     def search_products(
         self,

@@ -34,13 +34,12 @@ TASKS_MAX_OFFSET = 999  # Allegro's limit for /tasks
 def _offer_criteria(offer_ids: Iterable[str]) -> list[dict[str, Any]]:
     if isinstance(offer_ids, str):
         raise InvalidRequest("offer_ids must be a list of ids, not one string")
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # insertion-ordered set: duplicates dropped, order kept
     for value in offer_ids:
         text = str(value).strip()
         if not text:
             raise InvalidRequest("offer ids must not be empty")
-        if text not in ids:
-            ids.append(text)
+        ids[text] = None
     if not ids:
         raise InvalidRequest("a command needs at least one offer id")
     if len(ids) > MAX_OFFERS_PER_COMMAND:

@@ -65,6 +65,7 @@ __all__ = [
     "TaskCount",
     "TaskReport",
     "Validation",
+    "parse_items",
     "parse_model",
 ]
 
@@ -126,17 +127,15 @@ class IdRef(AllegroModel):
     id: str | None = None
 
 
-class ExternalId(AllegroModel):
+class ExternalId(IdRef):
     """The seller's own reference (``external.id``), at most 100 characters."""
-
-    id: str | None = None
 
 
 # --- categories ---------------------------------------------------------------------------
 
 
-class CategoryRef(AllegroModel):
-    id: str | None = None
+class CategoryRef(IdRef):
+    """``{"id": ...}`` of a category."""
 
 
 class CategoryOptions(AllegroModel):
@@ -324,29 +323,20 @@ class Validation(AllegroModel):
     validated_at: str | None = None
 
 
-class ProductOffer(AllegroModel):
-    """``SaleProductOfferResponseV1``: one offer as ``GET /sale/product-offers/{id}`` shows it."""
+class _OfferFields(AllegroModel):
+    """What an offer shows both in full (:class:`ProductOffer`) and listed
+    (:class:`OfferListing`)."""
 
     id: str | None = None
     name: str | None = None
     category: CategoryRef | None = None
-    product_set: list[dict[str, Any]] | None = None
-    parameters: list[ProductParameter] | None = None
-    images: list[str] | None = None
     selling_mode: SellingMode | None = None
     stock: Stock | None = None
     publication: Publication | None = None
-    validation: Validation | None = None
-    warnings: list[ErrorItem] | None = None
     external: ExternalId | None = None
     delivery: LenientMap = None
     after_sales_services: LenientMap = None
-    location: LenientMap = None
-    description: Any = None
     additional_marketplaces: LenientMap = None
-    language: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
 
     @property
     def status(self) -> str | None:
@@ -356,6 +346,21 @@ class ProductOffer(AllegroModel):
     @property
     def external_id(self) -> str | None:
         return self.external.id if self.external else None
+
+
+class ProductOffer(_OfferFields):
+    """``SaleProductOfferResponseV1``: one offer as ``GET /sale/product-offers/{id}`` shows it."""
+
+    product_set: list[dict[str, Any]] | None = None
+    parameters: list[ProductParameter] | None = None
+    images: list[str] | None = None
+    validation: Validation | None = None
+    warnings: list[ErrorItem] | None = None
+    location: LenientMap = None
+    description: Any = None
+    language: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
     @property
     def price(self) -> Price | None:
@@ -375,27 +380,8 @@ class OfferParts(AllegroModel):
     additional_marketplaces: LenientMap = None
 
 
-class OfferListing(AllegroModel):
+class OfferListing(_OfferFields):
     """One item of ``GET /sale/offers`` (``OfferListingDto``)."""
-
-    id: str | None = None
-    name: str | None = None
-    category: CategoryRef | None = None
-    selling_mode: SellingMode | None = None
-    stock: Stock | None = None
-    publication: Publication | None = None
-    external: ExternalId | None = None
-    delivery: LenientMap = None
-    after_sales_services: LenientMap = None
-    additional_marketplaces: LenientMap = None
-
-    @property
-    def status(self) -> str | None:
-        return self.publication.status if self.publication else None
-
-    @property
-    def external_id(self) -> str | None:
-        return self.external.id if self.external else None
 
 
 class OperationInfo(AllegroModel):
@@ -459,3 +445,12 @@ def parse_model(model: type[M], body: Any, trace_id: str | None = None) -> M:
     """Validate ``body`` into ``model``; a non-object body gives an empty model."""
     parsed = model.model_validate(body) if isinstance(body, Mapping) else model()
     return parsed.with_trace_id(trace_id)
+
+
+def parse_items(model: type[M], body: Any, key: str, trace_id: str | None = None) -> list[M]:
+    """The objects of the list ``body[key]``, each validated into ``model``; anything else
+    (no object body, no list, entries that are not objects) is left out."""
+    value = body.get(key) if isinstance(body, Mapping) else None
+    if not isinstance(value, list):
+        return []
+    return [parse_model(model, item, trace_id) for item in value if isinstance(item, Mapping)]

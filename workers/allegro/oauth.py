@@ -225,11 +225,7 @@ class OAuthClient:
             raise self._oauth_error(response, grant=grant)
         if not isinstance(response.body, Mapping):
             raise OAuthError(
-                "Allegro's token endpoint returned no JSON object",
-                status=response.status,
-                trace_id=response.trace_id,
-                method="POST",
-                path=TOKEN_PATH,
+                "Allegro's token endpoint returned no JSON object", **response.error_context
             )
         try:
             tokens = TokenSet.from_token_response(response.body, self._clock())
@@ -252,12 +248,7 @@ class OAuthClient:
         body = response.body if isinstance(response.body, Mapping) else {}
         error = str(body.get("error") or "")
         description = str(body.get("error_description") or "")
-        context: dict[str, Any] = {
-            "status": response.status,
-            "trace_id": response.trace_id,
-            "method": response.method,
-            "path": response.path,
-        }
+        context = response.error_context
         detail = f" ({description})" if description else ""
         if response.status == 401 or error in ("invalid_client", "unauthorized_client"):
             return InvalidClient(

@@ -37,6 +37,7 @@ from workers.allegro.models import (
     OfferParts,
     OperationStatus,
     ProductOffer,
+    parse_items,
     parse_model,
 )
 from workers.allegro.results import OfferResult, OperationRef
@@ -219,10 +220,7 @@ class OffersMixin(ClientBase):
             if not known_id:
                 raise PermanentError(
                     "Allegro accepted the offer (202) but sent neither Location nor an id",
-                    status=202,
-                    trace_id=response.trace_id,
-                    method=response.method,
-                    path=response.path,
+                    **response.error_context,
                 )
             final = self.get_offer(known_id)
             return OfferResult(offer=final, status=202, trace_id=response.trace_id)
@@ -288,11 +286,8 @@ class OffersMixin(ClientBase):
                 raise OperationFailed(
                     f"Allegro could not complete the operation on offer {offer_id}",
                     offer_id=offer_id,
-                    status=response.status,
-                    trace_id=response.trace_id,
-                    method="GET",
-                    path=path,
                     errors=errors,
+                    **response.error_context,
                 )
             if response.status == 202:
                 status = parse_model(OperationStatus, response.body)
@@ -308,11 +303,7 @@ class OffersMixin(ClientBase):
             if target_path is None or not _OFFER_PATH.search(target_path):
                 if not offer_id:
                     raise PermanentError(
-                        "the finished operation named no offer",
-                        status=response.status,
-                        trace_id=response.trace_id,
-                        method="GET",
-                        path=path,
+                        "the finished operation named no offer", **response.error_context
                     )
                 target_path = f"{OFFERS_PATH}/{segment(offer_id)}"
             offer_response = self._http.request("GET", target_path)
@@ -375,15 +366,10 @@ class OffersMixin(ClientBase):
         while True:
             params = [*filters, ("limit", OFFERS_PAGE_LIMIT), ("offset", offset)]
             response = self._http.request("GET", "/sale/offers", params=params, auth=AuthMode.USER)
-            body = response.body if isinstance(response.body, Mapping) else {}
-            items = body.get("offers")
-            page = [
-                parse_model(OfferListing, item, response.trace_id)
-                for item in (items if isinstance(items, list) else [])
-                if isinstance(item, Mapping)
-            ]
+            page = parse_items(OfferListing, response.body, "offers", response.trace_id)
             offers.extend(page)
             offset += len(page)
-            total = body.get("totalCount")
+            body = response.body
+            total = body.get("totalCount") if isinstance(body, Mapping) else None
             if len(page) < OFFERS_PAGE_LIMIT or (isinstance(total, int) and offset >= total):
                 return offers

@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TypeVar
 
 from workers.store import StoreError, StoreUnavailable, sqlite_path
-from workers.store.sqlite_tx import run_immediate
+from workers.store.sqlite_tx import connect, run_immediate
 
 __all__ = ["Conn", "Database", "open_database"]
 
@@ -114,15 +114,8 @@ class SQLiteDatabase:
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
         with _sqlite_errors():
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_s,
-                isolation_level=None,  # we BEGIN ourselves
-                check_same_thread=False,  # only so that close() may close it
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-            # WAL is a property of the file: the store switched it on when it migrated.
-            conn.execute("PRAGMA synchronous = FULL")  # every commit durable, as the store
+            # The store's own connection settings (WAL, busy timeout, every commit durable).
+            conn = connect(self.path, busy_timeout_s=self._busy_timeout_s)
         with self._guard:
             self._connections.append(conn)
         self._local.conn = conn

@@ -1,29 +1,38 @@
-"""One transaction for a run of the batcher's bookkeeping (see ``Store.unit_of_work``).
+"""One transaction for a run of writes to the store and the batching tables
+(see ``Store.unit_of_work``).
 
-Settling a finished command writes the registry, a status per event and the journal: on
-SQLite that is one commit per write unless they share a unit of work. Statuses reported
-inside are published once the unit has committed (``StatusReporter.deferred``).
+Settling a finished command writes the registry, a status per event and the journal; the
+ingest bridge records a batch of deliveries: on SQLite that is one commit per write unless
+they share a unit of work. Statuses reported inside :func:`bookkeeping` are published once
+the unit has committed (``StatusReporter.deferred``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
 from .repo import BatchRepo
 
-__all__ = ["bookkeeping"]
+__all__ = ["bookkeeping", "store_unit"]
+
+
+def store_unit(store: object, repo: BatchRepo | None = None) -> AbstractContextManager[None]:
+    """The store's unit of work, unless ``repo`` writes on a connection of its own (a
+    unit would hold the lock its writes wait for: then each write commits alone)."""
+    unit = getattr(store, "unit_of_work", None)
+    if not callable(unit) or (repo is not None and not repo.joins_store_units):
+        return nullcontext()
+    context: AbstractContextManager[None] = unit()
+    return context
 
 
 @contextmanager
 def bookkeeping(store: object, repo: BatchRepo, reporter: object = None) -> Iterator[None]:
-    """The store's unit of work when the repository's writes join it (else each write
-    commits alone), inside the reporter's deferred block when it has one."""
+    """:func:`store_unit`, inside the reporter's deferred block when it has one."""
     with ExitStack() as stack:
         deferred = getattr(reporter, "deferred", None)
         if callable(deferred):
             stack.enter_context(deferred())
-        unit = getattr(store, "unit_of_work", None)
-        if callable(unit) and repo.joins_store_units:
-            stack.enter_context(unit())
+        stack.enter_context(store_unit(store, repo))
         yield

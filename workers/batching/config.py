@@ -1,8 +1,8 @@
 """The batcher's settings, read from the one settings object.
 
-``workers.settings.Settings`` does not declare these fields yet: they are read with
-``getattr(settings, name, default)``, so adding them there (``ALLEGRO_FEED_<NAME>``) is all
-it takes to make them configurable.
+:class:`BatchSettings` is the part of :class:`workers.settings.Settings` the batcher uses,
+in its units (with seconds derived); its defaults are the settings' own, so that a test can
+build one without the environment.
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workers.settings import Settings
+
 __all__ = ["BatchSettings"]
 
 
-def _number(settings: object, name: str, default: float) -> float:
-    value: Any = getattr(settings, name, default)
-    if value is None:
-        return default
-    number = float(value)
-    if number < 0:
-        raise ValueError(f"{name} must not be negative, got {value!r}")
-    return number
+def _default(name: str) -> Any:
+    """The default of the settings field ``name`` (one place for every default)."""
+    return Settings.model_fields[name].default
 
 
 @dataclass(frozen=True)
@@ -42,13 +39,13 @@ class BatchSettings:
       (renewed for commands that take longer), s.
     """
 
-    coalesce_window_ms: float = 200.0
-    batch_window_ms: float = 300.0
-    batch_max_offers: int = 1000
-    burst_hold_ms: float = 5000.0
-    command_poll_interval_ms: float = 250.0
-    currency: str = "PLN"
-    sku_lease_s: float = 300.0
+    coalesce_window_ms: float = _default("coalesce_window_ms")
+    batch_window_ms: float = _default("batch_window_ms")
+    batch_max_offers: int = _default("batch_max_offers")
+    burst_hold_ms: float = _default("batch_burst_hold_ms")
+    command_poll_interval_ms: float = _default("command_poll_interval_ms")
+    currency: str = "PLN"  # the default marketplace's (allegro-pl)
+    sku_lease_s: float = _default("sku_lease_s")
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_max_offers <= 1000:
@@ -57,22 +54,19 @@ class BatchSettings:
             raise ValueError("command_poll_interval_ms and sku_lease_s must be positive")
 
     @classmethod
-    def of(cls, settings: object) -> BatchSettings:
-        """``settings`` as is when it is a BatchSettings, else read from it (missing fields
-        take the defaults above)."""
+    def of(cls, settings: Settings | BatchSettings) -> BatchSettings:
+        """``settings`` as is when it is a BatchSettings, else read from it (the settings
+        validated the values already)."""
         if isinstance(settings, BatchSettings):
             return settings
-        currency: Any = getattr(settings, "currency", cls.currency)
         return cls(
-            coalesce_window_ms=_number(settings, "coalesce_window_ms", cls.coalesce_window_ms),
-            batch_window_ms=_number(settings, "batch_window_ms", cls.batch_window_ms),
-            batch_max_offers=int(_number(settings, "batch_max_offers", cls.batch_max_offers)),
-            burst_hold_ms=_number(settings, "batch_burst_hold_ms", cls.burst_hold_ms),
-            command_poll_interval_ms=_number(
-                settings, "command_poll_interval_ms", cls.command_poll_interval_ms
-            ),
-            currency=str(currency or cls.currency).upper(),
-            sku_lease_s=_number(settings, "sku_lease_s", cls.sku_lease_s),
+            coalesce_window_ms=settings.coalesce_window_ms,
+            batch_window_ms=settings.batch_window_ms,
+            batch_max_offers=settings.batch_max_offers,
+            burst_hold_ms=settings.batch_burst_hold_ms,
+            command_poll_interval_ms=settings.command_poll_interval_ms,
+            currency=settings.currency.upper(),
+            sku_lease_s=settings.sku_lease_s,
         )
 
     @property

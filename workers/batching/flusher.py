@@ -40,6 +40,7 @@ import structlog
 
 from schemas.events import ProductEvent
 from workers.domain.model import ProductState
+from workers.settings import Settings
 from workers.store.base import OfferRecord, Store, StoreError
 
 from ._unit import bookkeeping
@@ -81,7 +82,7 @@ class Batcher:
 
     def __init__(
         self,
-        settings: object,
+        settings: Settings | BatchSettings,
         store: Store,
         repo: BatchRepo,
         client_for: Callable[[str], CommandClient],
@@ -107,7 +108,7 @@ class Batcher:
             owner=self.owner,
             lease_s=LEADER_LEASE_S,
         )
-        self.stager = Stager(self.config, repo, reporter, clock=clock)
+        self.stager = Stager(repo, reporter, clock=clock)
         self._renew_at: dict[str, float] = {}  # account -> monotonic time to renew the lead
         self._next_prune = 0.0
 
@@ -267,6 +268,7 @@ class Batcher:
         SUPERSEDED instead of being sent. Returns the SKUs leased and the commands to
         claim."""
         granted: dict[str, bool] = {}
+        states: dict[str, ProductState | None] = {}  # read once per SKU (stock and price)
         kept: list[NewCommand] = []
         stale: list[Item] = []
         for command in commands:
@@ -281,7 +283,9 @@ class Batcher:
                     )
                 if not granted[item.sku]:
                     continue
-                if current_in_state(item, self.store.product_state(account, item.sku)):
+                if item.sku not in states:
+                    states[item.sku] = self.store.product_state(account, item.sku)
+                if current_in_state(item, states[item.sku]):
                     items.append(item)
                 else:
                     stale.append(dataclasses.replace(item, outcome=SettleOutcome.SUPERSEDED))

@@ -100,6 +100,15 @@ def events_from_json(data: Iterable[Sequence[Any]] | None) -> tuple[EventRef, ..
     return tuple(EventRef.from_json(entry) for entry in data or ())
 
 
+def newest_event(events: Sequence[EventRef]) -> EventRef | None:
+    """The event of the highest version (the later one of equal versions), or None."""
+    best = None
+    for event in events:
+        if best is None or event.version >= best.version:
+            best = event
+    return best
+
+
 @dataclass(frozen=True)
 class StagedEvent:
     """A stock or price event, as the batcher takes it in."""
@@ -143,13 +152,11 @@ class PendingRow:
 
     @property
     def newest_event(self) -> EventRef:
-        """The event whose value the change carries (the highest version; the later
-        staged one of equal versions)."""
-        best = self.events[0]
-        for event in self.events[1:]:
-            if event.version >= best.version:
-                best = event
-        return best
+        """The event whose value the change carries (see :func:`newest_event`)."""
+        newest = newest_event(self.events)
+        if newest is None:
+            raise IndexError("a change without events has no newest event")
+        return newest
 
 
 @dataclass(frozen=True)
@@ -177,13 +184,7 @@ class Item:
 
     @property
     def newest_event(self) -> EventRef | None:
-        if not self.events:
-            return None
-        best = self.events[0]
-        for event in self.events[1:]:
-            if event.version >= best.version:
-                best = event
-        return best
+        return newest_event(self.events)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

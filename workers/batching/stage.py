@@ -18,7 +18,6 @@ from workers.domain.model import ProductState
 from workers.status import status_for
 from workers.store.base import OfferRecord
 
-from .config import BatchSettings
 from .model import ChangeKind, StagedEvent, StageOutcome
 from .repo import BatchRepo
 from .reporting import Reporter
@@ -77,14 +76,8 @@ class Stager:
     SUPERSEDED status of an event that arrives after a newer one was sent."""
 
     def __init__(
-        self,
-        settings: object,
-        repo: BatchRepo,
-        reporter: Reporter,
-        *,
-        clock: Callable[[], float] = time.time,
+        self, repo: BatchRepo, reporter: Reporter, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.config = BatchSettings.of(settings)
         self.repo = repo
         self.reporter = reporter
         self.clock = clock

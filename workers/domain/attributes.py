@@ -37,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from schemas.mapping import AttributeRule
+from workers.domain.rules_common import Code
 
 __all__ = [
     "CODE_DICTIONARY_VALUE",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: Allegro's code for a label that is not in a parameter's dictionary.
-CODE_DICTIONARY_VALUE = "DictionaryParameterValueNotFound"
+CODE_DICTIONARY_VALUE = Code.DICTIONARY_VALUE_NOT_FOUND
 #: Ours: a value that does not fit a numeric or text parameter (format, unit, range, count).
 CODE_VALUE = "PARAMETER_VALUE_INVALID"
 
@@ -238,7 +239,7 @@ def _dictionary(
             f'"{text}" is not in its dictionary (allowed: {allowed_labels(definition)})',
             "send one of the allowed labels, or translate the store value in the mapping "
             f'file (attributes: values: {{"{text}": "<allowed label>"}})',
-            code="DictionaryParameterValueNotFound",
+            code=CODE_DICTIONARY_VALUE,
         )
     if custom:
         ambiguous_id = str(options["ambiguousValueId"])
@@ -472,6 +473,6 @@ def _strings(items: list[Any], definition: Mapping[str, Any]) -> list[str]:
             raise ValueProblem(
                 f'"{text[:40]}" has {len(text)} characters; the parameter takes {low}..{high}',
                 f"shorten or lengthen it to {low}..{high} characters",
-                code="ConstraintViolationException.StringLength",
+                code=Code.STRING_LENGTH,
             )
     return values

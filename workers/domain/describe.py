@@ -34,6 +34,8 @@ from typing import Any
 
 import nh3
 
+from workers.domain.rules_text import ALLOWED_TAGS, DESCRIPTION_MAX_BYTES, DESCRIPTION_MAX_SECTIONS
+
 __all__ = [
     "ALLOWED_TAGS",
     "MAX_DESCRIPTION_BYTES",
@@ -43,11 +45,10 @@ __all__ = [
     "normalize_description",
 ]
 
-#: Allegro's limits on a description (bytes of the TEXT items' content, sections).
-MAX_DESCRIPTION_BYTES = 40_000
-MAX_SECTIONS = 100
-#: The only tags Allegro accepts in a TEXT item.
-ALLOWED_TAGS = frozenset({"h1", "h2", "p", "b", "ul", "ol", "li"})
+#: Allegro's limits on a description (bytes of the TEXT items' content, sections), as
+#: validation checks them (:mod:`workers.domain.rules_text`).
+MAX_DESCRIPTION_BYTES = DESCRIPTION_MAX_BYTES
+MAX_SECTIONS = DESCRIPTION_MAX_SECTIONS
 
 # What nh3 keeps for the reduction to see; everything else loses its tag, keeps its text,
 # except these, whose text is not for reading.

@@ -42,11 +42,13 @@ from schemas.status import StatusError
 from workers.domain.attributes import ParameterIndex, ValueProblem, convert, fold, is_required
 from workers.domain.describe import describe
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
+from workers.domain.rules_common import Code
+from workers.domain.rules_text import NAME_MAX_LENGTH, name_length
+from workers.domain.rules_values import GTIN_PARAMETER_ID
 
 __all__ = [
     "BRAND_PREFIX",
     "EAN_PARAMETER_ID",
-    "MAX_IMAGES",
     "MAX_NAME_LENGTH",
     "MPN_PARAMETER_ID",
     "enrich",
@@ -54,17 +56,13 @@ __all__ = [
     "offer_name",
 ]
 
-EAN_PARAMETER_ID = "225693"
+EAN_PARAMETER_ID = GTIN_PARAMETER_ID
 MPN_PARAMETER_ID = "224017"
 #: The brand parameter is named "Marka" or "Marka <something>" ("Marka telefonu").
 BRAND_PREFIX = "marka"
-#: Allegro's limit on images per offer (product images included).
-MAX_IMAGES = 16
-
-#: Allegro's limit on an offer's name, in characters as Allegro counts them.
-MAX_NAME_LENGTH = 75
-# Allegro stores these as HTML entities and counts the entity: "&" is "&amp;", 5 characters.
-_ENTITY_LENGTH = {"&": 5, "<": 4, ">": 4, '"': 6}
+#: Allegro's limit on an offer's name, in characters as Allegro counts them (see
+#: :func:`~workers.domain.rules_text.name_length`, re-exported here).
+MAX_NAME_LENGTH = NAME_MAX_LENGTH
 
 _RULE, _FIELD, _NAMED = 1, 2, 3  # priorities of the sources (overrides are applied first)
 
@@ -97,17 +95,12 @@ def _describes_product(definition: Mapping[str, Any]) -> bool:
 # --- the name ------------------------------------------------------------------------------
 
 
-def name_length(text: str) -> int:
-    """The length of ``text`` as Allegro counts it (``&`` as ``&amp;``: 5 characters)."""
-    return sum(_ENTITY_LENGTH.get(char, 1) for char in text)
-
-
-def offer_name(name: str, limit: int = MAX_NAME_LENGTH) -> tuple[str, list[str]]:
-    """``name`` with whitespace collapsed. It is never shortened: a name over ``limit``
-    Allegro characters (entities such as ``&`` count as 5) is the seller's to fix, and
-    validation rejects it naming the limit, rather than an offer going out under a name the
-    seller never wrote. The notes are empty (kept for the callers' shape)."""
-    del limit  # the limit is enforced by validation (ConstraintViolationException.StringLength)
+def offer_name(name: str) -> tuple[str, list[str]]:
+    """``name`` with whitespace collapsed. It is never shortened: a name over
+    :data:`MAX_NAME_LENGTH` Allegro characters (entities such as ``&`` count as 5) is the
+    seller's to fix, and validation rejects it naming the limit
+    (``ConstraintViolationException.StringLength``), rather than an offer going out under a
+    name the seller never wrote. The notes are empty (kept for the callers' shape)."""
     return " ".join(name.split()), []
 
 
@@ -258,7 +251,7 @@ def _override_parameters(
         if definition is None:
             problems.append(
                 problem(
-                    "ParameterIdNotFoundException",
+                    Code.PARAMETER_ID_NOT_FOUND,
                     f"Parameter {raw.get('id')} sent in allegro.parameters does not exist in "
                     f"category {choice.category_id}. Remove it or use an id from the "
                     "category's parameters.",
@@ -433,11 +426,10 @@ def _leave_to_catalogue(
 # --- the step --------------------------------------------------------------------------------
 
 
-def _images(product: Mapping[str, Any], notes: list[str]) -> list[str]:
+def _images(product: Mapping[str, Any]) -> list[str]:
     """The product's images without repeats. More than Allegro's 16 are kept, so that
     validation rejects the offer with GallerySizeException and the seller chooses which
     to drop, instead of losing the last ones silently."""
-    del notes
     return list(dict.fromkeys(str(url) for url in product.get("images") or []))
 
 
@@ -499,7 +491,7 @@ def enrich(
         product_parameters=product_parameters,
         offer_parameters=offer_parameters,
         description=description.description,
-        images=_images(product, notes),
+        images=_images(product),
         ean=product.get("ean") or None,
         notes=notes,
     )

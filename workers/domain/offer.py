@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from schemas.mapping import CONDITION_PARAMETER_ID
 from schemas.offer import OfferRequest
 from workers.domain.model import Enriched, ProductState
 from workers.domain.rules_common import Code, as_dict
@@ -45,8 +46,6 @@ from workers.domain.validate import validate_offer
 
 __all__ = ["CONDITION_PARAMETER_ID", "OfferBuildError", "build_offer", "stock_price_overlay"]
 
-#: Allegro's "Stan" (condition) parameter, an offer parameter.
-CONDITION_PARAMETER_ID: Final = "11323"
 _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )

@@ -14,7 +14,21 @@ from typing import Any, Final
 from schemas.status import StatusError
 from workers.domain.model import problem
 
-__all__ = ["Code", "as_dict", "as_list", "error", "join", "number_text", "type_name"]
+__all__ = [
+    "MALFORMED_FIX",
+    "Code",
+    "as_dict",
+    "as_list",
+    "error",
+    "join",
+    "number_text",
+    "products",
+    "type_name",
+    "unreadable",
+]
+
+#: The seller's fix for a body whose structure is wrong: only the offer builder can cause it.
+MALFORMED_FIX: Final = "The offer body is malformed; report it to the integration team."
 
 
 class Code:
@@ -86,6 +100,12 @@ def error(code: str, message: str, path: str | None, fix: str) -> StatusError:
     return problem(code, message, path=path, user_message=fix)
 
 
+def unreadable(path: str, value: Any, expected: str, fix: str = MALFORMED_FIX) -> StatusError:
+    """``JsonMappingException`` at ``path``: ``value`` is not of the ``expected`` JSON shape
+    (``"a string"``, ``"an object {from, to}"``)."""
+    return error(Code.NOT_READABLE, f"{path} must be {expected}, got {type_name(value)}", path, fix)
+
+
 def join(path: str, key: str | int) -> str:
     """``join("productSet", 0) == "productSet[0]"``; ``join("a", "b") == "a.b"``."""
     if isinstance(key, int):
@@ -101,6 +121,12 @@ def as_dict(value: Any) -> dict[str, Any]:
 def as_list(value: Any) -> list[Any]:
     """``value`` when it is a JSON array, else ``[]``."""
     return value if isinstance(value, list) else []
+
+
+def products(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``product`` object of each ``productSet`` element, in order (``{}`` where it is
+    missing or malformed), so that ``enumerate`` gives each one's index in the body."""
+    return [as_dict(as_dict(element).get("product")) for element in as_list(body.get("productSet"))]
 
 
 def type_name(value: Any) -> str:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from schemas.status import StatusError
-from workers.domain.rules_common import Code, as_dict, as_list, error, join, type_name
+from workers.domain.rules_common import Code, as_dict, error, join, products, unreadable
 from workers.domain.rules_text import is_http_url
 
 __all__ = [
@@ -153,7 +153,7 @@ def check_price(body: Mapping[str, Any], *, currency: str) -> list[StatusError]:
     errors: list[StatusError] = []
     selling = body.get("sellingMode")
     if selling is not None and not isinstance(selling, dict):
-        return [_unreadable("sellingMode", selling, "an object")]
+        return [unreadable("sellingMode", selling, "an object")]
     selling_mode = as_dict(selling)
     fmt = selling_mode.get("format")
     if fmt is not None and fmt not in _SELLING_FORMATS:
@@ -179,7 +179,7 @@ def check_price(body: Mapping[str, Any], *, currency: str) -> list[StatusError]:
         )
         return errors
     if not isinstance(price, dict):
-        return [*errors, _unreadable("sellingMode.price", price, "an object {amount, currency}")]
+        return [*errors, unreadable("sellingMode.price", price, "an object {amount, currency}")]
     amount = price.get("amount")
     if not isinstance(amount, str) or not _AMOUNT.fullmatch(amount):
         errors.append(
@@ -233,11 +233,11 @@ def check_stock(body: Mapping[str, Any]) -> list[StatusError]:
             )
         ]
     if not isinstance(stock, dict):
-        return [_unreadable("stock", stock, "an object {available, unit}")]
+        return [unreadable("stock", stock, "an object {available, unit}")]
     errors: list[StatusError] = []
     available = stock.get("available")
     if isinstance(available, bool) or not isinstance(available, int):
-        errors.append(_unreadable("stock.available", available, "a whole number"))
+        errors.append(unreadable("stock.available", available, "a whole number"))
     elif available < 0:
         errors.append(
             error(
@@ -274,7 +274,7 @@ def check_publication(body: Mapping[str, Any]) -> list[StatusError]:
     an offer can only be activated with stock above 0."""
     publication = body.get("publication")
     if publication is not None and not isinstance(publication, dict):
-        return [_unreadable("publication", publication, "an object")]
+        return [unreadable("publication", publication, "an object")]
     status = as_dict(publication).get("status")
     errors: list[StatusError] = []
     if status is not None and status not in ("ACTIVE", "INACTIVE"):
@@ -311,7 +311,7 @@ def check_external(body: Mapping[str, Any]) -> list[StatusError]:
         return []
     ident = as_dict(external).get("id")
     if not isinstance(ident, str):
-        return [_unreadable("external.id", ident, "a string")]
+        return [unreadable("external.id", ident, "a string")]
     if not 1 <= len(ident) <= EXTERNAL_ID_MAX_LENGTH:
         return [
             error(
@@ -332,14 +332,13 @@ def check_images(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[Sta
     errors: list[StatusError] = []
     urls: dict[str, None] = {}
     sources: list[tuple[str, Any]] = [("images", body.get("images"))]
-    for index, element in enumerate(as_list(body.get("productSet"))):
-        product = as_dict(as_dict(element).get("product"))
+    for index, product in enumerate(products(body)):
         sources.append((f"productSet[{index}].product.images", product.get("images")))
     for path, images in sources:
         if images is None:
             continue
         if not isinstance(images, list):
-            errors.append(_unreadable(path, images, "an array of URLs"))
+            errors.append(unreadable(path, images, "an array of URLs"))
             continue
         for index, url in enumerate(images):
             where = join(path, index)
@@ -375,7 +374,7 @@ def check_delivery(body: Mapping[str, Any]) -> list[StatusError]:
     if delivery is None:
         return []
     if not isinstance(delivery, dict):
-        return [_unreadable("delivery", delivery, "an object")]
+        return [unreadable("delivery", delivery, "an object")]
     handling = delivery.get("handlingTime")
     if handling is None or (isinstance(handling, str) and _HANDLING_TIME.fullmatch(handling)):
         return []
@@ -394,10 +393,10 @@ def check_presence(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[S
     """A new product (not from the catalogue) needs a category; every offer needs a name,
     its own or the product's."""
     errors: list[StatusError] = []
-    products = [as_dict(as_dict(e).get("product")) for e in as_list(body.get("productSet"))]
+    product_list = products(body)
     if not catalogue_linked:
         has_category = as_dict(body.get("category")).get("id") or any(
-            as_dict(p.get("category")).get("id") for p in products
+            as_dict(p.get("category")).get("id") for p in product_list
         )
         if not has_category:
             errors.append(
@@ -409,7 +408,7 @@ def check_presence(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[S
                     "or send allegro.category_id.",
                 )
             )
-    if "name" not in body and not catalogue_linked and not any(p.get("name") for p in products):
+    if "name" not in body and not catalogue_linked and not any(p.get("name") for p in product_list):
         errors.append(
             error(
                 Code.MISSING_NAME,
@@ -419,12 +418,3 @@ def check_presence(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[S
             )
         )
     return errors
-
-
-def _unreadable(path: str, value: Any, expected: str) -> StatusError:
-    return error(
-        Code.NOT_READABLE,
-        f"{path} must be {expected}, got {type_name(value)}",
-        path,
-        "The offer body is malformed; report it to the integration team.",
-    )

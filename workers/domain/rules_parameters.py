@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from schemas.status import StatusError
-from workers.domain.rules_common import Code, as_dict, as_list, number_text, type_name
+from workers.domain.rules_common import Code, as_dict, as_list, number_text, products, unreadable
 from workers.domain.rules_values import CategoryParameter, ParameterEntry, ValueChecks, norm
 
 __all__ = ["check_parameters"]
@@ -64,12 +64,7 @@ class _Check(ValueChecks):
         if raw_list is None:
             return
         if not isinstance(raw_list, list):
-            self.add(
-                Code.NOT_READABLE,
-                f"{base} must be an array, got {type_name(raw_list)}",
-                base,
-                "Send parameters as a list.",
-            )
+            self.errors.append(unreadable(base, raw_list, "an array", "Send parameters as a list."))
             return
         for index, raw in enumerate(raw_list):
             entry = self.read_entry(raw, f"{base}[{index}]", in_product)
@@ -93,11 +88,13 @@ class _Check(ValueChecks):
 
     def read_entry(self, raw: Any, path: str, in_product: bool) -> ParameterEntry | None:
         if not isinstance(raw, dict):
-            self.add(
-                Code.NOT_READABLE,
-                f"{path} must be an object, got {type_name(raw)}",
-                path,
-                "Send each parameter as {id, values | valuesIds | rangeValue}.",
+            self.errors.append(
+                unreadable(
+                    path,
+                    raw,
+                    "an object",
+                    "Send each parameter as {id, values | valuesIds | rangeValue}.",
+                )
             )
             return None
         spec = self.find_spec(raw, path)
@@ -285,8 +282,8 @@ class _Check(ValueChecks):
 def _category_id(body: Mapping[str, Any]) -> str:
     category = as_dict(body.get("category")).get("id")
     if category is None:
-        for element in as_list(body.get("productSet")):
-            category = as_dict(as_dict(as_dict(element).get("product")).get("category")).get("id")
+        for product in products(body):
+            category = as_dict(product.get("category")).get("id")
             if category is not None:
                 break
     return str(category) if category is not None else "(unknown)"
@@ -299,8 +296,7 @@ def check_parameters(
     ``parameters``; all problems, in body order, then the missing required ones."""
     check = _Check(body, parameters, catalogue_linked)
     check.read_list(body.get("parameters"), "parameters", in_product=False)
-    for index, element in enumerate(as_list(body.get("productSet"))):
-        product = as_dict(as_dict(element).get("product"))
+    for index, product in enumerate(products(body)):
         check.read_list(
             product.get("parameters"), f"productSet[{index}].product.parameters", in_product=True
         )

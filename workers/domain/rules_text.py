@@ -20,9 +20,10 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from schemas.status import StatusError
-from workers.domain.rules_common import Code, as_dict, as_list, error, join, type_name
+from workers.domain.rules_common import Code, as_dict, as_list, error, join, type_name, unreadable
 
 __all__ = [
+    "ALLOWED_TAGS",
     "DESCRIPTION_MAX_BYTES",
     "DESCRIPTION_MAX_SECTIONS",
     "NAME_MAX_LENGTH",
@@ -50,7 +51,8 @@ DESCRIPTION_MAX_ITEMS: Final = 2
 #: ``'`` is not escaped by HTML 4 escaping and counts as 1.
 _ENTITY_LENGTH: Final = {"&": len("&amp;"), "<": len("&lt;"), ">": len("&gt;"), '"': len("&quot;")}
 
-_ALLOWED_TAGS: Final = frozenset({"h1", "h2", "p", "b", "ul", "ol", "li"})
+#: The only tags Allegro accepts in a TEXT item (the description builder emits only these).
+ALLOWED_TAGS: Final = frozenset({"h1", "h2", "p", "b", "ul", "ol", "li"})
 #: Which allowed tags may appear directly inside which (None: the top level of an item).
 _CHILDREN: Final[dict[str | None, frozenset[str]]] = {
     None: frozenset({"h1", "h2", "p", "ul", "ol"}),
@@ -90,14 +92,7 @@ def check_name(value: Any, path: str) -> list[StatusError]:
     """The offer name's rules: 12-75 characters as Allegro counts them, 3+ words, no word
     over 30 characters, no control characters."""
     if not isinstance(value, str):
-        return [
-            error(
-                Code.NOT_READABLE,
-                f"{path} must be a string, got {type_name(value)}",
-                path,
-                "Give the product a name in the store.",
-            )
-        ]
+        return [unreadable(path, value, "a string", "Give the product a name in the store.")]
     errors: list[StatusError] = []
     length = name_length(value)
     if not NAME_MIN_LENGTH <= length <= NAME_MAX_LENGTH:
@@ -193,10 +188,10 @@ def check_description(value: Any, path: str = "description") -> list[StatusError
     """The description's structure, size and HTML. Every problem of every item is reported."""
     if not isinstance(value, dict) or not isinstance(value.get("sections"), list):
         return [
-            error(
-                Code.NOT_READABLE,
-                f"{path} must be an object with a sections array, got {type_name(value)}",
+            unreadable(
                 path,
+                value,
+                "an object with a sections array",
                 "Send the description as sections of text and images.",
             )
         ]
@@ -249,10 +244,10 @@ def _check_section(section: Any, path: str) -> list[StatusError]:
     items = as_dict(section).get("items")
     if not isinstance(items, list):
         return [
-            error(
-                Code.NOT_READABLE,
-                f"{path} must be an object with an items array, got {type_name(section)}",
+            unreadable(
                 path,
+                section,
+                "an object with an items array",
                 "Send each description section as one or two items.",
             )
         ]
@@ -279,14 +274,7 @@ def _check_item(item: Any, path: str) -> list[StatusError]:
         content = data.get("content")
         content_path = join(path, "content")
         if not isinstance(content, str):
-            return [
-                error(
-                    Code.NOT_READABLE,
-                    f"{content_path} must be a string, got {type_name(content)}",
-                    content_path,
-                    "Send description text as HTML.",
-                )
-            ]
+            return [unreadable(content_path, content, "a string", "Send description text as HTML.")]
         return [
             error(
                 code,
@@ -350,7 +338,7 @@ class _StrictWalker(HTMLParser):
 
     def _check_tag(self, tag: str, attrs: list[tuple[str, str | None]], raw: str) -> bool:
         """Checks name, case and attributes; True when the tag is one Allegro allows."""
-        if tag not in _ALLOWED_TAGS:
+        if tag not in ALLOWED_TAGS:
             self._add(Code.HTML_TAG, f"<{tag}> is not allowed")
             return False
         written = raw.lstrip("</")[: len(tag)]
@@ -363,7 +351,7 @@ class _StrictWalker(HTMLParser):
 
     def _check_nesting(self, tag: str) -> None:
         parent = self._parent()
-        if parent is not None and parent not in _ALLOWED_TAGS:
+        if parent is not None and parent not in ALLOWED_TAGS:
             return  # inside a tag already reported as not allowed
         if tag in _CHILDREN[parent]:
             return
@@ -393,7 +381,7 @@ class _StrictWalker(HTMLParser):
         end = super().parse_endtag(i)
         if end > i:
             written = self.rawdata[i + 2 : end].rstrip(">").strip()
-            if written and written != written.lower() and written.lower() in _ALLOWED_TAGS:
+            if written and written != written.lower() and written.lower() in ALLOWED_TAGS:
                 self._add(
                     Code.HTML_TAG_CASE,
                     f"</{written}> must be written in lower case: </{written.lower()}>",
@@ -402,7 +390,7 @@ class _StrictWalker(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID_TAGS:
-            if tag not in _ALLOWED_TAGS:
+            if tag not in ALLOWED_TAGS:
                 self._add(Code.HTML_TAG, f"<{tag}> is not allowed")
             return
         if tag not in self._stack:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from schemas.events import gtin_check_digit_ok
+from schemas.events import gtin_check_digit_ok as gtin_ok
 from schemas.status import StatusError
 from workers.domain.rules_common import Code, as_dict, as_list, error, number_text
 
@@ -42,12 +42,6 @@ GTIN_PARAMETER_ID: Final = "225693"
 #: has no GS1 check digit, so its check is left to Allegro.
 _GTIN_LENGTHS: Final = (8, 10, 12, 13, 14)
 _NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-
-
-def gtin_ok(value: str) -> bool:
-    """True when ``value`` is a GS1 GTIN: 8, 12, 13 or 14 ASCII digits ending with the
-    correct check digit."""
-    return gtin_check_digit_ok(value)
 
 
 def norm(text: str) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.status import StatusError
-from workers.domain.rules_common import Code, as_dict, as_list, error, type_name
+from workers.domain.rules_common import MALFORMED_FIX, Code, error, products, type_name
 from workers.domain.rules_offer import (
     check_delivery,
     check_external,
@@ -72,7 +72,7 @@ def validate_offer(
                 Code.NOT_READABLE,
                 f"the offer body must be a JSON object, got {type_name(body)}",
                 None,
-                "The offer body is malformed; report it to the integration team.",
+                MALFORMED_FIX,
             )
         ]
     errors = check_unknown_properties(body)
@@ -99,8 +99,7 @@ def _check_names(body: dict[str, Any], *, catalogue_linked: bool) -> list[Status
         errors.extend(check_name(body["name"], "name"))
     if catalogue_linked:
         return errors
-    for index, element in enumerate(as_list(body.get("productSet"))):
-        product = as_dict(as_dict(element).get("product"))
+    for index, product in enumerate(products(body)):
         if "name" not in product:
             continue
         path = f"productSet[{index}].product.name"

@@ -18,6 +18,11 @@ from typing import Any, Literal
 import pika
 
 from schemas.events import EventType
+from workers.topology import (
+    ORIGINAL_ROUTING_KEY_HEADER,
+    REJECTED_AT_HEADER,
+    REJECTED_REASON_HEADER,
+)
 
 __all__ = [
     "REJECTED_AT_HEADER",
@@ -31,12 +36,8 @@ __all__ = [
     "full_json",
 ]
 
-#: Why the ingest bridge parked the event (first line: the short reason).
-REJECTED_REASON_HEADER = "x-rejected-reason"
-#: When the ingest bridge parked the event (RFC 3339, UTC).
-REJECTED_AT_HEADER = "x-rejected-at"
 #: Headers that may name the routing key a parked event was first published with.
-ROUTING_KEY_HEADERS = ("x-original-routing-key", "x-routing-key")
+ROUTING_KEY_HEADERS = (ORIGINAL_ROUTING_KEY_HEADER, "x-routing-key")
 
 Kind = Literal["dramatiq", "parked"]
 
@@ -155,11 +156,8 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _dramatiq_payload(body: bytes) -> dict[str, Any] | None:
-    data = _json_object(body)
-    if data is not None and {"actor_name", "message_id", "queue_name"} <= data.keys():
-        return data
-    return None
+def _is_dramatiq_message(data: Mapping[str, Any]) -> bool:
+    return {"actor_name", "message_id", "queue_name"} <= data.keys()
 
 
 def _last_line(text: str) -> str:
@@ -180,25 +178,26 @@ def describe(queue: str, body: bytes, properties: pika.BasicProperties | None = 
         for k, v in vars(properties).items()
         if v is not None and k != "headers" and not k.startswith("_")
     }
-    payload = _dramatiq_payload(body)
-    if payload is not None:
-        raw_options = payload.get("options")
+    # One parse for both kinds: a Dramatiq message, or the upstream event that was parked.
+    data = _json_object(body) or {}
+    if _is_dramatiq_message(data):
+        raw_options = data.get("options")
         options: dict[str, Any] = raw_options if isinstance(raw_options, dict) else {}
         traceback = _text(options.get("traceback") or "")
         death_reason = f"dead-lettered ({_text(death.get('reason', 'rejected'))})"
         reason = _last_line(traceback) or _text(headers.get(REJECTED_REASON_HEADER) or "")
         retries = options.get("retries")
-        arguments = [payload.get("kwargs"), payload.get("args")]
+        arguments = [data.get("kwargs"), data.get("args")]
         dead_since = (
             dead_since
             or _millis(options.get("requeue_timestamp"))
-            or _millis(payload.get("message_timestamp"))
+            or _millis(data.get("message_timestamp"))
         )
         return DeadLetter(
             queue=queue,
-            message_id=str(payload["message_id"]),
+            message_id=str(data["message_id"]),
             kind="dramatiq",
-            actor=str(payload["actor_name"]),
+            actor=str(data["actor_name"]),
             event_id=_find(arguments, "event_id"),
             sku=_find(arguments, "sku"),
             account=_find(arguments, "account"),
@@ -206,29 +205,28 @@ def describe(queue: str, body: bytes, properties: pika.BasicProperties | None = 
             detail=traceback or death_reason,
             retries=retries if isinstance(retries, int) else None,
             dead_since=dead_since,
-            routing_key=str(payload["queue_name"]),
+            routing_key=str(data["queue_name"]),
             body=body,
             headers=_jsonable(headers),
             properties=props,
-            payload=payload,
+            payload=data,
         )
-    event = _json_object(body) or {}
     rejected = _text(headers.get(REJECTED_REASON_HEADER) or "")
     dead_since = _rfc3339(headers.get(REJECTED_AT_HEADER)) or dead_since
-    message_id = properties.message_id or _string(event, "event_id")
+    message_id = properties.message_id or _string(data, "event_id")
     return DeadLetter(
         queue=queue,
         message_id=message_id or "sha256:" + hashlib.sha256(body).hexdigest()[:16],
         kind="parked",
         actor=None,
-        event_id=_string(event, "event_id"),
-        sku=_string(event, "sku"),
-        account=_string(event, "account"),
+        event_id=_string(data, "event_id"),
+        sku=_string(data, "sku"),
+        account=_string(data, "account"),
         reason=rejected.splitlines()[0] if rejected else "(no x-rejected-reason header)",
         detail=rejected,
         retries=None,
         dead_since=dead_since,
-        routing_key=_original_routing_key(headers, death, event),
+        routing_key=_original_routing_key(headers, death, data),
         body=body,
         headers=_jsonable(headers),
         properties=props,

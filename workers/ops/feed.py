@@ -38,6 +38,7 @@ from workers.ops import (
     OpsError,
     add_command,
     load_ops_settings,
+    positive_int,
     report_error,
 )
 from workers.ops._amqp import BatchPublisher, PublishFailure
@@ -114,7 +115,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--batch",
-        type=_positive,
+        type=positive_int,
         default=200,
         metavar="N",
         help="events published before waiting for their confirms; one progress line per "
@@ -124,16 +125,6 @@ def register(subparsers: Any) -> None:
         "--dry-run", action="store_true", help="check every row and publish nothing"
     )
     parser.set_defaults(handler=run_publish)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def run_publish(args: argparse.Namespace, *, out: TextIO | None = None) -> int:

@@ -26,9 +26,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
+from workers.sample.events import CATALOGUE_FILE
 from workers.sample.lines import (
     Assortment,
     CategorySpec,
@@ -40,7 +40,8 @@ from workers.sample.lines import (
 __all__ = ["CATALOGUE_PATH", "SEED", "build_catalogue", "main", "render"]
 
 SEED = 20260718
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
+#: The file this writes: the one :mod:`workers.sample.events` reads.
+CATALOGUE_PATH = CATALOGUE_FILE
 #: Versions are the store's updated-at in milliseconds: the first upsert is at this time.
 BASE_VERSION_MS = int(datetime(2026, 7, 18, 6, 0, tzinfo=UTC).timestamp() * 1000)
 #: Follow-up waves happen this much later than the upsert of the same SKU.
@@ -276,8 +277,7 @@ def _pick(
         for i, p in enumerate(products)
         if p["category"] == category
         and i not in used
-        and p["_expect"] == {"status": "PUBLISHED"}
-        and "links_to_catalogue" not in p["_expect"]
+        and p["_expect"] == {"status": "PUBLISHED"}  # linked ones carry links_to_catalogue
     ]
     index = rng.choice(candidates)
     used.add(index)
@@ -675,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="only compare with the file")
     args = parser.parse_args(argv)
-    text = render(build_catalogue())
+    catalogue = build_catalogue()
+    text = render(catalogue)
     if args.check:
         current = CATALOGUE_PATH.read_text(encoding="utf-8") if CATALOGUE_PATH.exists() else ""
         if current != text:
@@ -684,10 +685,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{CATALOGUE_PATH.name} is up to date")
         return 0
     CATALOGUE_PATH.write_text(text, encoding="utf-8")
-    data = json.loads(text)
     print(
-        f"wrote {CATALOGUE_PATH.name}: {len(data['products'])} products, "
-        f"{len(data['changes'])} follow-up events, {len(text.encode()) // 1024} KiB"
+        f"wrote {CATALOGUE_PATH.name}: {len(catalogue['products'])} products, "
+        f"{len(catalogue['changes'])} follow-up events, {len(text.encode()) // 1024} KiB"
     )
     return 0
 

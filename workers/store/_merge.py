@@ -30,10 +30,7 @@ from schemas.events import (
 )
 from workers.domain.model import ProductState
 
-__all__ = ["PARTS", "PRODUCT_FIELDS", "Merged", "Parts", "content_of", "merge", "to_state"]
-
-#: The names of the parts, as used in :attr:`workers.store.base.RecordResult.changed`.
-PARTS = ("content", "stock", "price", "deleted")
+__all__ = ["PRODUCT_FIELDS", "Merged", "Parts", "content_of", "merge", "to_state"]
 
 # Fields every event carries: they identify the event, they are not product data.
 _IDENTITY = frozenset({"type", "event_id", "occurred_at", "account", "sku", "version"})
@@ -114,16 +111,16 @@ def merge(current: Parts | None, event: ProductEvent) -> Merged:
         if _newer(version, parts.content_version):
             parts = replace(parts, content=content_of(event), content_version=version)
             changed.add("content")
-        parts, changed = _take_stock(parts, changed, event.stock.model_dump(mode="json"), version)
-        parts, changed = _take_price(parts, changed, event.price.model_dump(mode="json"), version)
+        parts = _take(parts, changed, "stock", event.stock.model_dump(mode="json"), version)
+        parts = _take(parts, changed, "price", event.price.model_dump(mode="json"), version)
         if _newer(version, parts.deleted_version):
             if parts.deleted:
                 changed.add("deleted")
             parts = replace(parts, deleted=False, deleted_version=version)
     elif isinstance(event, ProductStockChanged):
-        parts, changed = _take_stock(parts, changed, event.stock.model_dump(mode="json"), version)
+        parts = _take(parts, changed, "stock", event.stock.model_dump(mode="json"), version)
     elif isinstance(event, ProductPriceChanged):
-        parts, changed = _take_price(parts, changed, event.price.model_dump(mode="json"), version)
+        parts = _take(parts, changed, "price", event.price.model_dump(mode="json"), version)
     elif isinstance(event, ProductDeleted):
         if _newer(version, parts.deleted_version):
             parts = replace(parts, deleted=True, deleted_version=version)
@@ -136,20 +133,14 @@ def merge(current: Parts | None, event: ProductEvent) -> Merged:
     return Merged(replace(parts, event_id=event.event_id), frozenset(changed))
 
 
-def _take_stock(
-    parts: Parts, changed: set[str], stock: dict[str, Any], version: int
-) -> tuple[Parts, set[str]]:
-    if _newer(version, parts.stock_version):
-        return replace(parts, stock=stock, stock_version=version), changed | {"stock"}
-    return parts, changed
-
-
-def _take_price(
-    parts: Parts, changed: set[str], price: dict[str, Any], version: int
-) -> tuple[Parts, set[str]]:
-    if _newer(version, parts.price_version):
-        return replace(parts, price=price, price_version=version), changed | {"price"}
-    return parts, changed
+def _take(parts: Parts, changed: set[str], part: str, value: dict[str, Any], version: int) -> Parts:
+    """``parts`` with ``part`` (``stock`` or ``price``) set to ``value`` when ``version`` is
+    newer than the part's (then ``part`` is added to ``changed``)."""
+    if not _newer(version, getattr(parts, f"{part}_version")):
+        return parts
+    changed.add(part)
+    values: dict[str, Any] = {part: value, f"{part}_version": version}
+    return replace(parts, **values)
 
 
 def to_state(account: str, sku: str, parts: Parts) -> ProductState:

@@ -17,7 +17,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
@@ -30,7 +29,7 @@ from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
 from workers.store._migrations import split_statements
 from workers.store._sql import SqlStore
 from workers.store.base import LockTimeout, StoreError, StoreUnavailable
-from workers.store.sqlite_tx import run_immediate
+from workers.store.sqlite_tx import connect, run_immediate
 from workers.store.sqlite_tx import unit_of_work as _unit_of_work
 
 __all__ = ["SQLiteStore"]
@@ -39,7 +38,6 @@ T = TypeVar("T")
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
-_WAL_RETRY_S = 0.01
 # Messages of sqlite3.OperationalError that a later retry may not see again.
 _TRANSIENT = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
 
@@ -137,23 +135,9 @@ class SQLiteStore(SqlStore):
             with self._guard:
                 self._connections = []
         with _translated():
-            # isolation_level=None: no implicit transactions, we BEGIN ourselves.
-            # check_same_thread=False only so that close() may close every thread's
-            # connection; each is used by the thread that opened it.
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_s,
-                isolation_level=None,
-                check_same_thread=False,
+            conn = connect(
+                self.path, busy_timeout_s=self._busy_timeout_s, synchronous=self._synchronous
             )
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-                self._use_wal(conn)
-                conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-                conn.execute("PRAGMA foreign_keys = ON")
-            except BaseException:
-                conn.close()
-                raise
         with self._guard:
             if self._closed:
                 conn.close()
@@ -162,23 +146,6 @@ class SQLiteStore(SqlStore):
         self._local.conn = conn
         self._local.pid = os.getpid()
         return conn
-
-    def _use_wal(self, conn: sqlite3.Connection) -> None:
-        # Switching a new database to WAL needs a moment of exclusive access, and SQLite
-        # answers "locked" at once, without its busy handler, while another process has
-        # it (several workers starting on a fresh file): try again until the busy timeout.
-        deadline = time.monotonic() + self._busy_timeout_s
-        while True:
-            try:
-                mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(_WAL_RETRY_S)
-                continue
-            if mode.lower() != "wal":
-                raise StoreError(f"SQLite cannot use WAL mode for {self.path} (got {mode!r})")
-            return
 
     def _tx(self, work: Callable[[Conn], T]) -> T:
         # BEGIN IMMEDIATE takes the writer lock now (waiting up to the busy timeout), so

@@ -436,6 +436,50 @@ def test_a_change_the_content_path_overtook_is_superseded_not_sent(rig: Rig) -> 
     assert rig.store.acquire_lease("default", "A", "publish-actor", 60)  # released
 
 
+def test_the_desired_state_of_a_sku_is_read_once_for_its_stock_and_price_changes(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    stock = rig.stage(batcher, "A", 2, 3)
+    event = parse_event(
+        json.dumps(
+            {
+                "type": "product.price",
+                "event_id": "ev-A-price",
+                "occurred_at": "2026-07-18T12:00:00Z",
+                "sku": "A",
+                "version": 3,
+                "price": {"amount": "12.50", "currency": "PLN"},
+            }
+        ).encode()
+    )
+    result = rig.store.record_event(event)
+    assert result.state is not None
+    assert batcher.stage(event, result.state, rig.store.get_offer("default", "A"))
+    reads: list[str] = []
+    product_state = rig.store.product_state
+
+    def counted(account: str, sku: str) -> Any:
+        reads.append(sku)
+        return product_state(account, sku)
+
+    monkeypatch.setattr(rig.store, "product_state", counted)
+    rig.settle_all(batcher)
+    assert sorted(rig.allegro.puts(), key=lambda put: put[0].value) == sorted(
+        [
+            (CommandKind.QUANTITY, ["o-A"], 3),
+            (CommandKind.PRICE, ["o-A"], {"amount": "12.50", "currency": "PLN"}),
+        ],
+        key=lambda put: put[0].value,
+    )
+    assert (rig.reporter.of(stock), rig.reporter.of("ev-A-price")) == (
+        Status.UPDATED,
+        Status.UPDATED,
+    )
+    assert reads == ["A"]
+
+
 def test_a_restarted_batcher_renews_the_sku_leases_of_the_entries_it_takes_over(
     rig: Rig,
 ) -> None:

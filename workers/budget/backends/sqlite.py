@@ -25,12 +25,11 @@ from workers.budget.backends._sql import CREATE_TABLE
 from workers.budget.base import Clock, RateBudget
 from workers.budget.config import BudgetConfig
 from workers.budget.errors import BudgetUnavailable
-from workers.store.sqlite_tx import run_immediate
+from workers.store.sqlite_tx import connect, run_immediate
 
 __all__ = ["SQLiteBudget"]
 
 T = TypeVar("T")
-_WAL_RETRY_S = 0.01
 _States = dict[tuple[str, str], KeyState]
 _SELECT = "SELECT state FROM allegro_rate_budget WHERE kind = ? AND subject = ?"
 _UPSERT = (
@@ -75,35 +74,16 @@ class SQLiteBudget(RateBudget):
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions, we BEGIN ourselves.
-        conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
+        # The budget's state is worth less than a durable fsync per request: after a power
+        # cut a few grants may be forgotten, the window is never corrupted.
+        conn = connect(self.path, busy_timeout_s=self._busy_timeout_s, synchronous="NORMAL")
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-            self._use_wal(conn)
-            # The budget's state is worth less than a durable fsync per request: after a
-            # power cut a few grants may be forgotten, the window is never corrupted.
-            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(CREATE_TABLE)
         except BaseException:
             conn.close()
             raise
         self._conn, self._pid = conn, os.getpid()
         return conn
-
-    def _use_wal(self, conn: sqlite3.Connection) -> None:
-        # Switching a new file to WAL needs a moment of exclusive access, and SQLite answers
-        # "locked" at once (without its busy handler) while another process has it.
-        deadline = time.monotonic() + self._busy_timeout_s
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(_WAL_RETRY_S)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
