@@ -14,7 +14,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sandbox import admin, oauth, routes_categories, routes_commands, routes_offers
+from sandbox import (
+    admin,
+    oauth,
+    routes_categories,
+    routes_commands,
+    routes_offer_search,
+    routes_offers,
+)
 from sandbox.catalog import Catalog
 from sandbox.config import SandboxConfig
 from sandbox.gateway import Gateway, is_admin_path
@@ -33,6 +40,7 @@ def create_app(config: SandboxConfig | None = None, catalog: Catalog | None = No
             *oauth.routes,
             *routes_categories.routes,
             *routes_offers.routes,
+            *routes_offer_search.routes,
             *routes_commands.routes,
             *admin.routes,
         ],

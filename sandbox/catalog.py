@@ -1,8 +1,10 @@
 """The sandbox's reference data: category tree, category parameters, product catalogue, sellers.
 
 Everything is read once from ``sandbox/data/*.json`` (package data, loaded through
-``importlib.resources``) and served as deep copies, so callers may mutate what they get.
-The JSON is produced by ``sandbox/build_data.py`` and committed.
+``importlib.resources``) and served as deep copies, so callers may mutate what they get;
+the lookups that validation and rendering make on every request can ask for the shared
+objects instead (``shared=True``). The JSON is produced by ``sandbox/build_data.py`` and
+committed.
 
 Shapes follow Allegro's public API: categories are ``CategoryDto`` dicts, parameters are
 ``CategoryParameter`` dicts, products are ``BaseSaleProductResponseDto``-like dicts.
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["ROOT_CATEGORY_ID", "Catalog", "Seller", "normalize_gtin"]
 
 # Allegro's invisible top category ("Allegro"): the default of `parent.id`.
 ROOT_CATEGORY_ID = "954b95b6-43cf-4104-8354-dea4d9b10ddf"
+
+_T = TypeVar("_T")
 
 _GTIN_PARAMETER_ID = "225693"
 _MPN_PARAMETER_ID = "224017"
@@ -77,8 +81,17 @@ def _read_json(name: str) -> Any:
     return json.loads(_data_dir().joinpath(name).read_text(encoding="utf-8"))
 
 
+def _copied(value: _T, shared: bool) -> _T:
+    return value if shared else copy.deepcopy(value)
+
+
 class Catalog:
-    """Read-only lookups over the sandbox's reference data. Every result is a deep copy."""
+    """Read-only lookups over the sandbox's reference data. Every result is a deep copy,
+    unless the lookup is asked for ``shared=True``: then it is the catalogue's own object,
+    for callers that only read it (the offer rules and renderers, on every request, where
+    copying a category's parameter list cost more than checking the offer). A shared result
+    must never be modified, nor put where something may modify it later.
+    """
 
     def __init__(
         self,
@@ -144,9 +157,9 @@ class Catalog:
             return None
         return [copy.deepcopy(self._categories[cid]) for cid in self._children.get(parent_id, [])]
 
-    def category(self, category_id: str) -> dict[str, Any] | None:
+    def category(self, category_id: str, *, shared: bool = False) -> dict[str, Any] | None:
         found = self._categories.get(category_id)
-        return copy.deepcopy(found) if found is not None else None
+        return _copied(found, shared) if found is not None else None
 
     def category_path(self, category_id: str) -> list[dict[str, str]] | None:
         """``[{id, name}]`` from the main category down to ``category_id`` (inclusive)."""
@@ -172,12 +185,12 @@ class Catalog:
 
     # -- parameters -----------------------------------------------------------------
 
-    def parameters(self, category_id: str) -> list[dict[str, Any]] | None:
+    def parameters(self, category_id: str, *, shared: bool = False) -> list[dict[str, Any]] | None:
         """``CategoryParameter`` dicts of a category; ``[]`` for an inner category (Allegro
         defines parameters on leaves only), ``None`` for an unknown id."""
         if category_id not in self._categories:
             return None
-        return copy.deepcopy(self._parameters.get(category_id, []))
+        return _copied(self._parameters.get(category_id, []), shared)
 
     def product_parameters(self, category_id: str) -> list[dict[str, Any]] | None:
         """The product parameters of a category (``options.describesProduct``), in the
@@ -250,7 +263,12 @@ class Catalog:
         return []
 
     def search_products(
-        self, phrase: str, mode: str | None = None, category_id: str | None = None
+        self,
+        phrase: str,
+        mode: str | None = None,
+        category_id: str | None = None,
+        *,
+        shared: bool = False,
     ) -> list[dict[str, Any]]:
         """``GET /sale/products``: by GTIN (``mode="GTIN"``, leading zeros ignored), by
         manufacturer code (``mode="MPN"``, case-insensitive) or, without a mode, by name
@@ -283,7 +301,7 @@ class Catalog:
                     ids.append(pid)
         if category_id is not None:
             ids = [pid for pid in ids if self._in_category(self._products[pid], category_id)]
-        return [copy.deepcopy(self._products[pid]) for pid in ids]
+        return [_copied(self._products[pid], shared) for pid in ids]
 
     @staticmethod
     def _in_category(product: dict[str, Any], category_id: str) -> bool:
@@ -292,14 +310,14 @@ class Catalog:
             return True
         return any(s["id"] == category_id for s in category.get("similar", []))
 
-    def product(self, product_id: str) -> dict[str, Any] | None:
+    def product(self, product_id: str, *, shared: bool = False) -> dict[str, Any] | None:
         found = self._products.get(product_id)
-        return copy.deepcopy(found) if found is not None else None
+        return _copied(found, shared) if found is not None else None
 
-    def products_by_gtin(self, gtin: str) -> list[dict[str, Any]]:
+    def products_by_gtin(self, gtin: str, *, shared: bool = False) -> list[dict[str, Any]]:
         """Catalogue products carrying this GTIN (zero-padding ignored); possibly several."""
         return [
-            copy.deepcopy(self._products[pid])
+            _copied(self._products[pid], shared)
             for pid in self._by_gtin.get(normalize_gtin(gtin), [])
         ]
 
@@ -308,9 +326,9 @@ class Catalog:
 
     # -- sellers --------------------------------------------------------------------
 
-    def seller(self, login: str) -> Seller | None:
+    def seller(self, login: str, *, shared: bool = False) -> Seller | None:
         found = self._sellers.get(login)
-        return copy.deepcopy(found) if found is not None else None
+        return _copied(found, shared) if found is not None else None
 
     def sellers(self) -> list[Seller]:
         return [copy.deepcopy(s) for s in self._sellers.values()]

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.clock import iso_millis
 from sandbox.faults import Fault, drop_connection
-from sandbox.requestlog import REDACTED, decode_body, redact_headers, redact_query
+from sandbox.requestlog import RawBody, redact_headers, redact_query
 from sandbox.responses import ALLEGRO_MEDIA_TYPE, error_item
 from sandbox.state import SandboxState
 
@@ -69,7 +69,7 @@ class Gateway:
             "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
             "headers": headers,
             "content_type": headers.get("content-type"),
-            "body": decode_body(body, headers.get("content-type")),
+            "body": RawBody(body, headers.get("content-type")),
         }
         config, log = state.config, state.log
         fault = state.faults.take(method, path, is_api=is_api, config=config, rng=state.fault_rng)
@@ -162,14 +162,14 @@ class _Capture:
     def summary(self, *, oauth: bool) -> dict[str, Any]:
         """Log fields of the response the client got (``status`` None: dropped)."""
         headers = redact_headers(self.headers)
-        body = decode_body(b"".join(self.chunks), headers.get("content-type"))
-        if oauth and isinstance(body, dict):
-            body = {k: REDACTED if k in _TOKEN_FIELDS else v for k, v in body.items()}
+        content_type = headers.get("content-type")
         return {
             "status": self.status,
             "response_headers": headers,
-            "response_content_type": headers.get("content-type"),
-            "response_body": body,
+            "response_content_type": content_type,
+            "response_body": RawBody(
+                b"".join(self.chunks), content_type, _TOKEN_FIELDS if oauth else ()
+            ),
         }
 
 

@@ -88,15 +88,18 @@ def check_offer(
 
 def with_filled(body: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
     """``body`` with the values validation chose (dotted paths: the product's name and
-    category, default or by-name shipping rates and after-sales policies resolved to ids)."""
-    result = copy.deepcopy(body)
+    category, default or by-name shipping rates and after-sales policies resolved to ids).
+
+    ``body`` is left as it is; only the objects on the filled paths are copied, the rest is
+    shared with it. Callers hand over a body that nothing else holds (a parsed request, a
+    merge result), and a stored body is replaced, never changed in place."""
+    result = dict(body)
     for dotted, value in filled.items():
         node = result
         *parents, leaf = dotted.split(".")
         for key in parents:
             child = node.get(key)
-            if not isinstance(child, dict):
-                child = node[key] = {}
+            child = node[key] = dict(child) if isinstance(child, dict) else {}
             node = child
         node[leaf] = copy.deepcopy(value)
     return result

@@ -44,7 +44,7 @@ def _products(offer: Offer, catalog: Catalog) -> _Pairs:
     pairs = []
     for index, element in enumerate(elements):
         pid = offer.product_ids[index] if index < len(offer.product_ids) else None
-        product = catalog.product(pid) if pid else None
+        product = catalog.product(pid, shared=True) if pid else None
         pairs.append((element if isinstance(element, dict) else {}, product))
     return pairs
 
@@ -100,7 +100,7 @@ def _product_set(offer: Offer, catalog: Catalog, pairs: _Pairs) -> list[dict[str
             status = (product.get("publication") or {}).get("status", "LISTED")
         else:
             category_id = section(requested, "category").get("id")
-            definitions = catalog.parameters(str(category_id)) if category_id else None
+            definitions = catalog.parameters(str(category_id), shared=True) if category_id else None
             parameters = normalize_parameters(requested.get("parameters"), definitions)
             status = "PROPOSED"
         quantity = section(element, "quantity").get("value", 1)
@@ -204,7 +204,8 @@ def render_offer(offer: Offer, catalog: Catalog, seller: Seller) -> dict[str, An
         "name": _offer_name(offer, pairs),
         "productSet": _product_set(offer, catalog, pairs),
         "parameters": normalize_parameters(
-            body.get("parameters"), catalog.parameters(category_id) if category_id else None
+            body.get("parameters"),
+            catalog.parameters(category_id, shared=True) if category_id else None,
         ),
         "images": _images(offer, pairs),
         "afterSalesServices": _after_sales(offer, seller),

@@ -1,15 +1,20 @@
 """The request log behind ``GET /__sandbox/requests``: what each API and OAuth call sent and
-what it got back, with credentials redacted."""
+what it got back, with credentials redacted.
+
+Bodies are logged as :class:`RawBody`, the bytes as they went over the wire, and decoded
+only when the log is read: a request pays neither for parsing its bodies again nor, while
+the log is held, for the garbage collector walking their parsed objects.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["REDACTED", "RequestLog", "decode_body", "redact_headers"]
+__all__ = ["REDACTED", "RawBody", "RequestLog", "decode_body", "redact_headers"]
 
 REDACTED = "<redacted>"
 _SECRET_HEADERS = {"authorization", "cookie", "set-cookie"}
@@ -24,8 +29,27 @@ _SECRET_FIELDS = {
 }
 
 
+class RawBody:
+    """A logged body as raw bytes; :meth:`decode` gives what the log shows
+    (:func:`decode_body`, then the ``redact`` members of a JSON object replaced)."""
+
+    __slots__ = ("content_type", "raw", "redact")
+
+    def __init__(self, raw: bytes, content_type: str | None, redact: Collection[str] = ()) -> None:
+        self.raw = raw
+        self.content_type = content_type
+        self.redact = redact
+
+    def decode(self) -> Any:
+        body = decode_body(self.raw, self.content_type)
+        if self.redact and isinstance(body, dict):
+            body = {k: REDACTED if k in self.redact else v for k, v in body.items()}
+        return body
+
+
 class RequestLog:
-    """A bounded list of entries numbered by ``seq`` (1, 2, ...)."""
+    """A bounded list of entries numbered by ``seq`` (1, 2, ...). Entry values that are
+    :class:`RawBody` are decoded by :meth:`since`."""
 
     def __init__(self) -> None:
         self._entries: deque[dict[str, Any]] = deque()
@@ -39,7 +63,11 @@ class RequestLog:
             self._entries.popleft()
 
     def since(self, seq: int) -> list[dict[str, Any]]:
-        return [entry for entry in self._entries if entry["seq"] > seq]
+        return [
+            {k: v.decode() if isinstance(v, RawBody) else v for k, v in entry.items()}
+            for entry in self._entries
+            if entry["seq"] > seq
+        ]
 
 
 def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -56,9 +56,17 @@ def _parameters(parameters: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _product(product: dict[str, Any]) -> dict[str, Any]:
-    for parameter in product.get("parameters", []):
-        _without_nulls(parameter, "rangeValue", "valuesIds", "unit")
-    return product
+    """A catalogue product as served: a new dict (the catalogue's own, shared, is left
+    alone) with its parameters' non-nullable ``null`` members dropped."""
+    if "parameters" not in product:
+        return product
+    return {
+        **product,
+        "parameters": [
+            _without_nulls(dict(parameter), "rangeValue", "valuesIds", "unit")
+            for parameter in product["parameters"]
+        ],
+    }
 
 
 def _category_missing(category_id: str) -> ApiError:
@@ -145,15 +153,15 @@ async def search_products(call: Call) -> Response:
     if mode not in (None, "GTIN", "MPN"):
         raise invalid_parameter("mode", "mode must be GTIN or MPN")
     catalog = call.state.catalog
-    if category_id is not None and catalog.category(category_id) is None:
+    if category_id is not None and catalog.category(category_id, shared=True) is None:
         raise _category_missing(category_id)
-    found = catalog.search_products(phrase, mode, category_id)
+    found = catalog.search_products(phrase, mode, category_id, shared=True)
     offset = _offset(query.get("page.id"))
     page = found[offset : offset + _PRODUCTS_PAGE]
     counts = Counter(str(p["category"]["id"]) for p in found)
     subcategories = []
     for cid, count in counts.items():
-        node = catalog.category(cid)
+        node = catalog.category(cid, shared=True)
         if node is not None:
             subcategories.append({"id": cid, "name": node["name"], "count": count})
     body: dict[str, Any] = {
@@ -172,7 +180,7 @@ async def search_products(call: Call) -> Response:
 @endpoint(scope=READ)
 async def get_product(call: Call) -> Response:
     product_id = call.request.path_params["product_id"]
-    product = call.state.catalog.product(product_id)
+    product = call.state.catalog.product(product_id, shared=True)
     if product is None:
         raise not_found(f"Product {product_id} not found", code="ProductNotFoundException")
     return AllegroJSON(_product(product))

@@ -1,5 +1,5 @@
-"""Offers: ``/sale/product-offers`` (create, read, edit, parts, operations) and the seller's
-offer search ``GET /sale/offers``.
+"""Offers: ``/sale/product-offers`` (create, read, edit, parts, operations); the seller's
+offer search ``GET /sale/offers`` is in ``routes_offer_search``.
 
 A body is checked as Allegro does, each step answering 422 alone when it fails: JSON types
 (``JsonMappingException``), unknown or read-only properties (``UnknownJSONProperty``), then
@@ -27,33 +27,19 @@ from sandbox.lifecycle import (
     stock_available,
     with_filled,
 )
-from sandbox.offer_views import offer_category_id, render_listing, render_offer, render_parts
+from sandbox.offer_views import render_offer, render_parts
 from sandbox.responses import (
     AllegroJSON,
     ApiError,
     access_denied,
     bad_request,
     error_item,
-    invalid_parameter,
     not_found,
 )
 from sandbox.state import Offer, Operation
 from sandbox.validation import check_types, check_unknown_properties, validate_offer
 
 __all__ = ["routes"]
-
-_OFFER_STATUSES = ("INACTIVE", "ACTIVATING", "ACTIVE", "ENDED")
-_FORMATS = ("BUY_NOW", "AUCTION", "ADVERTISEMENT")
-_SORTS = {
-    "sellingMode.price.amount",
-    "-sellingMode.price.amount",
-    "stock.sold",
-    "-stock.sold",
-    "stock.available",
-    "-stock.available",
-}
-_MAX_EXTERNAL_ID = 100
-
 
 # -- shared steps ------------------------------------------------------------------------------
 
@@ -132,7 +118,7 @@ def _product_ids(
             earlier = previous[index] if previous and index < len(previous) else None
             pid = (
                 earlier
-                if earlier and call.state.catalog.product(earlier) is None
+                if earlier and call.state.catalog.product(earlier, shared=True) is None
                 else call.state.new_uuid()
             )
         ids.append(pid)
@@ -208,7 +194,7 @@ async def create_offer(call: Call) -> Response:
         validated_at=now,
         validation_errors=check.pending,
     )
-    state.offers[offer.id] = offer
+    state.offers.add(offer)
     if not asynchronous:
         if activating:
             activate(state, offer, now)
@@ -344,90 +330,6 @@ async def edit_offer(call: Call) -> Response:
     return _show(call, offer)
 
 
-# -- GET /sale/offers --------------------------------------------------------------------------
-
-
-def _price_value(offer: Offer) -> float:
-    selling = offer.body.get("sellingMode")
-    price = selling.get("price") if isinstance(selling, dict) else None
-    try:
-        return float(price["amount"]) if isinstance(price, dict) else 0.0
-    except (KeyError, TypeError, ValueError):
-        return 0.0
-
-
-@endpoint(scope=READ)
-async def search_offers(call: Call) -> Response:
-    query = call.request.query_params
-    offer_ids = set(query.getlist("offer.id"))
-    external_ids = query.getlist("external.id")
-    statuses = query.getlist("publication.status")
-    formats = query.getlist("sellingMode.format")
-    if len(external_ids) > 100:
-        raise invalid_parameter("external.id", "external.id may be given at most 100 times")
-    if any(len(value) > _MAX_EXTERNAL_ID for value in external_ids):
-        raise invalid_parameter("external.id", "external.id must be at most 100 characters long")
-    if any(status not in _OFFER_STATUSES for status in statuses):
-        raise invalid_parameter("publication.status", "Unknown publication.status")
-    if any(fmt not in _FORMATS for fmt in formats):
-        raise invalid_parameter("sellingMode.format", "Unknown sellingMode.format")
-    sort = query.get("sort")
-    if sort is not None and sort not in _SORTS:
-        raise invalid_parameter("sort", "Unknown sort order")
-    limit = call.int_param("limit", 20, 1, 1000)
-    offset = call.int_param("offset", 0, 0, 9_999_999)
-    if offset + limit > 10_000_000:
-        raise invalid_parameter("offset", "offset + limit must not exceed 10000000")
-    name = (query.get("name") or "").casefold()
-    category_id = query.get("category.id")
-    catalog, seller = call.state.catalog, call.seller
-    # Allegro's search index is not immediately consistent with offer writes: a new offer
-    # may be missing from GET /sale/offers for a while (knob search_lag_s).
-    indexed_before = call.now - call.state.config.search_lag_s
-
-    def wanted(offer: Offer) -> bool:
-        external = offer.body.get("external")
-        external_id = external.get("id") if isinstance(external, dict) else None
-        selling = offer.body.get("sellingMode")
-        fmt = (selling.get("format") if isinstance(selling, dict) else None) or "BUY_NOW"
-        return (
-            offer.created_at <= indexed_before
-            and not archived(offer, call.now)
-            and (not offer_ids or offer.id in offer_ids)
-            and (not external_ids or external_id in external_ids)
-            and (not statuses or offer.status in statuses)
-            and (not formats or fmt in formats)
-            and (not category_id or offer_category_id(offer, catalog) == category_id)
-            and (not name or name in str(offer.body.get("name") or "").casefold())
-        )
-
-    found = sorted(
-        (o for o in call.state.seller_offers(call.login) if wanted(o)),
-        key=lambda o: (o.created_at, int(o.id)),
-        reverse=True,
-    )
-    if sort is not None:
-        key = sort.lstrip("-")
-        found.sort(
-            key=lambda o: (
-                _price_value(o)
-                if key == "sellingMode.price.amount"
-                else o.sold
-                if key == "stock.sold"
-                else stock_available(o.body)
-            ),
-            reverse=sort.startswith("-"),
-        )
-    page = found[offset : offset + limit]
-    return AllegroJSON(
-        {
-            "offers": [render_listing(offer, catalog, seller) for offer in page],
-            "count": len(page),
-            "totalCount": len(found),
-        }
-    )
-
-
 routes = [
     Route("/sale/product-offers", create_offer, methods=["POST"]),
     Route("/sale/product-offers/{offer_id}", get_offer, methods=["GET"]),
@@ -436,5 +338,4 @@ routes = [
     Route(
         "/sale/product-offers/{offer_id}/operations/{operation_id}", get_operation, methods=["GET"]
     ),
-    Route("/sale/offers", search_offers, methods=["GET"]),
 ]

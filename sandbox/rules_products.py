@@ -62,7 +62,7 @@ def category_errors(catalog: Catalog, category_id: Any, path: str) -> list[dict[
     """The category must exist (``CATEGORY_NOT_EXISTS``) and be a leaf. For a non-leaf the
     sandbox answers ``INVALID_CATEGORY_ID``, the documented code for a category id that is
     "not valid" for the request (Allegro's exact code for this case is not published)."""
-    found = catalog.category(str(category_id))
+    found = catalog.category(str(category_id), shared=True)
     if found is None:
         return [
             error(
@@ -95,9 +95,9 @@ def _category_fits(product: dict[str, Any], category_id: str) -> bool:
 def category_mismatch(
     catalog: Catalog, product: dict[str, Any], requested_id: str, path: str
 ) -> dict[str, Any]:
-    requested = catalog.category(requested_id) or {"name": ""}
+    requested = catalog.category(requested_id, shared=True) or {"name": ""}
     existing_id = product["category"]["id"]
-    existing = catalog.category(existing_id) or {"name": ""}
+    existing = catalog.category(existing_id, shared=True) or {"name": ""}
     return error(
         "CATEGORY_MISMATCH",
         f"The requested category {requested_id} does not match the category {existing_id} of "
@@ -163,14 +163,14 @@ def _lookup(
     id_type = product.get("idType")
     id_path = join_path(path, "id")
     if id_type == "MPN":
-        return [], catalog.search_products(pid, mode="MPN"), None
+        return [], catalog.search_products(pid, mode="MPN", shared=True), None
     if id_type == "GTIN" or (id_type is None and not is_uuid(pid) and pid.isdigit()):
         if id_type == "GTIN":
             problems = _gtin_id_errors(pid, id_path)
             if problems:
                 return problems, [], None
-        return [], catalog.products_by_gtin(pid), pid
-    found = catalog.product(pid)
+        return [], catalog.products_by_gtin(pid, shared=True), pid
+    found = catalog.product(pid, shared=True)
     if found is None:
         return [_not_found(pid, id_path)], [], None
     return [], [found], None
@@ -181,7 +181,7 @@ def _read_product_parameters(
 ) -> ParameterSet | None:
     if entry.category_id is None:
         return None
-    definitions = catalog.parameters(entry.category_id) or []
+    definitions = catalog.parameters(entry.category_id, shared=True) or []
     pset = ParameterSet(entry.category_id, definitions)
     problems, entry.given = read_parameters(
         raw_parameters, pset, path=join_path(entry.path, "parameters"), product_level=True
@@ -286,7 +286,7 @@ def _resolve_entry(
 
     gtin_item = entry.given.get(GTIN_PARAMETER_ID)
     gtins = list(gtin_item.values) if gtin_item else ([gtin_used] if gtin_used else [])
-    by_gtin = {p["id"]: p for g in gtins for p in catalog.products_by_gtin(g)}
+    by_gtin = {p["id"]: p for g in gtins for p in catalog.products_by_gtin(g, shared=True)}
     if len(by_gtin) > 1:
         errors.append(_multiple(list(by_gtin.values()), join_path(entry.path, "parameters")))
         return entry

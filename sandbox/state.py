@@ -13,7 +13,7 @@ import heapq
 import itertools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,16 @@ from sandbox.limits import Limits
 from sandbox.requestlog import RequestLog
 from sandbox.tokens import TokenStore
 
-__all__ = ["Command", "Offer", "Operation", "SandboxState", "Scheduler", "Task"]
+__all__ = [
+    "Command",
+    "Offer",
+    "OfferStore",
+    "Operation",
+    "SandboxState",
+    "Scheduler",
+    "Task",
+    "external_id",
+]
 
 # Offer ids look like Allegro's (11 digits in 2026); a counter keeps them deterministic.
 _FIRST_OFFER_ID = 17700000001
@@ -34,7 +43,11 @@ _FIRST_OFFER_ID = 17700000001
 @dataclass
 class Offer:
     """A stored offer. ``body`` is the offer in request shape (what POST and PATCH carry),
-    without ``publication.status``, which is state kept in ``status``."""
+    without ``publication.status``, which is state kept in ``status``.
+
+    ``body`` is replaced, never changed in place: assigning a new one tells the
+    :class:`OfferStore` that holds the offer (``on_new_body``), which re-indexes its
+    ``external.id``."""
 
     id: str
     seller: str
@@ -53,6 +66,86 @@ class Offer:
     operation_id: str | None = None
     #: Bumped by every change, so a stale scheduled activation can tell it was overtaken.
     revision: int = 0
+    #: Called with the offer after each assignment of ``body`` (set by :meth:`OfferStore.add`).
+    on_new_body: Callable[[Offer], None] | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "body":
+            hook = self.__dict__.get("on_new_body")  # not set yet while __init__ runs
+            if hook is not None:
+                hook(self)
+
+
+def external_id(body: dict[str, Any]) -> str | None:
+    """The body's ``external.id`` when it is a string: the only kind a query can match."""
+    external = body.get("external")
+    value = external.get("id") if isinstance(external, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class OfferStore:
+    """Every stored offer by id, in creation order, with two indexes for ``GET /sale/offers``:
+    each seller's offers, and each seller's offers by ``external.id``. A search filtered by
+    ``external.id`` (what a client does before every publication) then looks its candidates
+    up instead of scanning every offer.
+
+    Offers are added, never removed: an archived offer stays stored, and whether it is
+    archived depends on the time of the query, so the search checks that (and the search
+    lag) on the candidates. The ``external.id`` index follows every new ``body`` of an offer
+    through :attr:`Offer.on_new_body`, whoever assigns it (PATCH, batch commands).
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Offer] = {}
+        self._by_seller: dict[str, dict[str, Offer]] = {}
+        self._by_external: dict[tuple[str, str], dict[str, Offer]] = {}
+        self._indexed_as: dict[str, str | None] = {}  # offer id -> its external.id in the index
+
+    def add(self, offer: Offer) -> None:
+        """Store a new offer (its id must be new) and index it."""
+        if offer.id in self._by_id:
+            raise ValueError(f"offer {offer.id} is already stored")
+        self._by_id[offer.id] = offer
+        self._by_seller.setdefault(offer.seller, {})[offer.id] = offer
+        self._indexed_as[offer.id] = None
+        self._reindex(offer)
+        offer.on_new_body = self._reindex
+
+    def get(self, offer_id: str) -> Offer | None:
+        return self._by_id.get(offer_id)
+
+    def values(self) -> Iterable[Offer]:
+        """Every offer of every seller, oldest first."""
+        return self._by_id.values()
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def of_seller(self, login: str) -> list[Offer]:
+        """The seller's offers, oldest first."""
+        return list(self._by_seller.get(login, {}).values())
+
+    def with_external_ids(self, login: str, external_ids: Iterable[str]) -> list[Offer]:
+        """The seller's offers whose ``external.id`` is one of ``external_ids`` (each once)."""
+        found: dict[str, Offer] = {}
+        for value in external_ids:
+            found.update(self._by_external.get((login, value), {}))
+        return list(found.values())
+
+    def _reindex(self, offer: Offer) -> None:
+        new = external_id(offer.body)
+        old = self._indexed_as[offer.id]
+        if new == old:
+            return
+        if old is not None:
+            key = (offer.seller, old)
+            del self._by_external[key][offer.id]
+            if not self._by_external[key]:
+                del self._by_external[key]
+        if new is not None:
+            self._by_external.setdefault((offer.seller, new), {})[offer.id] = offer
+        self._indexed_as[offer.id] = new
 
 
 @dataclass
@@ -123,7 +216,7 @@ class SandboxState:
         self.config = config
         self.clock.reset()
         self.scheduler = Scheduler()
-        self.offers: dict[str, Offer] = {}
+        self.offers = OfferStore()
         self.operations: dict[str, Operation] = {}
         self.commands: dict[tuple[str, str], Command] = {}
         self.tokens = TokenStore()
@@ -173,10 +266,9 @@ class SandboxState:
     # -- lookups ----------------------------------------------------------------------------
 
     def seller(self, login: str) -> Seller:
-        seller = self.catalog.seller(login)
+        """The catalogue's own :class:`Seller` (not a copy, it is read on every call): read
+        it, never modify its option dicts."""
+        seller = self.catalog.seller(login, shared=True)
         if seller is None:  # tokens are only issued to known sellers
             raise LookupError(f"unknown seller {login!r}")
         return seller
-
-    def seller_offers(self, login: str) -> list[Offer]:
-        return [offer for offer in self.offers.values() if offer.seller == login]

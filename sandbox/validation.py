@@ -119,7 +119,7 @@ def _parameter_rules(
     body: dict[str, Any], catalog: Catalog, category_id: str, entries: list[ProductEntry]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(errors, activation-only errors) of the offer's parameters in ``category_id``."""
-    definitions = catalog.parameters(category_id) or []
+    definitions = catalog.parameters(category_id, shared=True) or []
     pset = ParameterSet(category_id, definitions)
     errors, offer_given = read_parameters(
         body.get("parameters"), pset, path="parameters", product_level=False
@@ -226,7 +226,7 @@ def validate_offer(
     else:
         errors += check_name(name)
 
-    category = catalog.category(offer_category) if offer_category else None
+    category = catalog.category(offer_category, shared=True) if offer_category else None
     advertisement = bool(category and category["options"].get("advertisement"))
     selling_errors = check_selling_mode(
         body.get("sellingMode"), seller, publishing=False, advertisement_allowed=advertisement

@@ -292,6 +292,47 @@ def test_search_by_external_id_status_and_paging(api: httpx.Client) -> None:
     assert api.get("/sale/offers", params={"offer.id": ids[1]}).json()["offers"][0]["id"] == ids[1]
 
 
+def test_search_by_external_id_follows_every_change_of_it(
+    api: httpx.Client, sandbox: SandboxHandle
+) -> None:
+    """The search looks offers up in an index of external.id: creates, edits that change or
+    drop the id, batch commands that rewrite the offer and archiving must all show."""
+
+    def found(external_id: str, client: httpx.Client = api) -> list[str]:
+        listing = client.get("/sale/offers", params={"external.id": external_id}).json()
+        return [o["id"] for o in listing["offers"]]
+
+    first, second, third = (create(api, offer_body(sku))["id"] for sku in ("A", "B", "A"))
+    czk = {"price": {"amount": "999.00", "currency": "CZK"}}
+    with sandbox.client(sandbox.issue_user_token("seller-cz")["access_token"]) as czech:
+        assert czech.post("/sale/product-offers", json=offer_body("A", sellingMode=czk)).is_success
+        assert len(found("A", czech)) == 1  # each seller sees their own
+    assert (found("A"), found("B")) == ([third, first], [second])
+
+    assert patch(api, first, {"external": {"id": "B"}}).status_code == 200
+    assert patch(api, third, {"external": None}).status_code == 200
+    assert (found("A"), found("B")) == ([], [second, first])
+    assert patch(api, third, {"external": {"id": "C"}}).status_code == 200
+    assert found("C") == [third]
+
+    command = "/sale/offer-quantity-change-commands/6f1d7c7e-5d7a-4c55-9d43-8a3ff7f8a001"
+    change = {"changeType": "FIXED", "value": 9}
+    criteria = [{"type": "CONTAINS_OFFERS", "offers": [{"id": second}]}]
+    assert api.put(command, json={"modification": change, "offerCriteria": criteria}).is_success
+    sandbox.advance_clock(2)  # the command's tasks run: a new body for the offer
+    with sandbox.client() as later:
+        assert found("B", later) == [second, first]
+        assert later.get(f"/sale/product-offers/{second}").json()["stock"]["available"] == 9
+        assert patch(later, first, {"publication": {"status": "ENDED"}}).status_code == 200
+    sandbox.advance_clock(60 * 24 * 3600)  # the ended offer is archived
+    with sandbox.client() as later:
+        assert found("B", later) == [second]
+        both = [("external.id", "B"), ("offer.id", first), ("offer.id", second)]
+        assert [o["id"] for o in later.get("/sale/offers", params=both).json()["offers"]] == [
+            second
+        ]
+
+
 def test_search_lags_behind_new_offers_by_search_lag_s(
     api: httpx.Client, sandbox: SandboxHandle
 ) -> None:

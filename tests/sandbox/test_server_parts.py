@@ -1,5 +1,5 @@
 """The sandbox server's building blocks without a server: knobs, command line, clock,
-sliding windows, merge patch and amount formatting."""
+sliding windows, merge patch, the offer store's index and amount formatting."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sandbox.lifecycle import merge_patch
 from sandbox.limits import SlidingWindow
 from sandbox.offer_fields import listing_amount, offer_amount, resolve_reference
 from sandbox.server import add_arguments, config_from_args
+from sandbox.state import Offer, OfferStore
 
 # -- knobs ------------------------------------------------------------------------------------
 
@@ -126,6 +127,30 @@ def test_merge_patch_follows_rfc_7396() -> None:
     patched = merge_patch(target, {"a": {"b": None, "c": [3]}, "e": {"f": None}})
     assert patched == {"a": {"c": [3]}, "d": 1, "e": {}}
     assert target == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+
+
+def _offer(offer_id: str, seller: str, external: object) -> Offer:
+    body = {"external": {"id": external}}
+    return Offer(offer_id, seller, body, [], created_at=0, updated_at=0, validated_at=0)
+
+
+def test_offer_store_indexes_the_external_id_of_every_new_body() -> None:
+    store = OfferStore()
+    mine, theirs = _offer("1", "seller", "A"), _offer("2", "other", "A")
+    store.add(mine)
+    store.add(theirs)
+    assert store.with_external_ids("seller", ["A", "A", "B"]) == [mine]
+    mine.body = {**mine.body, "external": {"id": "B"}}
+    assert store.with_external_ids("seller", ["A"]) == []
+    assert store.with_external_ids("seller", ["B"]) == [mine]
+    mine.body = {"external": {"id": 5}}  # not a string: no query can match it
+    assert store.with_external_ids("seller", ["B", "5"]) == []
+    mine.body = {"external": {"id": "A"}}
+    assert store.with_external_ids("seller", ["A"]) == [mine]
+    assert store.with_external_ids("other", ["A"]) == [theirs]
+    assert (store.of_seller("seller"), store.get("2"), len(store)) == ([mine], theirs, 2)
+    with pytest.raises(ValueError, match="already stored"):
+        store.add(_offer("1", "seller", "C"))
 
 
 @pytest.mark.parametrize(
