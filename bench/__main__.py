@@ -40,7 +40,7 @@ scenarios: ceiling, throughput, burst (also memory), latency, sync (initial sync
 The throughput ratios need the ceiling: --only throughput runs the ceiling too.
 
 examples:
-  python -m bench                     everything (about 8 minutes on 2 cores)
+  python -m bench                     everything (about 7 minutes on 2 cores)
   python -m bench --quick             every scenario at tiny sizes (a smoke run)
   python -m bench --only burst        one scenario
 

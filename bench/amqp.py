@@ -179,6 +179,7 @@ class StatusCollector:
         self._queue = queue
         self._cond = threading.Condition()
         self._first: dict[str, Received] = {}
+        self._arrived: list[str] = []  # event ids in the order their first status came
         self.duplicates = 0
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -221,6 +222,7 @@ class StatusCollector:
                 self.duplicates += 1
             else:
                 self._first[event_id] = Received(str(message.get("status")), at, message)
+                self._arrived.append(event_id)
             self._cond.notify_all()
 
     def wait(self, event_ids: Sequence[str], timeout_s: float) -> list[str]:
@@ -235,6 +237,17 @@ class StatusCollector:
                 if not missing or left <= 0:
                     return missing
                 self._cond.wait(timeout=min(left, 0.5))
+
+    def since(self, cursor: int, wait_s: float = 0.0) -> tuple[list[tuple[str, Received]], int]:
+        """The first statuses that arrived after the first ``cursor`` ones, in arrival
+        order, and the cursor to pass next time; waits up to ``wait_s`` for one."""
+        with self._cond:
+            if self._error is not None:
+                raise AmqpError(f"the status collector failed: {self._error!r}")
+            if len(self._arrived) <= cursor and wait_s > 0:
+                self._cond.wait(timeout=wait_s)
+            ids = self._arrived[cursor:]
+            return [(e, self._first[e]) for e in ids], cursor + len(ids)
 
     def got(self, event_ids: Sequence[str]) -> dict[str, Received]:
         """The statuses received so far of ``event_ids``."""

@@ -23,11 +23,15 @@ class Sizes:
     runs: int = 3
     ceiling_messages: int = 10_000
     warmup_upserts: int = 20
+    #: New products kept in flight by the upsert throughput's closed loop (bench.sustained).
     throughput_upserts: int = 200
-    #: Distinct existing offers changed per stock run: enough that the fixed delays of
-    #: batching (the coalescing and batch windows, a command's round trip: about a second)
-    #: do not make the run's figure a latency (300 gave 142 ev/s where 2,000 give ~4x).
+    #: Existing offers of the stock throughput's closed loop, each with one change in
+    #: flight: enough that the fixed delays of batching (the coalescing and batch windows,
+    #: a command's round trip: about a second) are not what limits the rate.
     throughput_stock: int = 2_000
+    #: The closed loops: warm-up, then this many windows of this length, s.
+    throughput_warmup_s: float = 4.0
+    throughput_window_s: float = 4.0
     burst_offers: int = 1_000
     burst_events: int = 10_000
     burst_timeout_s: float = 200.0
@@ -51,6 +55,8 @@ class Sizes:
             warmup_upserts=3,
             throughput_upserts=10,
             throughput_stock=10,
+            throughput_warmup_s=1.0,
+            throughput_window_s=1.0,
             burst_offers=20,
             burst_events=200,
             burst_timeout_s=120.0,

@@ -189,8 +189,9 @@ class Stack:
         sandbox_env = {f"ALLEGRO_SANDBOX_{k.upper()}": str(v) for k, v in knobs.items()}
         # The sandbox's seller "confirms" the device code at once; poll every second.
         sandbox_env["ALLEGRO_SANDBOX_DEVICE_INTERVAL_S"] = "1"
+        # No access log line per request: the benchmark reads the sandbox's request log.
         self.sandbox_proc = runjob.start_sandbox(
-            port, self.workdir / "sandbox.log", _child_env(sandbox_env)
+            port, self.workdir / "sandbox.log", _child_env(sandbox_env), log_level="warning"
         )
         self.sandbox = SandboxHandle(url)
         self.settings = Settings(

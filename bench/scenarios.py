@@ -8,6 +8,7 @@ waited for) is never timed.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections import Counter
@@ -15,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import Context, Run, seed, statuses_note, timed
+from bench.common import Context, seed, statuses_note, timed
 from bench.events import QUANTITY_MAX, StockChanges, new_skus, upserted
 from bench.harness import NO_LIMITS, NO_WORKER_LIMITS, Stack, noop_workers
 from bench.report import Figure, ScenarioResult
 from bench.stats import Target, median, parse_iso, ratio, spread
+from bench.sustained import Sustained, closed_loop
 from bench.sync_latency import initial_sync, latency
 
 __all__ = ["SCENARIOS", "burst", "ceiling", "throughput"]
@@ -81,30 +83,37 @@ def throughput(ctx: Context) -> ScenarioResult:
         sandbox_knobs={**NO_LIMITS, "command_delay_s": 0.0},
         worker_env=dict(NO_WORKER_LIMITS),
     )
+    loop = functools.partial(
+        closed_loop,
+        warmup_s=s.throughput_warmup_s,
+        window_s=s.throughput_window_s,
+        windows=s.runs,
+    )
     with Stack(options, ctx.amqp_url) as stack:
         seed(stack, new_skus(s.warmup_upserts, "warm"))  # warm-up: caches, connections
-        upserts: list[Run] = []
-        created: list[str] = []
-        for _ in range(s.runs):
-            skus = new_skus(s.throughput_upserts, "up")
-            upserts.append(timed(stack, [upserted(k, 1) for k in skus], 300))
-            created += skus
-            ctx.say(f"throughput: {upserts[-1].rate_per_s:.1f} product.upserted/s")
-        if len(created) < s.throughput_stock:  # more offers for the stock runs: not timed
+        first = [upserted(sku, 1) for sku in new_skus(s.throughput_upserts, "up")]
+        upserts = loop(stack, first, lambda _done: upserted(new_skus(1, "up")[0], 1))
+        created = [str(e["sku"]) for e, status in upserts.finished if status == "PUBLISHED"]
+        ctx.say(f"throughput: {spread(upserts.rates)} product.upserted/s")
+        if len(created) < s.throughput_stock:  # more offers for the stock loop: not timed
             more = new_skus(s.throughput_stock - len(created), "st")
             seed(stack, more)
             created += more
-        stocks: list[Run] = []
         rng = random.Random(2)
         changes = StockChanges(created, rng)
-        for _ in range(s.runs):
-            # Distinct existing offers per run: one real change each, nothing superseded.
-            skus = rng.sample(created, min(s.throughput_stock, len(created)))
-            stocks.append(timed(stack, [changes.change(sku) for sku in skus], 300))
-            ctx.say(f"throughput: {stocks[-1].rate_per_s:.1f} product.stock/s")
+        skus = rng.sample(created, min(s.throughput_stock, len(created)))
+        # One change per offer in flight; an offer's next change once its last one is done.
+        stocks = loop(
+            stack,
+            [changes.change(sku) for sku in skus],
+            lambda finished: changes.change(str(finished["sku"])),
+        )
+        ctx.say(f"throughput: {spread(stocks.rates)} product.stock/s")
+        # For comparison with earlier figures: the same offers changed all at once.
+        once = timed(stack, [changes.change(sku) for sku in skus], 300)
     ceiling_rate = ctx.ceiling()
-    up = median(r.rate_per_s for r in upserts)
-    st = median(r.rate_per_s for r in stocks)
+    up = median(upserts.rates)
+    st = median(stocks.rates)
     runs = s.runs
     result.add(Figure("upserted", "product.upserted events/s (new offers)", up, "ev/s", runs))
     result.add(
@@ -117,21 +126,41 @@ def throughput(ctx: Context) -> ScenarioResult:
         Figure("stock_ratio", "  ÷ ceiling", ratio(st, ceiling_rate), "", runs, Target(">=", 0.3))
     )
     result.notes.append(
-        f"throughput: {s.throughput_upserts} upserts per run (runs "
-        f"{spread([r.rate_per_s for r in upserts])} ev/s), {s.throughput_stock} stock events "
-        f"per run over distinct offers (runs {spread([r.rate_per_s for r in stocks])} ev/s); "
-        "first publish → last status, so a run's figure includes the pipeline's fixed delays "
-        "(e.g. batching windows)"
+        f"throughput: closed loops (bench.sustained): {s.throughput_upserts} new products in "
+        f"flight, each status followed by another new product (windows "
+        f"{spread(upserts.rates)} ev/s); {len(skus)} existing offers with one change each in "
+        f"flight, each status followed by that offer's next change (windows "
+        f"{spread(stocks.rates)} ev/s); events/s counted in {runs} windows of "
+        f"{s.throughput_window_s:g} s after {s.throughput_warmup_s:g} s of warm-up"
+    )
+    result.notes.append(
+        f"throughput: the same {len(skus)} offers changed all at once, first publish → last "
+        f"status: {once.rate_per_s:.0f} ev/s ({once.duration_s:.2f} s, the batching windows "
+        "and the fill included)"
     )
     if ceiling_rate is None:
         result.notes.append("throughput: no ceiling measured in this run, so no ratios")
-    for note in (
-        statuses_note("throughput upserts", upserts, "PUBLISHED"),
-        statuses_note("throughput stock", stocks, "UPDATED"),
+    for label, loop_result, expected in (
+        ("throughput upserts", upserts, "PUBLISHED"),
+        ("throughput stock", stocks, "UPDATED"),
     ):
+        note = _loop_note(label, loop_result, expected)
         if note:
             result.notes.append(note)
+    note = statuses_note("throughput stock at once", [once], "UPDATED")
+    if note:
+        result.notes.append(note)
     return result
+
+
+def _loop_note(label: str, loop_result: Sustained, expected: str) -> str | None:
+    """A note when some events of a closed loop ended otherwise than ``expected`` or did
+    not end."""
+    other = Counter(loop_result.statuses)
+    other.pop(expected, None)
+    if loop_result.unfinished:
+        other["no status"] = loop_result.unfinished
+    return f"{label}: statuses other than {expected}: {dict(other)}" if other else None
 
 
 # --- 3. stock burst (+ 6. memory) -----------------------------------------------------------

@@ -65,6 +65,12 @@ PERMANENT: tuple[type[BaseException], ...] = (PermanentError, Rejected)
 WAITING_FOR_PRODUCT = "WAITING_FOR_PRODUCT"
 
 
+def _as_json(enriched: Enriched) -> dict[str, Any]:
+    """``enriched`` as the payload carries it: its fields by name. Its values are plain JSON
+    data already, so they go as they are (no deep copy: the message is encoded at once)."""
+    return {field.name: getattr(enriched, field.name) for field in dataclasses.fields(enriched)}
+
+
 class Steps(StepBase):
     """The actor functions of one process, bound to its :class:`Services`."""
 
@@ -147,7 +153,7 @@ class Steps(StepBase):
             return
         for note in enriched.notes:
             log.info("event.enrich_note", note=note)
-        self.forward(Step.VALIDATE, payload.replace(enriched=dataclasses.asdict(enriched)))
+        self.forward(Step.VALIDATE, payload.replace(enriched=_as_json(enriched)))
 
     def validate(self, data: dict[str, Any]) -> None:
         """Build the offer body and check it against Allegro's rules; → publish."""

@@ -160,16 +160,18 @@ class Payload:
             raise ValueError(f"payload mode must be one of {MODES}, not {self.mode!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object sent to the next actor (fields that are None left out)."""
-        data = dataclasses.asdict(self)
+        """The JSON object sent to the next actor (fields that are None left out).
+
+        Its nested objects (``digests``, ``enriched``, ``body``) are the payload's own, not
+        copies: the message is encoded when it is enqueued, and nobody changes them."""
+        data = {name: getattr(self, name) for name in _PAYLOAD_FIELDS}
         data["changed"] = list(self.changed)
         return {key: value for key, value in data.items() if value is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Payload:
         """Read a payload; unknown keys are ignored (a newer sender may add some)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        values = {key: value for key, value in data.items() if key in _PAYLOAD_FIELD_SET}
         values["changed"] = tuple(values.get("changed") or ())
         values["digests"] = dict(values.get("digests") or {})
         return cls(**values)
@@ -185,6 +187,11 @@ class Payload:
             "account": self.account,
             "version": self.version,
         }
+
+
+#: The payload's field names, in order (read once, not per message).
+_PAYLOAD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Payload))
+_PAYLOAD_FIELD_SET = frozenset(_PAYLOAD_FIELDS)
 
 
 def is_superseded(state: ProductState, payload: Payload, *, content_path: bool) -> bool:

@@ -119,10 +119,11 @@ class IngestHandler:
         self._after_commit: list[Callable[[], object]] | None = None
         self._dispatched: list[str] = []
 
-    def _unit(self) -> AbstractContextManager[None]:
+    def _unit(self, *, durable: bool = True) -> AbstractContextManager[None]:
         """The store's unit of work, unless the batching repository writes on a connection
         of its own (it would wait for the unit's lock)."""
-        return store_unit(self.store, self.stager.repo if self.stager else None)
+        repo = self.stager.repo if self.stager else None
+        return store_unit(self.store, repo, durable=durable)
 
     def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome | Exception]:
         """:meth:`handle` for several deliveries at once, with one store transaction for
@@ -138,13 +139,15 @@ class IngestHandler:
         results: list[Outcome | Exception] = []
         after_commit: list[Callable[[], object]] = []
         dispatched: list[str] = []
+        # Parsed before the transaction: the store's writer lock is held for writing only.
+        parsed = [self.parse(body, routing_key) for body, routing_key, _ in deliveries]
         with self.reporter.deferred():
             with self._unit():
-                for body, routing_key, properties in deliveries:
+                for (body, routing_key, properties), event in zip(deliveries, parsed, strict=True):
                     self._after_commit, self._dispatched = [], []
                     try:
                         with self.reporter.deferred(), self._unit():
-                            outcome = self.handle(body, routing_key, properties)
+                            outcome = self.handle(body, routing_key, properties, parsed=event)
                     except Exception as exc:
                         results.append(exc)
                         continue
@@ -158,7 +161,7 @@ class IngestHandler:
             for action in after_commit:
                 action()
             if dispatched:
-                with self._unit():
+                with self._unit(durable=False):  # marks only: see Store.mark_dispatched
                     for event_id in dispatched:
                         self.store.mark_dispatched(event_id)
         return results
@@ -170,16 +173,33 @@ class IngestHandler:
         else:
             self._after_commit.append(action)
 
-    def handle(self, body: bytes, routing_key: str, properties: pika.BasicProperties) -> Outcome:
-        """Decide and act on one delivery; the caller acks when this returns. Raises only
-        for store and broker failures (the caller nacks the message back then)."""
+    def parse(self, body: bytes, routing_key: str) -> ProductEvent | Exception:
+        """The delivery's event, or why it is none (:class:`EventError`: bad input; any
+        other exception: a bug, raised again by :meth:`handle`)."""
         try:
-            event = parse_event(
+            return parse_event(
                 body, routing_key=routing_key, max_bytes=self.settings.max_event_bytes
             )
-        except EventError as error:
-            self.reject(body, routing_key, properties, error)
+        except Exception as exc:  # handed to handle(), which rejects or raises it
+            return exc
+
+    def handle(
+        self,
+        body: bytes,
+        routing_key: str,
+        properties: pika.BasicProperties,
+        *,
+        parsed: ProductEvent | Exception | None = None,
+    ) -> Outcome:
+        """Decide and act on one delivery; the caller acks when this returns. Raises only
+        for store and broker failures (the caller nacks the message back then).
+        ``parsed``: what :meth:`parse` gave for it, when the caller parsed it already."""
+        event = self.parse(body, routing_key) if parsed is None else parsed
+        if isinstance(event, EventError):
+            self.reject(body, routing_key, properties, event)
             return Outcome.REJECTED
+        if isinstance(event, Exception):
+            raise event
         structlog.contextvars.bind_contextvars(
             event_id=event.event_id, sku=event.sku, account=event.account
         )

@@ -27,7 +27,8 @@ So "not found" after an uncertain POST proves nothing, and:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,7 @@ from workers.domain.offer import stock_price_overlay
 from workers.domain.plan import PublishAction, PublishPlan, fingerprint, plan_publish
 from workers.middleware import Deferred
 from workers.status import allegro_errors
-from workers.store import CreateIntent, OfferRecord
+from workers.store import CreateIntent, OfferRecord, Store
 from workers.topology import Step
 
 if TYPE_CHECKING:
@@ -137,12 +138,16 @@ class PublishStep(StepBase):
                 f"SKU {payload.sku} is being published by another worker",
                 delay_ms=random.randint(*LEASE_WAIT_MS),
             )
+        lease = _Lease(store, payload.account, payload.sku, owner)
         try:
-            self.publish_leased(payload)
+            self.publish_leased(payload, lease)
         finally:
-            store.release_lease(payload.account, payload.sku, owner)
+            if not lease.released:
+                store.release_lease(payload.account, payload.sku, owner)
 
-    def publish_leased(self, payload: Payload) -> None:
+    def publish_leased(self, payload: Payload, lease: _Lease | None = None) -> None:
+        """The publication under the SKU's lease; ``lease`` (when given) is released with
+        the outcome's writes, in the same store transaction."""
         # Read again under the lease: another worker may have published meanwhile.
         state = self.pending_state(payload)
         if state is None:
@@ -180,9 +185,25 @@ class PublishStep(StepBase):
         try:
             result = self.execute(client, payload, plan, record)
         except (ValidationFailed, OperationFailed) as exc:
-            self.rejected_by_allegro(payload, record, exc)
+            with self._outcome(lease):
+                self.rejected_by_allegro(payload, record, exc)
             return
-        self.finish(payload, state, plan, record, result, first=first)
+        with self._outcome(lease):
+            self.finish(payload, state, plan, record, result, first=first)
+
+    @contextmanager
+    def _outcome(self, lease: _Lease | None) -> Iterator[None]:
+        """The outcome's writes (registry, status) and the lease's release in one store
+        transaction where the store groups writes (SQLite: one commit instead of three);
+        the status is published once that committed."""
+        store = self.services.store
+        with self.services.reporter.deferred():
+            with store.unit_of_work():
+                yield
+                if lease is not None:
+                    lease.release()
+            if lease is not None:
+                lease.released = True
 
     def pending_state(self, payload: Payload) -> ProductState | None:
         """The SKU's desired state when ``payload`` still has work to do; None when its
@@ -267,12 +288,14 @@ class PublishStep(StepBase):
         published = record.published_body if record is not None else None
         if deleted:
             return dict(published or {})
+        # No deep copy of the base body: the message's body and the registry's are this
+        # run's own, read only (planning copies what it sends and stores).
         if payload.mode == "content" and payload.body is not None:
             # Stock and price as stored now: a fast-path change may have come meanwhile.
-            return stock_price_overlay(payload.body, state)
+            return stock_price_overlay(payload.body, state, copy_body=False)
         if published is None:
             return None
-        return stock_price_overlay(published, state)
+        return stock_price_overlay(published, state, copy_body=False)
 
     def execute(
         self,
@@ -368,3 +391,14 @@ class PublishStep(StepBase):
             offer_id=offer_id,
             trace_id=exc.trace_id,
         )
+
+
+class _Lease:
+    """A SKU lease that :meth:`PublishStep._outcome` may give back with its writes."""
+
+    def __init__(self, store: Store, account: str, sku: str, owner: str) -> None:
+        self.store, self.account, self.sku, self.owner = store, account, sku, owner
+        self.released = False
+
+    def release(self) -> None:
+        self.store.release_lease(self.account, self.sku, self.owner)

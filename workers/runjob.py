@@ -250,10 +250,17 @@ def tail(path: Path, lines: int = 15) -> str:
 
 
 def start_sandbox(
-    port: int, log_path: Path, env: Mapping[str, str], timeout_s: float = STARTUP_TIMEOUT_S
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str],
+    timeout_s: float = STARTUP_TIMEOUT_S,
+    *,
+    log_level: str = "info",
 ) -> subprocess.Popen[bytes]:
-    """``allegro-feed sandbox --port PORT`` as a child, once ``/__sandbox/config`` answers."""
+    """``allegro-feed sandbox --port PORT`` as a child, once ``/__sandbox/config`` answers.
+    ``log_level``: uvicorn's (``info`` logs a line per request)."""
     command = [sys.executable, "-m", "workers.cli", "sandbox", "--port", str(port)]
+    command += ["--log-level", log_level]
     proc = spawn(command, log_path, env)
     url = f"http://127.0.0.1:{port}/__sandbox/config"
     deadline = time.monotonic() + timeout_s

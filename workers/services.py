@@ -16,7 +16,8 @@ broker; nothing connects until first used, so it is cheap to call at import time
 - the :class:`~workers.status.StatusReporter` publishing on the broker's thread-local
   confirmed channel, and the outbox sweep run when a worker boots
   (:meth:`Services.sweep_statuses`);
-- a per-process cache of Allegro categories (for the leaf check).
+- a per-process cache of Allegro categories (for the leaf check), and of the category
+  parameters read from the store's cache (:meth:`Services.parameters`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +40,11 @@ from schemas.mapping import MappingFile, load_mapping
 from workers.allegro import AllegroClient, Product
 from workers.broker import connection_parameters, create_broker
 from workers.budget import shared_budget
+from workers.domain.model import CategoryParameters
 from workers.middleware import DeclareTopology, StatusOnFailure, SweepStatusOutbox
 from workers.settings import Settings
 from workers.status import BrokerChannelPublisher, ChannelPublisher, Publisher, StatusReporter
-from workers.store import Store, open_store
+from workers.store import CachedParameters, Store, open_store
 from workers.topology import Names, Step
 
 __all__ = ["ClientFactory", "Runtime", "Services", "allegro_json", "setup"]
@@ -59,6 +62,8 @@ def _default_client(settings: Settings, store: Store, account: str) -> AllegroCl
 
 
 _UNSET: Any = object()
+#: Categories whose parameters one process keeps decoded (see :meth:`Services.parameters`).
+PARAMETERS_MEMO_SIZE = 64
 
 
 def allegro_json(value: Any) -> Any:
@@ -105,6 +110,7 @@ class Services:
         self._clients: list[AllegroClient] = []
         self._generation = 0
         self._categories: dict[str, dict[str, Any]] = {}
+        self._parameters_memo: OrderedDict[str, CachedParameters] = OrderedDict()
         self._reporter: StatusReporter | None = None
         self._publisher = publisher
         self._host = socket.gethostname()
@@ -182,6 +188,7 @@ class Services:
             clients, self._clients = self._clients, []
             self._generation += 1
             self._categories.clear()
+            self._parameters_memo.clear()
         for client in clients:
             client.close()
 
@@ -198,11 +205,22 @@ class Services:
     def parameters(self, client: AllegroClient, category_id: str) -> list[dict[str, Any]]:
         """The category's parameters (Allegro's dict shape) from the store's cache; when
         missing or older than ``parameters_ttl_s`` one worker (``parameters_lock``) fetches
-        them while the others wait and then read the cache."""
+        them while the others wait and then read the cache.
+
+        The process keeps the entries it read (decoded, for the last
+        :data:`PARAMETERS_MEMO_SIZE` categories) and uses one until the store's entry would
+        be stale: the store replaces an entry only once it is stale, so until then it holds
+        the same one. Enrich and validate of an event read it twice; a large category's
+        parameters are not decoded from the store each time, and what the domain derives
+        from them is derived once (:class:`~workers.domain.model.CategoryParameters`).
+        Callers treat the list as read-only: it is shared by the process's threads."""
+        memo = self._parameters_memo.get(category_id)
+        if memo is not None and self._fresh(memo.fetched_at):
+            return memo.parameters
         store = self.store
         cached = store.cached_parameters(category_id)
         if cached is not None and self._fresh(cached.fetched_at):
-            return cached.parameters
+            return self._remember_parameters(cached)
         with store.parameters_lock(category_id):
             cached = store.cached_parameters(category_id)
             if cached is not None and self._fresh(cached.fetched_at):
@@ -214,6 +232,17 @@ class Services:
             store.put_parameters(category_id, fetched)
         log.info("parameters.fetched", category_id=category_id, count=len(fetched))
         return fetched
+
+    def _remember_parameters(self, cached: CachedParameters) -> list[dict[str, Any]]:
+        parameters = CategoryParameters(cached.parameters)
+        entry = CachedParameters(cached.category_id, parameters, cached.fetched_at)
+        with self._lock:
+            memo = self._parameters_memo
+            memo[cached.category_id] = entry
+            memo.move_to_end(cached.category_id)
+            while len(memo) > PARAMETERS_MEMO_SIZE:
+                memo.popitem(last=False)
+        return parameters
 
     def _fresh(self, fetched_at: datetime) -> bool:
         age_s = (datetime.now(UTC) - fetched_at).total_seconds()

@@ -39,10 +39,11 @@ Publishing needs a pika channel in confirm mode, owned by the calling thread:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import pika
@@ -108,9 +109,13 @@ class StatusRecorder(Protocol):
 
     def add_status(self, message: StatusMessage) -> bool: ...
 
+    def add_statuses(self, messages: Sequence[StatusMessage]) -> list[bool]: ...
+
     def terminal_entry(self, event_id: str) -> StoredStatus | None: ...
 
     def mark_status_published(self, event_id: str, status: Status) -> None: ...
+
+    def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None: ...
 
     def unpublished_statuses(
         self, limit: int = 100, *, min_age_s: float = 0.0
@@ -173,17 +178,29 @@ class StatusReporter:
     """Records a status in the store, publishes it and marks it published: once per event
     and delivery attempt chain (see the module doc)."""
 
-    def __init__(self, store: StatusRecorder, publisher: Publisher, exchange: str) -> None:
+    def __init__(
+        self,
+        store: StatusRecorder,
+        publisher: Publisher,
+        exchange: str,
+        *,
+        runner: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        """``runner``: runs each publication job (publish, then mark published); default:
+        here and now, its failure raised to the caller. A process that publishes from a
+        thread of its own (the batcher) passes that thread's queue: the caller goes on at
+        once, and a job that fails leaves its statuses to the outbox sweep."""
         self._store = store
         self._publisher = publisher
         self.exchange = exchange
+        self._run = runner or _run_now
         self._local = threading.local()  # .pending: the deferred block's statuses
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
         """A block in which :meth:`report` (and :meth:`settled`) record statuses but
         publish none: they are published when the block ends without an error, in order,
-        then marked published in one unit of work of the store. Open it *around* the
+        then marked published in one store transaction. Open it *around* the
         caller's unit of work, so that nothing is published before its record committed.
         A block that raises publishes nothing: what it recorded and committed anyway is
         left to the outbox sweep. Nested blocks join the outermost (per thread); one that
@@ -206,8 +223,10 @@ class StatusReporter:
         self._publish_all(pending)
 
     def _publish_all(self, messages: list[StatusMessage]) -> None:
-        if not messages:
-            return
+        if messages:
+            self._run(functools.partial(self._publish_and_mark, messages))
+
+    def _publish_and_mark(self, messages: list[StatusMessage]) -> None:
         outgoing = [
             (self.exchange, m.routing_key, m.to_json(), status_properties(m)) for m in messages
         ]
@@ -217,17 +236,26 @@ class StatusReporter:
         else:
             for exchange, routing_key, body, properties in outgoing:
                 self._publisher.publish(exchange, routing_key, body, properties)
-        unit = getattr(self._store, "unit_of_work", None)
-        with unit() if callable(unit) else nullcontext():
-            for message in messages:
-                if message.event_id is not None:
-                    self._store.mark_status_published(message.event_id, message.status)
+        self._store.mark_statuses_published(
+            [(m.event_id, m.status) for m in messages if m.event_id is not None]
+        )
 
     def report(self, message: StatusMessage) -> bool:
         """Record and publish ``message``; False when the event already has its terminal
         status (then that one is published if it is still unpublished). Raises when the
         store or RabbitMQ fails: the status stays in the outbox."""
-        if not self._store.add_status(message):
+        return self._reported(message, self._store.add_status(message))
+
+    def report_many(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        """:meth:`report` for each message, recorded in one store transaction (then
+        published in order: at the end of the deferred block, if one is open)."""
+        taken = self._store.add_statuses(messages)
+        return [self._reported(m, t) for m, t in zip(messages, taken, strict=True)]
+
+    def _reported(self, message: StatusMessage, taken: bool) -> bool:
+        """Publish ``message`` that the store took (``taken``); otherwise make sure the
+        status the event already has is published."""
+        if not taken:
             log.info(
                 "status.already_reported",
                 event_id=message.event_id,
@@ -303,12 +331,19 @@ class StatusReporter:
         if pending is not None:
             pending.append(message)  # published when the deferred block ends
             return
+        self._run(functools.partial(self._publish_one, message))
+
+    def _publish_one(self, message: StatusMessage) -> None:
         self._publisher.publish(
             self.exchange, message.routing_key, message.to_json(), status_properties(message)
         )
         if message.event_id is not None:
             # A crash right here publishes the status once more later, same message_id.
             self._store.mark_status_published(message.event_id, message.status)
+
+
+def _run_now(job: Callable[[], None]) -> None:
+    job()
 
 
 #: One message of a batch: exchange, routing key, body, properties.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pika
@@ -24,8 +24,15 @@ class RecordingStore:
         self.added.append(str(message.event_id))  # type: ignore[attr-defined]
         return True
 
+    def add_statuses(self, messages: Sequence[object]) -> list[bool]:
+        return [self.add_status(message) for message in messages]
+
     def mark_status_published(self, event_id: str, status: Status) -> None:
         self.marked.append(event_id)
+
+    def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None:
+        for event_id, status in published:
+            self.mark_status_published(event_id, status)
 
 
 @pytest.fixture

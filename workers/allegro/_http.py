@@ -12,6 +12,7 @@ The retry policy itself (what is retried, how long to wait) lives in :mod:`._ret
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.metadata
 import json as jsonlib
 import time
@@ -145,6 +146,34 @@ class CallState:
     refreshed: bool = False
 
 
+class _ResponseCookies(httpx.Cookies):
+    """The client's cookie jar. httpx hands it every response; one without ``Set-Cookie``
+    (or ``Set-Cookie2``) has nothing to store (the standard library's jar returns at once),
+    so it is skipped before httpx builds the urllib request and message copies the jar
+    needs. Responses that set cookies are stored exactly as before."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.Client):
+    """``httpx.Client`` with :class:`_ResponseCookies` as its cookie jar."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._response_cookies = _ResponseCookies(kwargs.get("cookies"))
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._response_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._response_cookies = _ResponseCookies(cookies)
+
+
 class HttpCore:
     """Sends requests to Allegro's API and OAuth hosts. Thread-safe (httpx.Client is);
     not fork-safe: create it in the process that uses it."""
@@ -170,7 +199,13 @@ class HttpCore:
         self.auth_base = settings.auth_base_url
         #: the path of the API base URL, stripped from Locations by api_path()
         self._api_prefix = httpx.URL(self.api_base).path.rstrip("/")
-        self._client = httpx.Client(
+        #: Accept-Language and Accept of the API and the OAuth host, copied into each
+        #: request's headers (the settings do not change under a running core).
+        self._base_headers = {
+            "api": {"Accept-Language": settings.accept_language, "Accept": MEDIA_TYPE},
+            "auth": {"Accept-Language": settings.accept_language, "Accept": "application/json"},
+        }
+        self._client = _Client(
             transport=transport,
             follow_redirects=False,  # the 303 of a finished operation must be seen
             timeout=httpx.Timeout(settings.http_timeout_s, connect=settings.http_connect_timeout_s),
@@ -256,8 +291,7 @@ class HttpCore:
         state = state if state is not None else CallState()
         root = self.api_base if base == "api" else self.auth_base
         url = root + path
-        headers = {"Accept-Language": self.settings.accept_language}
-        headers["Accept"] = MEDIA_TYPE if base == "api" else "application/json"
+        headers = dict(self._base_headers["api" if base == "api" else "auth"])
         content: bytes | None = None
         if json is not None:
             content = jsonlib.dumps(json, default=_json_default, ensure_ascii=False).encode()
@@ -364,8 +398,7 @@ class HttpCore:
         try:
             request = self._client.build_request(
                 method,
-                url,
-                params=_query(params),
+                _url(url, params),
                 content=content,
                 data=form,
                 headers=headers,
@@ -414,11 +447,23 @@ class HttpCore:
         return response
 
 
-def _query(params: QueryParams) -> httpx.QueryParams | None:
+def _url(url: str, params: QueryParams) -> httpx.URL:
+    """``url`` with ``params`` as its query, parsed once. The same URL as httpx makes of
+    ``build_request(url, params=...)``, which parses the URL a second time to merge the
+    query in; a URL without a query is parsed once per distinct text."""
     if not params:
-        return None
+        return _parsed(url)
     pairs = params.items() if isinstance(params, Mapping) else params
-    return httpx.QueryParams([(key, str(value)) for key, value in pairs])
+    query = httpx.QueryParams([(key, str(value)) for key, value in pairs])
+    if "?" in url or "#" in url:
+        return httpx.URL(url, params=query)  # as httpx does: params replace the query
+    return httpx.URL(f"{url}?{query}")
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(url: str) -> httpx.URL:
+    # httpx.URL is immutable (every change makes a new one): safe to share.
+    return httpx.URL(url)
 
 
 def _short(exc: Exception) -> str:

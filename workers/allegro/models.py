@@ -26,7 +26,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    PrivateAttr,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -83,6 +82,9 @@ def _empty_list_to_dict(value: Any) -> Any:
 LenientMap = Annotated[dict[str, Any] | None, BeforeValidator(_empty_list_to_dict)]
 
 
+_TRACE_ID = "_trace_id"
+
+
 class AllegroModel(BaseModel):
     """Base of the response models: camelCase aliases, extras kept, bad fields → None."""
 
@@ -93,15 +95,25 @@ class AllegroModel(BaseModel):
         coerce_numbers_to_str=True,  # ids are strings; tolerate numbers
     )
 
-    _trace_id: str | None = PrivateAttr(default=None)
+    # The trace id is kept as pydantic keeps private attributes (``__pydantic_private__``,
+    # copied, pickled and compared with the model), but only on the models that have one:
+    # a declared PrivateAttr would make pydantic run a Python hook for every nested model
+    # of every response. A model without a trace id compares equal to one whose trace id
+    # was set to None, as with a PrivateAttr defaulting to None.
 
     @property
     def trace_id(self) -> str | None:
         """Allegro's ``Trace-Id`` of the response this model was read from."""
-        return self._trace_id
+        private = self.__pydantic_private__
+        return private.get(_TRACE_ID) if private else None
 
     def with_trace_id(self, trace_id: str | None) -> Self:
-        self._trace_id = trace_id
+        private = dict(self.__pydantic_private__ or {})
+        if trace_id is None:
+            private.pop(_TRACE_ID, None)
+        else:
+            private[_TRACE_ID] = trace_id
+        object.__setattr__(self, "__pydantic_private__", private or None)
         return self
 
     @field_validator("*", mode="wrap")

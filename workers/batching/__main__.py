@@ -35,6 +35,7 @@ from workers.topology import Names, declare
 from .flusher import Batcher
 from .handover import publish_handover
 from .repo import BatchRepo
+from .status_thread import StatusThread
 
 # Named, not __name__: the module runs as __main__.
 log = structlog.get_logger("workers.batching")
@@ -156,7 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         return client
 
-    reporter = StatusReporter(store, channel, Names.of(settings).status_exchange)
+    # Statuses are published from a thread of their own: the loop does not wait for them.
+    status_thread = StatusThread(channel)
+    status_thread.start()
+    reporter = StatusReporter(
+        store, channel, Names.of(settings).status_exchange, runner=status_thread.submit
+    )
     batcher = Batcher(
         settings, store, repo, client_for, reporter, publish_handover(broker, settings, store)
     )
@@ -170,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     log.info("batch.starting", owner=batcher.owner, **_windows(batcher))
     try:
-        batcher.run_forever(stop, idle=lambda seconds: channel.idle(seconds, stop))
+        batcher.run_forever(stop)
     finally:
+        status_thread.close()  # what was settled is published before the channel closes
         for client in clients.values():
             client.close()
         channel.close()

@@ -17,13 +17,16 @@ from .repo import BatchRepo
 __all__ = ["bookkeeping", "store_unit"]
 
 
-def store_unit(store: object, repo: BatchRepo | None = None) -> AbstractContextManager[None]:
-    """The store's unit of work, unless ``repo`` writes on a connection of its own (a
-    unit would hold the lock its writes wait for: then each write commits alone)."""
+def store_unit(
+    store: object, repo: BatchRepo | None = None, *, durable: bool = True
+) -> AbstractContextManager[None]:
+    """The store's unit of work (``durable``: see ``Store.unit_of_work``), unless ``repo``
+    writes on a connection of its own (a unit would hold the lock its writes wait for:
+    then each write commits alone)."""
     unit = getattr(store, "unit_of_work", None)
     if not callable(unit) or (repo is not None and not repo.joins_store_units):
         return nullcontext()
-    context: AbstractContextManager[None] = unit()
+    context: AbstractContextManager[None] = unit() if durable else unit(durable=False)
     return context
 
 

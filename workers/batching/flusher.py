@@ -129,9 +129,15 @@ class Batcher:
         for account in self.repo.accounts_with_work():
             if not self._leads(account):
                 continue
+            # The due entries' calls go out first and the flush runs while they are on the
+            # way; what the flush claimed is sent in this run too.
+            started = self.journal.start(account, now)
+            claimed = tick.claimed
             with bookkeeping(self.store, self.repo):  # leases, reads, claims: one commit
                 self._flush(account, now, tick)
-            self.journal.work(account, now, tick)
+            self.journal.finish(started, now, tick)
+            if tick.claimed > claimed:
+                self.journal.work(account, now, tick)
         if now >= self._next_prune:
             self._next_prune = now + _PRUNE_EVERY_S
             pruned = self.repo.prune(now - RETENTION_S)
@@ -142,10 +148,11 @@ class Batcher:
     def run_forever(
         self, stop: threading.Event, *, idle: Callable[[float], object] | None = None
     ) -> None:
-        """:meth:`run_once` until ``stop`` is set, pausing ``idle(seconds)`` between runs
-        (default ``stop.wait``; a process with a RabbitMQ connection lets it serve its
-        heartbeats meanwhile). A failed run (store or RabbitMQ down) is retried with a
-        growing pause. Gives up the leases when it stops."""
+        """:meth:`run_once` until ``stop`` is set, pausing ``idle(seconds)`` after a run
+        that found nothing to do (default ``stop.wait``; a process with a RabbitMQ
+        connection may serve its heartbeats meanwhile); a run that moved something is
+        followed by the next at once. A failed run (store or RabbitMQ down) is retried with
+        a growing pause. Gives up the leases when it stops."""
         wait = idle or stop.wait
         config = self.config
         # A tenth of the shortest interval: a change or a poll waits at most that much
@@ -155,7 +162,7 @@ class Batcher:
         try:
             while not stop.is_set():
                 try:
-                    self.run_once()
+                    tick = self.run_once()
                     failures = 0
                 except Exception:
                     failures += 1
@@ -163,7 +170,8 @@ class Batcher:
                     log.exception("batch.run_failed", retry_in_s=pause_s)
                     wait(pause_s)
                     continue
-                wait(tick_s)
+                if not tick.busy:  # a run that moved something goes on at once
+                    wait(tick_s)
         finally:
             self.close()
 
@@ -197,18 +205,20 @@ class Batcher:
     def _flush(self, account: str, now: float, tick: Tick) -> None:
         config = self.config
         settled_before = now - config.coalesce_s
-        count, oldest = self.repo.pending_stats(account, settled_before)
+        count, oldest, largest = self.repo.pending_groups(account, settled_before)
         if not count or oldest is None:
             return
-        if count < config.batch_max_offers and oldest + config.coalesce_s + config.batch_s > now:
+        # A command carries one value: only a group of changes to one value can fill one.
+        can_fill = largest >= config.batch_max_offers
+        if not can_fill and oldest + config.coalesce_s + config.batch_s > now:
             return  # no command can be full or past its window yet
         # The same SKUs keep changing: send their final values once, later (a command
         # that is full goes all the same).
         holding = self._in_burst(account, now, oldest)
-        if holding and count < config.batch_max_offers:
+        if holding and not can_fill:
             return
         changes = self.repo.pending(account, settled_before)
-        offers = {sku: self.store.get_offer(account, sku) for sku in {c.sku for c in changes}}
+        offers = self.store.get_offers(account, {c.sku for c in changes})
         planned = plan_changes(
             changes,
             offers,
@@ -267,8 +277,10 @@ class Batcher:
         after this one sees our change, one before it is seen here) are settled
         SUPERSEDED instead of being sent. Returns the SKUs leased and the commands to
         claim."""
-        granted: dict[str, bool] = {}
-        states: dict[str, ProductState | None] = {}  # read once per SKU (stock and price)
+        skus = [i.sku for c in commands if c.type is not CommandType.SETTLE for i in c.items]
+        granted = self.store.acquire_leases(account, skus, SKU_LEASE_OWNER, self.config.sku_lease_s)
+        # Read under the leases, once per SKU (its stock and its price change alike).
+        states = self.store.product_states(account, granted)
         kept: list[NewCommand] = []
         stale: list[Item] = []
         for command in commands:
@@ -278,14 +290,8 @@ class Batcher:
             items = []
             for item in command.items:
                 if item.sku not in granted:
-                    granted[item.sku] = self.store.acquire_lease(
-                        account, item.sku, SKU_LEASE_OWNER, self.config.sku_lease_s
-                    )
-                if not granted[item.sku]:
                     continue
-                if item.sku not in states:
-                    states[item.sku] = self.store.product_state(account, item.sku)
-                if current_in_state(item, states[item.sku]):
+                if current_in_state(item, states.get(item.sku)):
                     items.append(item)
                 else:
                     stale.append(dataclasses.replace(item, outcome=SettleOutcome.SUPERSEDED))
@@ -293,7 +299,7 @@ class Batcher:
                 kept.append(dataclasses.replace(command, items=tuple(items)))
         if stale:
             kept.append(NewCommand(CommandType.SETTLE, None, tuple(stale)))
-        busy = [sku for sku, ok in granted.items() if not ok]
+        busy = sorted(set(skus) - granted)
         if busy:
             log.info("batch.skus_busy", count=len(busy), example=busy[0])
-        return {sku for sku, ok in granted.items() if ok}, kept
+        return granted, kept

@@ -16,15 +16,16 @@ failed otherwise is handed to the PATCH path, whose status then stands for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
 
-from schemas.status import PublicationStatus, Status, StatusError
+from schemas.status import PublicationStatus, Status, StatusError, StatusMessage
 from workers.allegro.models import CommandTask
 from workers.status import status_for
-from workers.store.base import Store
+from workers.store.base import OfferRecord, Store
 
 from .model import EventRef, Handover, Item, JournalEntry, NewCommand, SettleOutcome
 from .plan import ACTIVATE, FailureAction, failure_action, follow_up, registry_after
@@ -44,6 +45,10 @@ def _publication(value: str | None) -> str | None:
     return value if value in _KNOWN_PUBLICATION else None
 
 
+def _succeeded(task: CommandTask | None) -> bool:
+    return task is not None and task.status == "SUCCESS"
+
+
 class Outcomes:
     """Decides and reports the outcome of journal entries (see the module doc)."""
 
@@ -53,8 +58,22 @@ class Outcomes:
         self.store = store
         self.reporter = reporter
         self.on_task_failed = on_task_failed
+        self._collected: list[StatusMessage] | None = None
 
     # --- reporting ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _statuses_together(self) -> Iterator[None]:
+        """Statuses reported in the block are recorded in one store call when it ends (in
+        the order they came); a block that raises reports none of them."""
+        collected: list[StatusMessage] = []
+        self._collected = collected
+        try:
+            yield
+        finally:
+            self._collected = None
+        if collected:
+            self.reporter.report_many(collected)
 
     def _report(
         self,
@@ -71,7 +90,11 @@ class Outcomes:
             "account": account,
             "version": event.version,
         }
-        self.reporter.report(status_for(identity, status, errors=errors, **fields))
+        message = status_for(identity, status, errors=errors, **fields)
+        if self._collected is not None:
+            self._collected.append(message)
+        else:
+            self.reporter.report(message)
 
     def report_item(
         self,
@@ -134,6 +157,10 @@ class Outcomes:
 
     def settle(self, entry: JournalEntry) -> None:
         """The outcome of a settle entry's items (decided when they were planned)."""
+        with self._statuses_together():
+            self._settle(entry)
+
+    def _settle(self, entry: JournalEntry) -> None:
         for item in entry.items:
             if item.outcome is SettleOutcome.UNCHANGED:
                 self.report_item(
@@ -154,17 +181,32 @@ class Outcomes:
         """The outcome of a command Allegro has finished; ``tasks`` by offer id. Returns
         the ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
         restocked: list[Item] = []
-        succeeded = failed = 0
-        for item in entry.items:
-            task = tasks.get(item.offer_id or "")
-            if task is not None and task.status == "SUCCESS":
-                succeeded += 1
-                self._succeeded(entry, item)
+        done = [i for i in entry.items if _succeeded(tasks.get(i.offer_id or ""))]
+        records = self.store.get_offers(entry.account, [item.sku for item in done])
+        updates: list[OfferRecord] = []
+        with self._statuses_together():
+            for item in entry.items:
+                task = tasks.get(item.offer_id or "")
+                if not _succeeded(task):
+                    self._failed(entry, item, task)
+                    continue
+                record = records.get(item.sku)
+                if record is not None and record.offer_id == item.offer_id:
+                    updates.append(registry_after(record, entry.type, entry.value, item))
                 if item.then == ACTIVATE:
-                    restocked.append(item)
-            else:
-                failed += 1
-                self._failed(entry, item, task)
+                    restocked.append(item)  # its status waits for the ACTIVATE command
+                    continue
+                status, publication = _success_status(entry.type, entry.value, item)
+                self.report_item(
+                    entry.account,
+                    item,
+                    status,
+                    publication_status=publication,
+                    trace_id=entry.trace_id,
+                )
+            self.store.save_offers(updates)  # before the statuses that tell of them
+        succeeded = len(done)
+        failed = len(entry.items) - succeeded
         log.info(
             "batch.command_done",
             command_id=entry.command_id,
@@ -173,17 +215,6 @@ class Outcomes:
             failed=failed,
         )
         return follow_up(restocked, parent=entry.command_id)
-
-    def _succeeded(self, entry: JournalEntry, item: Item) -> None:
-        record = self.store.get_offer(entry.account, item.sku)
-        if record is not None and record.offer_id == item.offer_id:
-            self.store.save_offer(registry_after(record, entry.type, entry.value, item))
-        if item.then == ACTIVATE:
-            return  # its status waits for the ACTIVATE command
-        status, publication = _success_status(entry.type, entry.value, item)
-        self.report_item(
-            entry.account, item, status, publication_status=publication, trace_id=entry.trace_id
-        )
 
     def _failed(self, entry: JournalEntry, item: Item, task: CommandTask | None) -> None:
         if task is None or task.status != "FAIL":
@@ -224,16 +255,16 @@ class Outcomes:
         connected, access denied): every item goes to the PATCH path, which fails the same
         way and reports FAILED (dead-lettered, replayable once fixed); without that path,
         FAILED here."""
-        for item in entry.items:
-            if data:
-                found = status_errors(errors, fallback=message)
-                self.report_item(entry.account, item, Status.REJECTED, found)
-            elif self.on_task_failed is not None:
-                self.hand_over(entry.account, item, f"command refused: {message}", errors)
-            else:
-                self.report_item(
-                    entry.account, item, Status.FAILED, status_errors(errors, fallback=message)
-                )
+        with self._statuses_together():
+            for item in entry.items:
+                if data:
+                    found = status_errors(errors, fallback=message)
+                    self.report_item(entry.account, item, Status.REJECTED, found)
+                elif self.on_task_failed is not None:
+                    self.hand_over(entry.account, item, f"command refused: {message}", errors)
+                else:
+                    found = status_errors(errors, fallback=message)
+                    self.report_item(entry.account, item, Status.FAILED, found)
         log.error(
             "batch.command_refused",
             command_id=entry.command_id,

@@ -191,24 +191,36 @@ class BatchRepo(JournalTable):
     def pending_stats(self, account: str, settled_before: float) -> tuple[int, float | None]:
         """How many changes of ``account`` can be claimed (not in flight, coalescing window
         opened at or before ``settled_before``), and the earliest ``first_at`` of them."""
+        count, oldest, _ = self.pending_groups(account, settled_before)
+        return count, oldest
+
+    def pending_groups(self, account: str, settled_before: float) -> tuple[int, float | None, int]:
+        """:meth:`pending_stats` and the size of the largest group of those changes that
+        share a kind and a value (the most offers one command of them could carry)."""
         row = self.db.read(
             lambda conn: conn.execute(
-                "SELECT COUNT(*), MIN(first_at) FROM batch_pending WHERE account = ? "
-                "AND first_at IS NOT NULL AND first_at <= ? AND inflight IS NULL",
+                "SELECT COALESCE(SUM(n), 0), MIN(f), COALESCE(MAX(n), 0) FROM ("
+                "SELECT COUNT(*) AS n, MIN(first_at) AS f FROM batch_pending "
+                "WHERE account = ? AND first_at IS NOT NULL AND first_at <= ? "
+                "AND inflight IS NULL GROUP BY kind, value) AS groups",
                 (account, settled_before),
             ).fetchone()
         )
-        return int(row[0]), (float(row[1]) if row[1] is not None else None)
+        oldest = float(row[1]) if row[1] is not None else None
+        return int(row[0]), oldest, int(row[2])
 
     def absorption(self, account: str, since: float) -> tuple[int, int]:
         """How the changes staged for ``account`` since ``since`` landed: ``(absorbed,
-        fresh)``, the pending changes opened before ``since`` that took another event (of
-        any version) after it, and those opened after it. Many absorbed ones mean a burst
-        that coalescing pays off for (the same SKUs changing again while they wait)."""
+        fresh)``. Absorbed: the pending changes opened before ``since`` that took another
+        event (of any version) after it, and those of SKUs whose previous change is still
+        in flight (the SKU changed again before Allegro had the last value); fresh: the
+        others opened after it. Many absorbed ones mean a burst that coalescing pays off
+        for (the same SKUs changing again while they wait)."""
         row = self.db.read(
             lambda conn: conn.execute(
-                "SELECT COALESCE(SUM(CASE WHEN first_at < ? THEN 1 ELSE 0 END), 0), "
-                "COALESCE(SUM(CASE WHEN first_at >= ? THEN 1 ELSE 0 END), 0) "
+                "SELECT COALESCE(SUM(CASE WHEN first_at < ? OR inflight IS NOT NULL "
+                "THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN first_at >= ? AND inflight IS NULL THEN 1 ELSE 0 END), 0) "
                 "FROM batch_pending WHERE account = ? AND first_at IS NOT NULL "
                 "AND last_at >= ?",
                 (since, since, account, since),

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from schemas.status import StatusError, StatusMessage
@@ -22,6 +22,9 @@ __all__ = ["OnTaskFailed", "Reporter", "status_errors"]
 class Reporter(Protocol):
     def report(self, message: StatusMessage) -> bool:
         """Record and publish ``message``; False when its event has its status already."""
+
+    def report_many(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        """:meth:`report` for each message, recorded together."""
 
 
 OnTaskFailed = Callable[[Handover], None]

@@ -35,7 +35,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 import structlog
 
@@ -175,6 +175,74 @@ class _Poll(NamedTuple):
 # --- the HTTP part (pool threads: no store, no journal, no worker state) -------------------------
 
 
+@dataclass(frozen=True)
+class Started:
+    """Entries of a run whose calls :meth:`JournalWorker.start` began: by command id, the
+    failure that kept one from starting, the functions giving a PUT's result or a poll's
+    reading, and the polls held back behind each probe (see :func:`_probes`)."""
+
+    entries: list[JournalEntry]
+    unready: dict[str, Exception]
+    puts: dict[str, Callable[[], CommandResult]]
+    polls: dict[str, Callable[[], _Poll]]
+    held: dict[str, list[tuple[JournalEntry, CommandClient]]]
+
+
+def _probes(
+    calls: list[tuple[JournalEntry, CommandClient]],
+) -> tuple[
+    list[tuple[JournalEntry, CommandClient]], dict[str, list[tuple[JournalEntry, CommandClient]]]
+]:
+    """The calls to make now, and the polls held back: of the commands of one kind and
+    account due for a poll, only the one sent first is read now (the probe); the others
+    are read in the same run once it is done, else looked at again with it. Commands sent
+    together finish at about the same time, so while the first is busy, reading the later
+    ones mostly counts requests: a burst of forty commands sent at once made forty reads
+    every poll interval instead of one. (Allegro does not promise an order; a later
+    command done before the first waits at most until the first is done.)"""
+    now_calls: list[tuple[JournalEntry, CommandClient]] = []
+    groups: dict[tuple[CommandType, str], list[tuple[JournalEntry, CommandClient]]] = {}
+    for entry, client in calls:
+        if entry.state is JournalState.NEW:
+            now_calls.append((entry, client))
+        else:
+            groups.setdefault((entry.type, entry.account), []).append((entry, client))
+    held: dict[str, list[tuple[JournalEntry, CommandClient]]] = {}
+    for group in groups.values():
+        group.sort(key=lambda call: (call[0].sent_at or 0.0, call[0].command_id))
+        probe, *others = group
+        now_calls.append(probe)
+        if others:
+            held[probe[0].command_id] = others
+    return now_calls, held
+
+
+def _still_busy(poll: Callable[[], _Poll]) -> bool:
+    """Whether a probe's reading says its command is not done yet (a failed read holds
+    nothing back: the others are read as usual)."""
+    try:
+        return poll().tasks is None
+    except Exception:  # its own bookkeeping deals with the failure
+        return False
+
+
+T = TypeVar("T")
+
+
+def _answered(call: Callable[[], T]) -> Callable[[], T]:
+    """``call`` made now: a function that gives its result, or raises what it raised."""
+    try:
+        result = call()
+    except Exception as exc:  # raised again where the result is asked for
+        failure = exc
+
+        def fail() -> T:
+            raise failure
+
+        return fail
+    return lambda: result
+
+
 def _put(client: CommandClient, entry: JournalEntry) -> CommandResult:
     ids, cid = entry.offer_ids, entry.command_id
     if entry.type is CommandType.QUANTITY:
@@ -283,8 +351,9 @@ class JournalWorker:
         wanted = set(skus)
         if not wanted:
             return
-        for sku in wanted - self.repo.in_flight(account, wanted):
-            self.store.release_lease(account, sku, SKU_LEASE_OWNER)
+        self.store.release_leases(
+            account, wanted - self.repo.in_flight(account, wanted), SKU_LEASE_OWNER
+        )
 
     def first_poll_s(self, command_type: CommandType) -> float:
         """How long after a PUT its report is first read: the poll interval until a command
@@ -303,6 +372,11 @@ class JournalWorker:
     def work(self, account: str, now: float, tick: Tick) -> None:
         """Work the due entries of ``account``: their HTTP calls concurrently, then each
         entry's bookkeeping here, in order (a failure of one entry reschedules it alone)."""
+        self.finish(self.start(account, now), now, tick)
+
+    def start(self, account: str, now: float) -> Started:
+        """Lease the due entries of ``account`` and start their HTTP calls in the pool; the
+        caller may do other work meanwhile, then :meth:`finish` them."""
         entries = self.repo.lease_due(account, owner=self.owner, lease_s=self.lease_s, now=now)
         unready: dict[str, Exception] = {}
         calls: list[tuple[JournalEntry, CommandClient]] = []
@@ -314,42 +388,82 @@ class JournalWorker:
                 calls.append((entry, self.client_for(entry.account)))
             except Exception as exc:
                 unready[entry.command_id] = exc
-        puts, polls = self._start(calls)
-        for entry in entries:
-            try:
-                cid = entry.command_id
-                if cid in unready:
-                    raise unready[cid]
-                if entry.type is CommandType.SETTLE:
-                    with self._bookkeeping():
-                        self.outcomes.settle(entry)
-                        self._complete(entry, now, None, tick)
-                elif cid in puts:
-                    self._sent(entry, puts[cid], now, tick)
-                else:
-                    self._polled(entry, polls[cid], now, tick)
-            except Exception as exc:
-                # A store, RabbitMQ or callback failure (or a bug): this entry waits, the
-                # others go on.
-                pause_s = self._backoff(entry.attempts + entry.polls)
-                log.exception("batch.entry_failed", command_id=entry.command_id, retry_in_s=pause_s)
+        probes, held = _probes(calls)
+        puts, polls = self._start(probes)
+        return Started(entries, unready, puts, polls, held)
+
+    def finish(self, started: Started, now: float, tick: Tick) -> None:
+        """The bookkeeping of the entries :meth:`start` began, once all their calls
+        answered."""
+        entries, unready = started.entries, started.unready
+        # Every call of the run has answered before the bookkeeping takes the store's
+        # writer lock: it is never held while a call is in flight.
+        puts = {cid: _answered(call) for cid, call in started.puts.items()}
+        polls = {cid: _answered(call) for cid, call in started.polls.items()}
+        # The commands held back behind their kind's oldest one (see _probes): read now
+        # when it is done, else looked at again with it.
+        waiting: set[str] = set()
+        later: list[tuple[JournalEntry, CommandClient]] = []
+        for probe_id, others in started.held.items():
+            if _still_busy(polls[probe_id]):
+                waiting.update(entry.command_id for entry, _ in others)
+            else:
+                later += others
+        if later:
+            _, more = self._start(later)
+            polls.update((cid, _answered(call)) for cid, call in more.items())
+        follows: list[JournalEntry] = []
+        # One transaction and one publication of the statuses for the bookkeeping of the
+        # whole run (the ingest bridge waits for the writer lock once, not per command);
+        # each entry's part is nested in it, and rolled back alone when it fails.
+        with self._bookkeeping():
+            for entry in entries:
                 try:
-                    self.repo.reschedule(
-                        entry.command_id, owner=self.owner, next_at=now + pause_s, error=repr(exc)
+                    cid = entry.command_id
+                    if cid in unready:
+                        raise unready[cid]
+                    with self._bookkeeping():
+                        if cid in waiting:
+                            # Not read: no poll counted, due again with its kind's oldest.
+                            next_at = now + self.config.poll_s
+                            self.repo.reschedule(cid, owner=self.owner, next_at=next_at)
+                        elif entry.type is CommandType.SETTLE:
+                            self.outcomes.settle(entry)
+                            self._complete(entry, now, None, tick)
+                        elif cid in puts:
+                            self._sent(entry, puts[cid], now, tick)
+                        else:
+                            follow = self._polled(entry, polls[cid], now, tick)
+                            if follow is not None:
+                                follows.append(follow)
+                except Exception as exc:
+                    # A store, RabbitMQ or callback failure (or a bug): this entry waits,
+                    # the others go on.
+                    pause_s = self._backoff(entry.attempts + entry.polls)
+                    log.exception(
+                        "batch.entry_failed", command_id=entry.command_id, retry_in_s=pause_s
                     )
-                except StoreError:
-                    raise exc from None
+                    try:
+                        self.repo.reschedule(
+                            entry.command_id,
+                            owner=self.owner,
+                            next_at=now + pause_s,
+                            error=repr(exc),
+                        )
+                    except StoreError:
+                        raise exc from None
+        for follow in follows:
+            self._send(follow, now, tick)  # the ACTIVATE of a restock: once committed
 
     def _start(
         self, calls: list[tuple[JournalEntry, CommandClient]]
     ) -> tuple[dict[str, Callable[[], CommandResult]], dict[str, Callable[[], _Poll]]]:
-        """Start the HTTP part of every entry of ``calls`` (in the pool when there are
-        several; a single one runs when its result is asked for). Returns, by command id,
+        """Start the HTTP part of every entry of ``calls`` in the pool. Returns, by command id,
         the function giving a NEW entry's PUT result and a SENT entry's poll (each raises
         what the call raised)."""
         puts: dict[str, Callable[[], CommandResult]] = {}
         polls: dict[str, Callable[[], _Poll]] = {}
-        pool = self._executor() if len(calls) > 1 else None
+        pool = self._executor() if calls else None
         for entry, client in calls:
             if entry.state is JournalState.NEW:
                 if pool is None:
@@ -427,8 +541,10 @@ class JournalWorker:
 
     def _polled(
         self, entry: JournalEntry, poll: Callable[[], _Poll], now: float, tick: Tick
-    ) -> None:
-        """The bookkeeping of a poll: ``poll()`` gives what it read (or raises its failure)."""
+    ) -> JournalEntry | None:
+        """The bookkeeping of a poll: ``poll()`` gives what it read (or raises its failure).
+        Returns the follow-up to send once the bookkeeping committed (a restock's
+        ACTIVATE), if any."""
         cid = entry.command_id
         tick.polled += 1
         try:
@@ -440,28 +556,26 @@ class JournalWorker:
             self.repo.reschedule(
                 cid, owner=self.owner, next_at=now, error="unknown", state=JournalState.NEW
             )
-            return
+            return None
         except TransientError as exc:
             pause_s = max(exc.retry_after_s or 0.0, self._backoff(entry.polls))
             self.repo.reschedule(cid, owner=self.owner, next_at=now + pause_s, error=str(exc))
-            return
+            return None
         except PermanentError as exc:
             log.error("batch.poll_refused", command_id=cid, error=str(exc))
             self.repo.reschedule(
                 cid, owner=self.owner, next_at=now + PERMANENT_POLL_BACKOFF_S, error=str(exc)
             )
-            return
+            return None
         if tasks is None:
             self._pending_at[cid] = now
             self.repo.reschedule(cid, owner=self.owner, next_at=now + self.config.poll_s, poll=True)
-            return
+            return None
         self._learn(entry, report, now)
         if not tasks_read:
             log.debug("batch.tasks_not_read", command_id=cid, offers=len(tasks))
         with self._bookkeeping():  # one commit for all of it; statuses published after
-            follow = self._finish(entry, tasks, now, tick)
-        if follow is not None:
-            self._send(follow, now, tick)  # the ACTIVATE of a restock: at once
+            return self._finish(entry, tasks, now, tick)
 
     def _finish(
         self, entry: JournalEntry, by_offer: Mapping[str, CommandTask], now: float, tick: Tick
@@ -503,10 +617,12 @@ class JournalWorker:
         renewed = self._sku_renewed.get(entry.command_id)
         if renewed is not None and moment - renewed < self.config.sku_lease_s / 3:
             return
-        for item in entry.items:
-            self.store.acquire_lease(
-                entry.account, item.sku, SKU_LEASE_OWNER, self.config.sku_lease_s
-            )
+        self.store.acquire_leases(
+            entry.account,
+            [item.sku for item in entry.items],
+            SKU_LEASE_OWNER,
+            self.config.sku_lease_s,
+        )
         self._sku_renewed[entry.command_id] = moment
 
     def _complete(

@@ -41,6 +41,8 @@ log = structlog.get_logger(__name__)
 _OFFER_CREATE = re.compile(r"^/sale/product-offers/?$")
 _OFFER_EDIT = re.compile(r"^/sale/product-offers/[^/]+/?$")
 _COMMAND = re.compile(r"^/sale/offer-[a-z-]+-commands(?:/[^/]+)?/?$")
+#: The methods of the requests that count against a seller's budget too.
+_WRITES = frozenset({"POST", "PATCH", "PUT"})
 
 
 def offer_changes(body: Any) -> int:
@@ -58,6 +60,8 @@ def offer_changes(body: Any) -> int:
 
 
 def _seller_kind(method: str, path: str) -> Kind | None:
+    if method not in _WRITES:
+        return None  # reads count against the client id only
     path = path.split("?", 1)[0]
     if (method == "POST" and _OFFER_CREATE.match(path)) or (
         method == "PATCH" and _OFFER_EDIT.match(path)

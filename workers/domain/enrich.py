@@ -41,7 +41,14 @@ from schemas.mapping import CONDITION_PARAMETER_ID, AttributeRule, MappingFile, 
 from schemas.status import StatusError
 from workers.domain.attributes import ParameterIndex, ValueProblem, convert, fold, is_required
 from workers.domain.describe import describe
-from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
+from workers.domain.model import (
+    CategoryChoice,
+    Enriched,
+    ProductState,
+    Rejected,
+    derived,
+    problem,
+)
 from workers.domain.rules_common import Code
 from workers.domain.rules_text import NAME_MAX_LENGTH, name_length
 from workers.domain.rules_values import GTIN_PARAMETER_ID
@@ -447,7 +454,7 @@ def enrich(
     :class:`Rejected` with every problem found (see the module docstring).
     """
     product = state.product
-    index = ParameterIndex(parameters)
+    index = derived(parameters, "enrich.ParameterIndex", ParameterIndex)
     notes: list[str] = []
     product_id, linked, link_notes = _link(product, choice, catalogue)
     notes.extend(link_notes)

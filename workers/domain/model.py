@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from schemas.status import StatusError
 
 __all__ = [
     "CategoryChoice",
+    "CategoryParameters",
     "Enriched",
     "ProductState",
     "Rejected",
+    "derived",
     "problem",
 ]
+
+T = TypeVar("T")
 
 
 def problem(
@@ -91,3 +95,36 @@ class Enriched:
     images: list[str]
     ean: str | None = None
     notes: list[str] = field(default_factory=list)
+
+
+class CategoryParameters(list[dict[str, Any]]):
+    """A category's parameters (Allegro's ``CategoryParameter`` dicts) that nobody changes:
+    what the steps derive from them (an index by id and name, the parsed definitions of
+    the parameter rules) is kept with the list and derived once, not for every event.
+    :meth:`workers.services.Services.parameters` hands them out so; a plain list works
+    everywhere too, and has everything derived afresh."""
+
+    def __init__(self, parameters: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(parameters)
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, key: str, build: Callable[[Sequence[dict[str, Any]]], T]) -> T:
+        """``build(self)``, built on the first call with ``key`` and kept. Threads may
+        race to build it; each build gives the same value, the last one is kept."""
+        try:
+            return cast(T, self._derived[key])
+        except KeyError:
+            value = build(self)
+            self._derived[key] = value
+            return value
+
+
+def derived(
+    parameters: Sequence[dict[str, Any]], key: str, build: Callable[[Sequence[dict[str, Any]]], T]
+) -> T:
+    """``build(parameters)``, kept with ``parameters`` when they are
+    :class:`CategoryParameters` (derived once), else built afresh. What ``build`` returns
+    is shared by every caller then: they only read it."""
+    if isinstance(parameters, CategoryParameters):
+        return parameters.derived(key, build)
+    return build(parameters)

@@ -107,11 +107,17 @@ def build_offer(
     return _checked(body, currency=currency, catalogue_linked=enriched.product_id is not None)
 
 
-def stock_price_overlay(published_body: Mapping[str, Any], state: ProductState) -> dict[str, Any]:
+def stock_price_overlay(
+    published_body: Mapping[str, Any], state: ProductState, *, copy_body: bool = True
+) -> dict[str, Any]:
     """``published_body`` (the last body sent) with ``stock`` and ``sellingMode.price`` taken
     from ``state``: the desired body of a stock or price change, without rebuilding the
-    content. Parts the state does not have are left as published."""
-    body = copy.deepcopy(dict(published_body))
+    content. Parts the state does not have are left as published.
+
+    ``copy_body=False`` skips the deep copy of ``published_body``: the result then shares
+    its other parts with it (for a caller that owns ``published_body`` and changes
+    neither; ``published_body`` itself is never changed)."""
+    body = copy.deepcopy(dict(published_body)) if copy_body else dict(published_body)
     stock = as_dict(state.product.get("stock"))
     if "available" in stock:
         old_unit = as_dict(body.get("stock")).get("unit")
@@ -121,6 +127,8 @@ def stock_price_overlay(published_body: Mapping[str, Any], state: ProductState) 
     price = as_dict(state.product.get("price"))
     if "amount" in price:
         selling = as_dict(body.get("sellingMode"))
+        if not copy_body:
+            selling = dict(selling)  # published_body's own sellingMode stays as it is
         selling["price"] = {"amount": price["amount"], "currency": price.get("currency")}
         body["sellingMode"] = selling
     return body

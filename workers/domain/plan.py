@@ -165,15 +165,21 @@ def _is_reference(value: Mapping[str, Any]) -> bool:
     return bool(value) and set(value) <= {"id", "name"}
 
 
+#: Leaf types returned as they are (checked by exact type: the common case costs no call).
+_LEAVES = frozenset({str, int, float, bool})
+
+
 def _canonical(value: Any) -> Any:
     """``value`` with null fields dropped and price amounts as normalised decimals."""
     if isinstance(value, dict):
-        result = {k: _canonical(v) for k, v in value.items() if v is not None}
-        if _is_price(value):
+        result = {
+            k: v if type(v) in _LEAVES else _canonical(v) for k, v in value.items() if v is not None
+        }
+        if "amount" in value and _is_price(value):
             result["amount"] = _decimal_text(value["amount"])
         return result
     if isinstance(value, list):
-        return [_canonical(v) for v in value]
+        return [v if type(v) in _LEAVES else _canonical(v) for v in value]
     return value
 
 

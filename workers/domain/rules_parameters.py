@@ -25,10 +25,11 @@ a condition or dependency on one of those is left to Allegro rather than guessed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from schemas.status import StatusError
+from workers.domain.model import derived
 from workers.domain.rules_common import Code, as_dict, as_list, number_text, products, unreadable
 from workers.domain.rules_values import CategoryParameter, ParameterEntry, ValueChecks, norm
 
@@ -40,6 +41,18 @@ _ADD_IN_STORE: Final = (
 )
 
 
+def _specs(
+    parameters: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, CategoryParameter], dict[str, CategoryParameter]]:
+    """The category's parameters read, by id (the first of each id) and by name."""
+    specs: dict[str, CategoryParameter] = {}
+    for raw in parameters:
+        spec = CategoryParameter.read(raw)
+        if spec is not None:
+            specs.setdefault(spec.id, spec)
+    return specs, {norm(s.name): s for s in specs.values()}
+
+
 class _Check(ValueChecks):
     """Collects the errors of one body's parameters."""
 
@@ -48,12 +61,8 @@ class _Check(ValueChecks):
     ) -> None:
         super().__init__()
         self.linked = linked
-        self.specs: dict[str, CategoryParameter] = {}
-        for raw in parameters:
-            spec = CategoryParameter.read(raw)
-            if spec is not None:
-                self.specs.setdefault(spec.id, spec)
-        self.by_name = {norm(s.name): s for s in self.specs.values()}
+        # Shared by every check of the same CategoryParameters: read only.
+        self.specs, self.by_name = derived(parameters, "rules_parameters.specs", _specs)
         self.category = _category_id(body)
         self.entries: list[ParameterEntry] = []
         self.product_path = "productSet[0].product.parameters"

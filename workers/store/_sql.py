@@ -13,13 +13,14 @@ placeholders (the PostgreSQL backend turns them into ``%s``) and stick to what S
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from schemas.events import ProductEvent
+from schemas.events import ProductEvent, ProductUpserted
 from workers.allegro.tokens import TokenSet
 from workers.domain.model import ProductState
 from workers.store._common import PARTS_COLUMNS, Conn, parts_from_row
@@ -43,6 +44,26 @@ log = structlog.get_logger(__name__)
 class RowAppeared(StoreUnavailable):
     """A new SKU's row was inserted by a concurrent transaction: run the work again (once:
     then the row exists and is locked like any other)."""
+
+
+#: The parts a stock or price event can change on its own.
+_LIGHT_PARTS = frozenset({"stock", "price"})
+_OFFER_COLUMNS = (
+    "sku, offer_id, publication_status, fingerprint, published_version, published_body, updated_at"
+)
+#: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    """``values`` without repeats, in lists of at most :data:`_CHUNK`."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start : start + _CHUNK]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 _PRODUCT_COLUMNS = (
@@ -112,44 +133,90 @@ class SqlStore(StatusSql):
                 state = to_state(account, sku, current) if current is not None else None
                 return RecordResult(RecordOutcome.DUPLICATE, state, dispatched=bool(row[0]))
             parts = merged.parts
-            values = (
-                parts.version,
-                parts.event_id,
-                dialect.json_in(parts.content),
-                parts.content_version,
-                dialect.json_in(parts.stock),
-                parts.stock_version,
-                dialect.json_in(parts.price),
-                parts.price_version,
-                parts.deleted,
-                parts.deleted_version,
-                now,
-            )
+
+            def values() -> tuple[Any, ...]:
+                return (
+                    parts.version,
+                    parts.event_id,
+                    dialect.json_in(parts.content),
+                    parts.content_version,
+                    dialect.json_in(parts.stock),
+                    parts.stock_version,
+                    dialect.json_in(parts.price),
+                    parts.price_version,
+                    parts.deleted,
+                    parts.deleted_version,
+                    now,
+                )
+
             if merged.changed and current is None:
                 created = conn.execute(
                     f"INSERT INTO products (account, sku, {_PRODUCT_COLUMNS}) "  # noqa: S608
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (account, sku) DO NOTHING",
-                    (account, sku, *values),
+                    (account, sku, *values()),
                 ).rowcount
                 if not created:
                     raise RowAppeared(f"{account}/{sku} was created concurrently")
+            elif (
+                merged.changed
+                and merged.changed <= _LIGHT_PARTS
+                and not isinstance(event, ProductUpserted)
+            ):
+                # A stock or price change sets only its part (the content, often the bulk
+                # of the row, is neither encoded nor sent again).
+                (part,) = merged.changed
+                conn.execute(
+                    f"UPDATE products SET version = ?, event_id = ?, {part} = ?, "  # noqa: S608
+                    f"{part}_version = ?, updated_at = ? WHERE account = ? AND sku = ?",
+                    (
+                        parts.version,
+                        parts.event_id,
+                        dialect.json_in(getattr(parts, part)),
+                        getattr(parts, f"{part}_version"),
+                        now,
+                        account,
+                        sku,
+                    ),
+                )
             elif merged.changed:
                 conn.execute(
                     f"UPDATE products SET ({_PRODUCT_COLUMNS}) = "  # noqa: S608
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE account = ? AND sku = ?",
-                    (*values, account, sku),
+                    (*values(), account, sku),
                 )
             return RecordResult(outcome, to_state(account, sku, parts), changed=merged.changed)
 
         return self._tx(work)
 
     def mark_dispatched(self, event_id: str) -> None:
-        self._write("UPDATE events SET dispatched = ? WHERE event_id = ?", (True, event_id))
+        # Not durable: lost, it only makes a redelivery hand the event on once more (every
+        # step skips an event that has its status).
+        self._write(
+            "UPDATE events SET dispatched = ? WHERE event_id = ?", (True, event_id), durable=False
+        )
 
     def product_state(self, account: str, sku: str) -> ProductState | None:
         parts = self._read(lambda conn: self._parts(conn, account, sku))
         return to_state(account, sku, parts) if parts is not None else None
+
+    def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:
+        return {
+            row[0]: to_state(account, row[0], parts_from_row(row[1:], self.dialect.json_out))
+            for row in self._rows_of_skus("products", f"sku, {PARTS_COLUMNS}", account, skus)
+        }
+
+    def _rows_of_skus(
+        self, table: str, columns: str, account: str, skus: Iterable[str]
+    ) -> Iterator[Any]:
+        """``columns`` of the rows of ``table`` for ``account`` and any of ``skus``, read
+        in chunks of :data:`_CHUNK` SKUs."""
+        for chunk in _chunks(skus):
+            yield from self._rows(
+                f"SELECT {columns} FROM {table} "  # noqa: S608 - our own names
+                f"WHERE account = ? AND sku IN ({_marks(chunk)})",
+                (account, *chunk),
+            )
 
     def latest_version(self, account: str, sku: str) -> int | None:
         rows = self._rows(
@@ -161,13 +228,19 @@ class SqlStore(StatusSql):
 
     def get_offer(self, account: str, sku: str) -> OfferRecord | None:
         rows = self._rows(
-            "SELECT offer_id, publication_status, fingerprint, published_version, "
-            "published_body, updated_at FROM offers WHERE account = ? AND sku = ?",
+            f"SELECT {_OFFER_COLUMNS} FROM offers WHERE account = ? AND sku = ?",  # noqa: S608
             (account, sku),
         )
-        if not rows:
-            return None
-        offer_id, status, fingerprint, version, body, updated_at = rows[0]
+        return self._offer(account, rows[0]) if rows else None
+
+    def get_offers(self, account: str, skus: Iterable[str]) -> dict[str, OfferRecord]:
+        return {
+            row[0]: self._offer(account, row)
+            for row in self._rows_of_skus("offers", _OFFER_COLUMNS, account, skus)
+        }
+
+    def _offer(self, account: str, row: Sequence[Any]) -> OfferRecord:
+        sku, offer_id, status, fingerprint, version, body, updated_at = row
         return OfferRecord(
             account=account,
             sku=sku,
@@ -180,32 +253,40 @@ class SqlStore(StatusSql):
         )
 
     def save_offer(self, record: OfferRecord) -> None:
+        self.save_offers([record])
+
+    def save_offers(self, records: Sequence[OfferRecord]) -> None:
+        if not records:
+            return
+        now = self._now()
+
         def work(conn: Conn) -> None:
-            conn.execute(
-                "INSERT INTO offers (account, sku, offer_id, publication_status, fingerprint, "
-                "published_version, published_body, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
-                "publication_status = excluded.publication_status, "
-                "fingerprint = excluded.fingerprint, "
-                "published_version = excluded.published_version, "
-                "published_body = excluded.published_body, updated_at = excluded.updated_at",
-                (
-                    record.account,
-                    record.sku,
-                    record.offer_id,
-                    record.publication_status,
-                    record.fingerprint,
-                    record.published_version,
-                    self.dialect.json_in(record.published_body),
-                    self.dialect.time_in(record.updated_at or self._now()),
-                ),
-            )
-            # The offer is known now: no POST of the SKU is pending any more.
-            conn.execute(
-                "DELETE FROM create_intents WHERE account = ? AND sku = ?",
-                (record.account, record.sku),
-            )
+            for record in records:
+                conn.execute(
+                    "INSERT INTO offers (account, sku, offer_id, publication_status, "
+                    "fingerprint, published_version, published_body, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
+                    "publication_status = excluded.publication_status, "
+                    "fingerprint = excluded.fingerprint, "
+                    "published_version = excluded.published_version, "
+                    "published_body = excluded.published_body, updated_at = excluded.updated_at",
+                    (
+                        record.account,
+                        record.sku,
+                        record.offer_id,
+                        record.publication_status,
+                        record.fingerprint,
+                        record.published_version,
+                        self.dialect.json_in(record.published_body),
+                        self.dialect.time_in(record.updated_at or now),
+                    ),
+                )
+                # The offer is known now: no POST of the SKU is pending any more.
+                conn.execute(
+                    "DELETE FROM create_intents WHERE account = ? AND sku = ?",
+                    (record.account, record.sku),
+                )
 
         self._tx(work)
 
@@ -245,24 +326,49 @@ class SqlStore(StatusSql):
     # --- per-SKU publishing lease -------------------------------------------------------
 
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
+        return sku in self.acquire_leases(account, [sku], owner, ttl_s)
+
+    def acquire_leases(
+        self, account: str, skus: Iterable[str], owner: str, ttl_s: float
+    ) -> set[str]:
         if ttl_s <= 0:
             raise ValueError(f"a lease needs a positive ttl_s, got {ttl_s!r}")
+        wanted = list(dict.fromkeys(skus))
+        if not wanted:
+            return set()
         now = self._now()
-        expires_at = now + timedelta(seconds=ttl_s)
-        # Taken when free, expired, or already ours (then extended); else no row changes.
-        changed = self._write(
-            "INSERT INTO leases (account, sku, owner, expires_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (account, sku) DO UPDATE SET owner = excluded.owner, "
-            "expires_at = excluded.expires_at "
-            "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
-            (account, sku, owner, self.dialect.time_in(expires_at), self.dialect.time_in(now)),
-        )
-        return changed == 1
+        expires = self.dialect.time_in(now + timedelta(seconds=ttl_s))
+        moment = self.dialect.time_in(now)
+
+        def work(conn: Conn) -> set[str]:
+            taken: set[str] = set()
+            for sku in wanted:
+                # Taken when free, expired, or already ours (then extended); else no row
+                # changes.
+                changed = conn.execute(
+                    "INSERT INTO leases (account, sku, owner, expires_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (account, sku) DO UPDATE SET owner = excluded.owner, "
+                    "expires_at = excluded.expires_at "
+                    "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
+                    (account, sku, owner, expires, moment),
+                ).rowcount
+                if changed == 1:
+                    taken.add(sku)
+            return taken
+
+        return self._tx(work, durable=False)  # leases expire: losing one costs nothing
 
     def release_lease(self, account: str, sku: str, owner: str) -> None:
-        self._write(
-            "DELETE FROM leases WHERE account = ? AND sku = ? AND owner = ?", (account, sku, owner)
-        )
+        self.release_leases(account, [sku], owner)
+
+    def release_leases(self, account: str, skus: Iterable[str], owner: str) -> None:
+        for chunk in _chunks(skus):
+            self._write(
+                f"DELETE FROM leases WHERE account = ? AND owner = ? "  # noqa: S608
+                f"AND sku IN ({_marks(chunk)})",
+                (account, owner, *chunk),
+                durable=False,
+            )
 
     # --- category parameters cache ------------------------------------------------------
 

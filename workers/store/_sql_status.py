@@ -6,7 +6,7 @@ status messages (``published_at``) and the delivery attempt chains of terminal s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +23,17 @@ class StatusSql(SqlCore):
     """The status methods of :class:`~workers.store.base.Store`."""
 
     def add_status(self, message: StatusMessage) -> bool:
-        terminal = message.status in TERMINAL_STATUSES
-        dialect = self.dialect
+        return self.add_statuses([message])[0]
 
-        def work(conn: Conn) -> bool:
+    def add_statuses(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        if not messages:
+            return []
+        dialect = self.dialect
+        recorded_at = dialect.time_in(self._now())
+
+        def add(conn: Conn, message: StatusMessage) -> bool:
             chain = 0
-            if terminal and message.event_id is not None:
+            if message.status in TERMINAL_STATUSES and message.event_id is not None:
                 latest = conn.execute(
                     "SELECT chain, status FROM statuses WHERE event_id = ? AND terminal "
                     "ORDER BY chain DESC LIMIT 1",
@@ -50,16 +55,18 @@ class StatusSql(SqlCore):
                     message.sku,
                     message.version,
                     message.status.value,
-                    terminal,
+                    message.status in TERMINAL_STATUSES,
                     chain,
                     dialect.time_in(message.at),
-                    dialect.time_in(self._now()),
+                    recorded_at,
                     dialect.json_in(message.model_dump(mode="json")),
                 ),
             ).rowcount
             return bool(inserted == 1)
 
-        return self._tx(work)
+        # One message after another, each seeing the ones before it (two statuses of one
+        # event in a list: the second is refused like a second call would be).
+        return self._tx(lambda conn: [add(conn, message) for message in messages])
 
     def _message(self, value: Any) -> StatusMessage:
         return StatusMessage.model_validate(self.dialect.json_out(value))
@@ -85,14 +92,27 @@ class StatusSql(SqlCore):
         return entry.message if entry is not None else None
 
     def mark_status_published(self, event_id: str, status: Status) -> None:
-        # Only terminal statuses exist today; a progress status added later would want an
-        # index on event_id for the other branch.
-        kind = "terminal" if status in TERMINAL_STATUSES else "NOT terminal"
-        self._write(
-            f"UPDATE statuses SET published_at = ? WHERE event_id = ? AND {kind} "  # noqa: S608
-            "AND status = ? AND published_at IS NULL",
-            (self.dialect.time_in(self._now()), event_id, status.value),
-        )
+        self.mark_statuses_published([(event_id, status)])
+
+    def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None:
+        if not published:
+            return
+        moment = self.dialect.time_in(self._now())
+
+        def work(conn: Conn) -> None:
+            for event_id, status in published:
+                # Only terminal statuses exist today; a progress status added later would
+                # want an index on event_id for the other branch.
+                kind = "terminal" if status in TERMINAL_STATUSES else "NOT terminal"
+                conn.execute(
+                    f"UPDATE statuses SET published_at = ? WHERE event_id = ? "  # noqa: S608
+                    f"AND {kind} AND status = ? AND published_at IS NULL",
+                    (moment, event_id, status.value),
+                )
+
+        # Not durable: a mark lost in a power cut only makes the sweep publish the status
+        # once more, with the same message_id.
+        self._tx(work, durable=False)
 
     def unpublished_statuses(
         self, limit: int = 100, *, min_age_s: float = 0.0

@@ -33,8 +33,10 @@ class SqlCore(ABC):
     # --- what a backend provides --------------------------------------------------------
 
     @abstractmethod
-    def _tx(self, work: Callable[[Conn], T]) -> T:
-        """Run ``work`` in one write transaction (exclusive where the backend needs it)."""
+    def _tx(self, work: Callable[[Conn], T], *, durable: bool = True) -> T:
+        """Run ``work`` in one write transaction (exclusive where the backend needs it).
+        ``durable=False``: its commit need not wait for the disk (a crash of the machine
+        may lose it, with what followed it); for writes whose loss costs nothing."""
 
     @abstractmethod
     def _read(self, work: Callable[[Conn], T]) -> T:
@@ -62,7 +64,7 @@ class SqlCore(ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def unit_of_work(self) -> AbstractContextManager[None]:
+    def unit_of_work(self, *, durable: bool = True) -> AbstractContextManager[None]:
         """Group this thread's writes into one transaction where the backend can (SQLite:
         one commit for many writes); elsewhere each write commits on its own."""
         return nullcontext()
@@ -73,5 +75,5 @@ class SqlCore(ABC):
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._read(lambda conn: conn.execute(sql, params).fetchall())
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._tx(lambda conn: conn.execute(sql, params).rowcount)
+    def _write(self, sql: str, params: Sequence[Any] = (), *, durable: bool = True) -> int:
+        return self._tx(lambda conn: conn.execute(sql, params).rowcount, durable=durable)

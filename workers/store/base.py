@@ -15,7 +15,7 @@ time; the database's own exception is chained. Times come back timezone-aware in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,12 +142,14 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def unit_of_work(self) -> AbstractContextManager[None]:
+    def unit_of_work(self, *, durable: bool = True) -> AbstractContextManager[None]:
         """A block whose writes by this thread share one transaction where the backend
         can (SQLite: committed once when the block ends, rolled back when it raises; a
         failing write inside rolls back only itself). Elsewhere (PostgreSQL) every write
         still commits on its own. Side effects that must follow the commit (publishing)
-        belong after the block."""
+        belong after the block. ``durable=False`` (SQLite): the commit does not wait for
+        the disk; a power cut may lose it (never a crash of the process), so only for
+        writes whose loss costs nothing."""
 
     # --- events and desired state -----------------------------------------------------------
     def record_event(self, event: ProductEvent) -> RecordResult:
@@ -178,9 +180,14 @@ class Store(Protocol):
         """
 
     def mark_dispatched(self, event_id: str) -> None:
-        """The event was handed on to the actors (confirmed by the broker)."""
+        """The event was handed on to the actors (confirmed by the broker). Not durable on
+        its own: lost in a power cut, it only makes a redelivery hand the event on again."""
 
     def product_state(self, account: str, sku: str) -> ProductState | None: ...
+
+    def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:
+        """:meth:`product_state` of many SKUs at once (by SKU; a SKU without a state is
+        left out)."""
 
     def latest_version(self, account: str, sku: str) -> int | None:
         """The highest version merged for the SKU (any part), or None."""
@@ -188,9 +195,16 @@ class Store(Protocol):
     # --- offer registry ---------------------------------------------------------------------
     def get_offer(self, account: str, sku: str) -> OfferRecord | None: ...
 
+    def get_offers(self, account: str, skus: Iterable[str]) -> dict[str, OfferRecord]:
+        """The registry entries of many SKUs at once (by SKU; a SKU without one is left
+        out)."""
+
     def save_offer(self, record: OfferRecord) -> None:
         """Insert or replace the SKU's registry entry (``updated_at`` None: now), and remove
         the SKU's creation intent in the same transaction (the offer is known now)."""
+
+    def save_offers(self, records: Sequence[OfferRecord]) -> None:
+        """:meth:`save_offer` for every record, in one transaction."""
 
     # --- creation intents -------------------------------------------------------------------
     #
@@ -216,9 +230,18 @@ class Store(Protocol):
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
         """Take the SKU's lease for ``ttl_s`` seconds (True), or see that another live owner
         holds it (False). The same owner may take it again (extends it). A lease is free
-        from its expiry on; ``ttl_s`` must be positive."""
+        from its expiry on; ``ttl_s`` must be positive. Lease writes are not durable on
+        their own (a power cut may undo them; every lease expires anyway)."""
+
+    def acquire_leases(
+        self, account: str, skus: Iterable[str], owner: str, ttl_s: float
+    ) -> set[str]:
+        """:meth:`acquire_lease` for many SKUs in one transaction; returns the SKUs taken."""
 
     def release_lease(self, account: str, sku: str, owner: str) -> None: ...
+
+    def release_leases(self, account: str, skus: Iterable[str], owner: str) -> None:
+        """:meth:`release_lease` for many SKUs (the leases ``owner`` holds)."""
 
     # --- category parameters cache ----------------------------------------------------------
     def cached_parameters(self, category_id: str) -> CachedParameters | None: ...
@@ -251,6 +274,10 @@ class Store(Protocol):
         ``event_id`` (unreadable input) is always taken.
         """
 
+    def add_statuses(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        """:meth:`add_status` for each message in turn, in one transaction; what each
+        returned."""
+
     def terminal_status(self, event_id: str) -> StatusMessage | None:
         """The event's latest terminal status (of its latest chain), or None."""
 
@@ -259,7 +286,12 @@ class Store(Protocol):
 
     def mark_status_published(self, event_id: str, status: Status) -> None:
         """RabbitMQ confirmed the publication of the event's ``status``: set
-        ``published_at`` (now) where it is still unset. Idempotent."""
+        ``published_at`` (now) where it is still unset. Idempotent. Not durable on its own:
+        lost in a power cut, the sweep publishes the status once more (same message id)."""
+
+    def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None:
+        """:meth:`mark_status_published` for each ``(event_id, status)``, in one
+        transaction."""
 
     def unpublished_statuses(
         self, limit: int = 100, *, min_age_s: float = 0.0

@@ -170,19 +170,23 @@ class PostgresStore(SqlStore):
                 self._pool_pid = os.getpid()
             return self._pool
 
-    def _attempt(self, work: Callable[[Conn], T]) -> T:
+    def _attempt(self, work: Callable[[Conn], T], durable: bool = True) -> T:
         with self._get_pool().connection() as conn, conn.transaction():
+            if not durable:
+                # The commit does not wait for the WAL flush (PostgreSQL's own setting for
+                # this: a crash of the server may lose it, never half of it).
+                conn.execute("SET LOCAL synchronous_commit TO OFF")
             return work(_Adapted(conn))
 
-    def _tx(self, work: Callable[[Conn], T]) -> T:
+    def _tx(self, work: Callable[[Conn], T], *, durable: bool = True) -> T:
         with _translated():
             try:
-                return self._attempt(work)
+                return self._attempt(work, durable)
             except _RETRIED as exc:
                 log.info(
                     "store.transaction_retried", backend="postgresql", reason=type(exc).__name__
                 )
-            return self._attempt(work)
+            return self._attempt(work, durable)
 
     def _read(self, work: Callable[[Conn], T]) -> T:
         return self._tx(work)

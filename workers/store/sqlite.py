@@ -147,20 +147,21 @@ class SQLiteStore(SqlStore):
         self._local.pid = os.getpid()
         return conn
 
-    def _tx(self, work: Callable[[Conn], T]) -> T:
+    def _tx(self, work: Callable[[Conn], T], *, durable: bool = True) -> T:
         # BEGIN IMMEDIATE takes the writer lock now (waiting up to the busy timeout), so
         # the transaction never has to upgrade a read lock and cannot deadlock.
         conn = self._conn()
         with _translated():
-            return run_immediate(conn, work)
+            return run_immediate(conn, work, durable=durable)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
+    def unit_of_work(self, *, durable: bool = True) -> Iterator[None]:
         """One transaction around the block for this thread's writes (the store's and
         those of a :meth:`connection`-sharing batching repository): one commit, one
-        ``fsync``. See :func:`workers.store.sqlite_tx.unit_of_work`."""
+        ``fsync`` (none with ``durable=False``). See
+        :func:`workers.store.sqlite_tx.unit_of_work`."""
         conn = self._conn()
-        with _translated(), _unit_of_work(conn):
+        with _translated(), _unit_of_work(conn, durable=durable):
             yield
 
     def connection(self) -> sqlite3.Connection:

@@ -8,26 +8,50 @@ timeout, WAL, the ``synchronous`` setting and foreign keys enforced.
 connection's busy timeout), so a transaction never has to upgrade a read lock and two
 writers cannot deadlock. Callers wrap the call in their own error translation.
 
+Waiting for that lock is done here, not by SQLite's busy handler: the handler sleeps ever
+longer between tries (up to 100 ms a try), so a process that keeps committing short
+transactions (the ingest bridge during a burst) starved a waiting one (the batcher) for
+over a second. :func:`begin_immediate` tries again every millisecond or so instead, until
+the connection's busy timeout; the busy handler still covers every other statement.
+
 Inside a unit of work (:func:`unit_of_work`: one transaction around many writes, so that
 they share one commit and one ``fsync``), a write runs under a ``SAVEPOINT`` instead: when
 it raises, only its own changes are rolled back and the unit goes on.
+
+A transaction opened with ``durable=False`` commits with ``synchronous = NORMAL``: no
+``fsync`` while the writer lock is held. In WAL mode such a commit survives a crash of the
+process, and a power cut can lose it only together with the commits after it up to the
+next durable one (whose ``fsync`` covers every frame before it). It is for writes whose loss
+costs nothing: leases (they expire), marks that a status was published (it is published
+once more, same ``message_id``), marks that an event was handed on.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TypeVar
 
-__all__ = ["connect", "run_immediate", "unit_of_work"]
+__all__ = ["begin_immediate", "connect", "run_immediate", "unit_of_work"]
 
 T = TypeVar("T")
 
 _SAVEPOINT = "allegro_feed_write"
 _WAL_RETRY_S = 0.01
+#: Pause between tries for the writer lock, s (a random one in this range).
+_LOCK_RETRY_S = (0.0005, 0.0015)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows its busy timeout (for :func:`begin_immediate`) and its
+    ``synchronous`` setting (restored after a transaction that is not durable)."""
+
+    busy_timeout_s: float = 0.0
+    synchronous: str = "FULL"
 
 
 def connect(
@@ -42,8 +66,14 @@ def connect(
     connection; each is meant for the thread that opened it. Raises ``sqlite3.Error``
     (``DatabaseError`` when the file cannot use WAL); the connection is closed then."""
     conn = sqlite3.connect(
-        path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        path,
+        timeout=busy_timeout_s,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=_Connection,
     )
+    conn.busy_timeout_s = busy_timeout_s
+    conn.synchronous = synchronous
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _use_wal(conn, path, busy_timeout_s)
@@ -73,21 +103,54 @@ def _use_wal(conn: sqlite3.Connection, path: str | os.PathLike[str], timeout_s: 
         return
 
 
-def run_immediate(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` on ``conn``, trying again every millisecond or so while another
+    connection holds the writer lock, up to the busy timeout of a connection from
+    :func:`connect` (other connections: SQLite's own busy handler). Raises SQLite's
+    "database is locked" when the timeout passes."""
+    timeout_s = getattr(conn, "busy_timeout_s", 0.0)
+    if timeout_s <= 0:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(*_LOCK_RETRY_S))  # jitter, not secrets
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def run_immediate(
+    conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], *, durable: bool = True
+) -> T:
     """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction: committed when it
     returns, rolled back when it raises (the exception goes on). Within a transaction
     already open on ``conn`` (a unit of work), ``work`` runs under a savepoint: released
-    when it returns, rolled back to when it raises; the commit is the unit's."""
-    with unit_of_work(conn):
+    when it returns, rolled back to when it raises; the commit is the unit's.
+    ``durable=False``: see the module doc."""
+    with unit_of_work(conn, durable=durable):
         return work(conn)
 
 
 @contextmanager
-def unit_of_work(conn: sqlite3.Connection) -> Iterator[None]:
+def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[None]:
     """One ``BEGIN IMMEDIATE`` transaction around the block: every write on ``conn``
     inside it joins (see :func:`run_immediate`) and is committed once, when the block
     ends; rolled back when the block raises. A nested unit is a savepoint of the outer
-    one: when it raises, only its own writes are rolled back."""
+    one: when it raises, only its own writes are rolled back, and the outer unit's commit
+    decides the durability. ``durable=False``: see the module doc."""
     if conn.in_transaction:
         # Savepoints of one name nest: ROLLBACK TO and RELEASE act on the innermost.
         conn.execute(f"SAVEPOINT {_SAVEPOINT}")
@@ -100,12 +163,19 @@ def unit_of_work(conn: sqlite3.Connection) -> Iterator[None]:
             raise
         conn.execute(f"RELEASE {_SAVEPOINT}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    relaxed = not durable and getattr(conn, "synchronous", "FULL") in ("FULL", "EXTRA")
+    if relaxed:
+        conn.execute("PRAGMA synchronous = NORMAL")
     try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
+        begin_immediate(conn)
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+    finally:
+        if relaxed:
+            conn.execute(f"PRAGMA synchronous = {getattr(conn, 'synchronous', 'FULL')}")

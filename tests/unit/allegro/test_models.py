@@ -172,3 +172,25 @@ def test_catalogue_endpoints(client: AllegroClient, fake: FakeAllegro) -> None:
     assert fake.calls("GET", "/sale/products/p1")[0].url.params["category.id"] == "9"
     matching = fake.calls("GET", "/sale/matching-categories")[0]
     assert matching.headers["Authorization"] == "Bearer user-access-0"
+
+
+def test_trace_id_is_kept_with_the_model_only() -> None:
+    import copy
+    import pickle
+
+    from workers.allegro import ProductOffer
+    from workers.allegro.models import parse_model
+
+    body = {"id": "1", "stock": {"available": 2}}
+    offer = parse_model(ProductOffer, body, "trace-1")
+    assert offer.trace_id == "trace-1"
+    assert offer.stock is not None and offer.stock.trace_id is None
+    restored = pickle.loads(pickle.dumps(offer))  # noqa: S301 - our own bytes
+    for same in (copy.copy(offer), copy.deepcopy(offer), restored):
+        assert same.trace_id == "trace-1"
+    assert offer.model_copy().trace_id == "trace-1"
+    # Compared like any private attribute: a trace id of None equals none at all.
+    assert offer != ProductOffer.model_validate(body)
+    assert parse_model(ProductOffer, body) == ProductOffer.model_validate(body)
+    assert offer.with_trace_id(None) == ProductOffer.model_validate(body)
+    assert "trace" not in json.dumps(offer.model_dump(mode="json"))

@@ -223,3 +223,36 @@ def test_network_failures_are_mapped(
     assert caught.value.maybe_applied is maybe_applied  # type: ignore[attr-defined]
     assert caught.value.path == "/sale/product-offers/9"  # type: ignore[attr-defined]
     assert len(attempts) == 4  # GET is idempotent: retried either way
+
+
+def test_cookies_a_response_sets_are_sent_back(client: AllegroClient, fake: FakeAllegro) -> None:
+    # Responses without Set-Cookie skip the cookie jar; one that sets a cookie still fills it.
+    fake.on("GET", OFFER, reply(200, {"id": "123"}, headers={"Set-Cookie": "lb=node-7; Path=/"}))
+    client.get_offer("123")
+    client.get_offer("123")
+    first, second = fake.calls("GET", OFFER)
+    assert "Cookie" not in first.headers
+    assert second.headers["Cookie"] == "lb=node-7"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/sale/offers", [("external.id", "SKU 1/ż&x=y+%"), ("limit", 1000), ("offset", 0)]),
+        ("/sale/products", {"phrase": "słuchawki #1", "mode": "GTIN"}),
+        ("/sale/product-offers/a%2Fb", None),
+        ("/sale/offers?publication.status=ACTIVE", [("external.id", "A")]),
+    ],
+)
+def test_urls_are_those_httpx_builds_from_params(
+    client: AllegroClient, path: str, params: object
+) -> None:
+    from workers.allegro._http import _url
+
+    url = "https://api.allegro.test" + path
+    query = None
+    if params:
+        pairs = params.items() if isinstance(params, dict) else params  # type: ignore[attr-defined]
+        query = httpx.QueryParams([(k, str(v)) for k, v in pairs])
+    expected = httpx.Client().build_request("GET", url, params=query).url
+    assert str(_url(url, params)) == str(expected)  # type: ignore[arg-type]

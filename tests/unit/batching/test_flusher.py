@@ -4,7 +4,7 @@ failed PUTs and polls, refused commands, settle entries, hand-overs, restock fai
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -131,6 +131,9 @@ class RecordingReporter:
             return False
         self.messages.append(message)
         return True
+
+    def report_many(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        return [self.report(message) for message in messages]
 
     def of(self, event_id: str) -> Status | None:
         found = [m.status for m in self.messages if m.event_id == event_id]
@@ -458,13 +461,14 @@ def test_the_desired_state_of_a_sku_is_read_once_for_its_stock_and_price_changes
     assert result.state is not None
     assert batcher.stage(event, result.state, rig.store.get_offer("default", "A"))
     reads: list[str] = []
-    product_state = rig.store.product_state
+    product_states = rig.store.product_states
 
-    def counted(account: str, sku: str) -> Any:
-        reads.append(sku)
-        return product_state(account, sku)
+    def counted(account: str, skus: Iterable[str]) -> Any:
+        skus = list(skus)
+        reads.extend(skus)
+        return product_states(account, skus)
 
-    monkeypatch.setattr(rig.store, "product_state", counted)
+    monkeypatch.setattr(rig.store, "product_states", counted)
     rig.settle_all(batcher)
     assert sorted(rig.allegro.puts(), key=lambda put: put[0].value) == sorted(
         [

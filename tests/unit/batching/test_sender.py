@@ -83,12 +83,13 @@ class GatedAllegro(CountingAllegro):
         self._waiting: set[str] = set()
         self._turn = threading.Condition()
 
-    def arm(self) -> None:
+    def arm(self, *, ungated: Iterable[str] = ()) -> None:
         self.barrier = threading.Barrier(self.parties, timeout=10)
         self.returned, self.threads, self._waiting = [], [], set()
+        self.ungated = set(ungated)  # calls for these commands pass at once
 
     def _gate(self, command_id: str) -> None:
-        if self.barrier is None:
+        if self.barrier is None or command_id in getattr(self, "ungated", ()):
             return
         with self._turn:
             self._waiting.add(command_id)
@@ -317,9 +318,13 @@ def test_the_calls_of_one_run_overlap_and_the_bookkeeping_keeps_the_journals_ord
     assert len(allegro.threads) == 3 and caller not in allegro.threads
 
     booked.clear()
-    allegro.arm()
-    rig.run(batcher, seconds=0.25)  # three report reads, all complete and successful
-    assert allegro.returned == journal[::-1]
+    # Three report reads, all complete and successful: the first command's (the probe)
+    # alone, then, as it is done, the other two together.
+    allegro.parties = 2
+    allegro.arm(ungated=journal[:1])
+    rig.run(batcher, seconds=0.25)
+    assert allegro.returned == journal[:0:-1]
+    assert [cid for method, cid in allegro.calls if method == "GET"][-3] == journal[0]
     assert booked == [("done", cid, caller) for cid in journal]
     assert [m for m, _ in allegro.calls].count("TASKS") == 0
     assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * 3
@@ -358,7 +363,7 @@ def test_a_failing_call_is_rescheduled_alone_while_the_others_go_on(rig: Rig) ->
 
 def test_the_worker_closes_its_pool_and_starts_another_when_needed(rig: Rig) -> None:
     allegro = rig.allegro = GatedAllegro(parties=2)
-    for sku in ("A", "B"):
+    for sku in ("A", "B", "C", "D"):
         rig.offer(sku)
     batcher = rig.batcher()
     events = [rig.stage(batcher, sku, 2, value) for sku, value in (("A", 3), ("B", 7))]
@@ -366,30 +371,49 @@ def test_the_worker_closes_its_pool_and_starts_another_when_needed(rig: Rig) -> 
     rig.run(batcher, seconds=1.0)
     batcher.journal.close()
     batcher.journal.close()  # twice: nothing to do
-    allegro.arm()
-    rig.run(batcher, seconds=0.25)  # overlapping again, in a new pool
+    # Two new commands: their PUTs overlap again, in a new pool (the first two commands'
+    # reports go first, the probe alone and then the other).
+    events += [rig.stage(batcher, sku, 2, value) for sku, value in (("C", 4), ("D", 8))]
+    done = [e.command_id for e in rig.repo.entries()]
+    allegro.arm(ungated=done)
+    rig.run(batcher, seconds=1.0)
     assert len(allegro.returned) == 2
-    assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * 2
+    allegro.barrier = None
+    rig.settle_all(batcher)
+    assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * 4
     batcher.journal.close()
 
 
-def test_a_lone_entry_is_worked_in_the_calling_thread(rig: Rig) -> None:
+def test_the_due_calls_are_on_their_way_while_the_flush_runs(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rig.offer("A")
     batcher = rig.batcher()
     allegro = _allegro(rig)
-    seen: list[str] = []
+    event = rig.stage(batcher, "A", 2, 3)
+    allegro.complete = False
+    rig.run(batcher, seconds=1.0)  # A's command is sent; Allegro is still on it
+    polling = threading.Event()
     original = allegro.get_command_report
 
     def report(kind: CommandKind | str, command_id: str) -> GeneralReport:
-        seen.append(threading.current_thread().name)
+        polling.set()
         return original(kind, command_id)
 
+    seen_by_flush: list[bool] = []
+    groups = rig.repo.pending_groups
+
+    def flush_reads(account: str, settled_before: float) -> Any:
+        # The poll was sent before the flush began, from a thread of the pool.
+        seen_by_flush.append(polling.wait(5.0))
+        return groups(account, settled_before)
+
     allegro.get_command_report = report  # type: ignore[method-assign]
-    event = rig.stage(batcher, "A", 2, 3)
-    rig.settle_all(batcher)
-    assert seen == [threading.current_thread().name]
+    monkeypatch.setattr(rig.repo, "pending_groups", flush_reads)
+    allegro.complete = True
+    rig.run(batcher, seconds=0.3)
+    assert seen_by_flush == [True]
     assert rig.reporter.of(event) is Status.UPDATED
-    assert batcher.journal._pool is None
 
 
 def test_finish_settles_the_items_and_returns_the_follow_up_unsent(rig: Rig) -> None:
@@ -415,3 +439,28 @@ def test_finish_settles_the_items_and_returns_the_follow_up_unsent(rig: Rig) -> 
     assert [m for m, _ in allegro.calls] == ["PUT"]  # nothing sent by _finish
     done = rig.repo.entry(entry.command_id)
     assert done is not None and done.state is JournalState.DONE
+
+
+def test_while_the_first_command_of_a_kind_is_busy_the_later_ones_are_not_read(
+    rig: Rig,
+) -> None:
+    for sku in ("A", "B", "C"):
+        rig.offer(sku)
+    batcher = rig.batcher()
+    allegro = _allegro(rig)
+    events = [rig.stage(batcher, sku, 2, value) for sku, value in (("A", 3), ("B", 7), ("C", 12))]
+    allegro.complete = False
+    rig.run(batcher, seconds=1.0)  # three quantity commands sent; Allegro is on them
+    journal = [e.command_id for e in rig.repo.entries()]
+    for _ in range(3):
+        rig.run(batcher, seconds=0.25)
+    reads = [cid for method, cid in allegro.calls if method == "GET"]
+    assert reads == [journal[0]] * 3  # only the first one, each poll interval
+    assert {e.polls for e in rig.repo.entries()} == {3, 0}  # the others counted none
+
+    allegro.complete = True
+    rig.run(batcher, seconds=0.25)
+    reads = [cid for method, cid in allegro.calls if method == "GET"]
+    # The first is done: the others are read in the same run (together, in any order).
+    assert reads[3] == journal[0] and sorted(reads[4:]) == journal[1:]
+    assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * 3

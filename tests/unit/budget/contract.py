@@ -220,6 +220,28 @@ class BudgetContract:
         budget.penalize("offer_writes", "s", 30)  # a 429 still stops it
         assert budget.acquire("offer_writes", account="s") == pytest.approx(30)
 
+    def test_with_every_limit_off_a_grant_only_reads(
+        self, make_budget: MakeBudget, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        budget = make_budget(small(offer_writes_per_hour=0, offer_writes_per_min=0), clock)
+        writes: list[object] = []
+        take = budget._take
+
+        def counted(claims: object, now: object) -> object:
+            writes.append(claims)
+            return take(claims, now)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(budget, "_take", counted)
+        assert budget.acquire("offer_writes", account="s") == 0.0
+        assert writes == []  # nothing to count: no write transaction
+        budget.penalize("offer_writes", "s", 30)
+        assert budget.acquire("offer_writes", account="s") == pytest.approx(30)
+        assert writes == []
+        # A request that also counts against a limit that is on still takes its units.
+        verdict = budget.acquire_all([("offer_writes", 1, "s"), ("client", 1, "s")])
+        assert verdict.wait_s == pytest.approx(30) and verdict.limited_by is Kind.OFFER_WRITES
+        assert len(writes) == 1
+
     def test_costs_that_can_never_fit_or_make_no_sense_are_refused(
         self, make_budget: MakeBudget, clock: FakeClock
     ) -> None:

@@ -706,3 +706,20 @@ def test_dependency_on_a_catalogue_value_is_left_to_allegro() -> None:
         {"id": "202870", "valuesIds": ["202870_2"]}
     )
     assert codes(data, linked=True) == ["ConstraintViolationException.DependencyValidator"]
+
+
+def test_category_parameters_give_the_same_problems_and_are_read_once() -> None:
+    from workers.domain.model import CategoryParameters
+
+    shared = CategoryParameters(copy.deepcopy(PARAMETERS))
+    broken = body()
+    broken["parameters"].append({"id": "999999", "values": ["x"]})
+    product_parameters(broken).pop()  # required 202870 missing
+    for data in (body(), broken, body()):
+        expected = validate_offer(data, PARAMETERS, currency="PLN", catalogue_linked=False)
+        assert validate_offer(data, shared, currency="PLN", catalogue_linked=False) == expected
+    built: list[int] = []
+    assert shared.derived("test", lambda p: built.append(len(p)) or len(built)) == 1
+    assert shared.derived("test", lambda p: built.append(len(p)) or len(built)) == 1
+    assert built == [len(PARAMETERS)]
+    assert shared == PARAMETERS  # still the list it was made from

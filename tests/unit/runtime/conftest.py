@@ -3,7 +3,7 @@ Allegro client, and Services wired to a Dramatiq StubBroker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,22 +61,45 @@ class FakeStore:
     def product_state(self, account: str, sku: str) -> ProductState | None:
         return self.states.get((account, sku))
 
+    @contextmanager
+    def unit_of_work(self, *, durable: bool = True) -> Iterator[None]:
+        yield  # every write stands alone, as on PostgreSQL
+
+    def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:
+        return {sku: self.states[(account, sku)] for sku in skus if (account, sku) in self.states}
+
     def get_offer(self, account: str, sku: str) -> OfferRecord | None:
         return self.offers.get((account, sku))
+
+    def get_offers(self, account: str, skus: Iterable[str]) -> dict[str, OfferRecord]:
+        return {sku: self.offers[(account, sku)] for sku in skus if (account, sku) in self.offers}
 
     def save_offer(self, record: OfferRecord) -> None:
         self.calls.append(f"save_offer:{record.offer_id}")
         self.offers[(record.account, record.sku)] = record
         self.intents.pop((record.account, record.sku), None)
 
+    def save_offers(self, records: Sequence[OfferRecord]) -> None:
+        for record in records:
+            self.save_offer(record)
+
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
         holder = self.leases.setdefault((account, sku), owner)
         return holder == owner
+
+    def acquire_leases(
+        self, account: str, skus: Iterable[str], owner: str, ttl_s: float
+    ) -> set[str]:
+        return {sku for sku in skus if self.acquire_lease(account, sku, owner, ttl_s)}
 
     def release_lease(self, account: str, sku: str, owner: str) -> None:
         self.calls.append("release")
         if self.leases.get((account, sku)) == owner:
             del self.leases[(account, sku)]
+
+    def release_leases(self, account: str, skus: Iterable[str], owner: str) -> None:
+        for sku in skus:
+            self.release_lease(account, sku, owner)
 
     def cached_parameters(self, category_id: str) -> CachedParameters | None:
         return self.parameters.get(category_id)
@@ -98,6 +121,9 @@ class FakeStore:
         self.recorded_at.append(self.now)
         return True
 
+    def add_statuses(self, messages: Sequence[StatusMessage]) -> list[bool]:
+        return [self.add_status(message) for message in messages]
+
     def terminal_status(self, event_id: str) -> StatusMessage | None:
         entry = self.terminal_entry(event_id)
         return entry.message if entry is not None else None
@@ -115,6 +141,10 @@ class FakeStore:
         for index, message in enumerate(self.statuses):
             if (message.event_id, message.status) == (event_id, status):
                 self.published_at.setdefault(index, self.now)
+
+    def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None:
+        for event_id, status in published:
+            self.mark_status_published(event_id, status)
 
     def unpublished_statuses(
         self, limit: int = 100, *, min_age_s: float = 0.0

@@ -3,6 +3,8 @@ second offer, the lease always released."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -142,13 +144,43 @@ def test_a_new_offer_is_created_recorded_and_reported(harness: Harness, steps: S
         "trace-post",
     )
     # The intent before the POST; the registry entry (clearing the intent) before the
-    # status, which is marked published once sent; the lease is released at the end.
+    # status; the lease is released with them (one store transaction where the store
+    # groups writes); the status is marked published once sent, after that commit.
     calls = harness.store.calls
     assert calls[:2] == ["intent", "save_offer:101"]
-    assert calls[-3:] == ["status:PUBLISHED", "marked:PUBLISHED", "release"]
+    assert calls[-3:] == ["status:PUBLISHED", "release", "marked:PUBLISHED"]
     assert harness.store.intents == {}
     assert harness.client.resend_if_unsure == [False]
     assert harness.store.leases == {}
+
+
+def test_the_outcome_writes_and_the_release_share_one_unit_of_work(
+    harness: Harness, steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = _given(harness, state(1))
+    body = _body(st)
+    calls = harness.store.calls
+
+    @contextmanager
+    def unit() -> Iterator[None]:
+        calls.append("unit:begin")
+        yield
+        calls.append("unit:commit")
+
+    monkeypatch.setattr(harness.store, "unit_of_work", unit)
+    steps.publish(_payload(st, body=body, fingerprint=fingerprint(body)))
+
+    # The registry entry, the status and the release commit together; the status goes out
+    # (and is marked) only after that.
+    assert calls[-6:] == [
+        "unit:begin",
+        "save_offer:101",
+        "status:PUBLISHED",
+        "release",
+        "unit:commit",
+        "marked:PUBLISHED",
+    ]
+    assert harness.publisher.published and harness.store.leases == {}
 
 
 def test_an_existing_offer_is_adopted_and_never_posted_again(
@@ -302,3 +334,41 @@ def test_a_content_step_publishes_a_pending_status_of_a_finished_event_and_stops
     assert harness.queued("enrich") == [] and harness.queued("validate") == []
     [sent] = harness.publisher.published  # once: marked after the first
     assert sent.properties.message_id == "ev-1:REJECTED"
+
+
+# --- category parameters ---------------------------------------------------------------------
+
+
+def test_category_parameters_are_read_from_the_store_once_while_fresh(harness: Harness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from workers.domain.model import CategoryParameters
+    from workers.store import CachedParameters
+
+    services, store = harness.services, harness.store
+    reads: list[str] = []
+    cached = store.cached_parameters
+
+    def counting(category_id: str) -> CachedParameters | None:
+        reads.append(category_id)
+        return cached(category_id)
+
+    store.cached_parameters = counting  # type: ignore[method-assign]
+    fresh = [{"id": "11323", "name": "Stan"}]
+    store.parameters["85166"] = CachedParameters("85166", fresh, datetime.now(UTC))
+
+    first = services.parameters(harness.client, "85166")  # type: ignore[arg-type]
+    again = services.parameters(harness.client, "85166")  # type: ignore[arg-type]
+    assert first == fresh and isinstance(first, CategoryParameters) and again is first
+    assert reads == ["85166"] and harness.client.calls == []
+
+    # Stale in the process's memo: the store is asked again, and Allegro when it is stale too.
+    old = datetime.now(UTC) - timedelta(seconds=services.settings.parameters_ttl_s + 1)
+    services._parameters_memo["85166"] = CachedParameters("85166", first, old)
+    store.parameters["85166"] = CachedParameters("85166", fresh, old)
+    assert services.parameters(harness.client, "85166") == []  # type: ignore[arg-type]
+    assert harness.client.calls == [("parameters", "85166")]
+    assert reads == ["85166", "85166", "85166"]  # before and under the lock
+
+    services.forget_clients()
+    assert services._parameters_memo == {}

@@ -51,6 +51,9 @@ def test_nothing_is_published_when_the_store_fails() -> None:
         def add_status(self, message: Any) -> bool:
             raise OSError("disk full")
 
+        def add_statuses(self, messages: Any) -> list[bool]:
+            raise OSError("disk full")
+
     publisher = FakePublisher()
     reporter = StatusReporter(BrokenStore(), publisher, "s")  # type: ignore[arg-type]
 

@@ -1,0 +1,100 @@
+"""The store's calls for many SKUs or statuses at once (the batcher settles hundreds of
+offers per command): each gives what the one-at-a-time call gives for every member, in one
+transaction, on both backends."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemas.status import Status
+from tests.store._events import stock, upserted
+from tests.store.conftest import FakeClock
+from tests.store.test_status import message
+from workers.store import OfferRecord, Store
+
+
+def _record(sku: str, offer_id: str, available: int = 1) -> OfferRecord:
+    body = {"name": sku, "stock": {"available": available, "unit": "UNIT"}}
+    return OfferRecord("default", sku, offer_id, "ACTIVE", f"f-{sku}", 1, body)
+
+
+def test_offers_are_read_and_saved_in_bulk_like_one_at_a_time(
+    store: Store, clock: FakeClock
+) -> None:
+    # More SKUs than one IN list holds (500), with repeats and unknown ones.
+    skus = [f"S{i:04d}" for i in range(1_203)]
+    store.record_create_intent("default", "S0001")
+    store.record_create_intent("default", "S1201")  # no offer saved: its intent stays
+    store.save_offers([_record(sku, f"o-{sku}") for sku in skus[:1_200]])
+
+    wanted = [*skus, "S0000", "S0005"]
+    found = store.get_offers("default", wanted)
+    assert sorted(found) == skus[:1_200]
+    for sku in ("S0000", "S0777", "S1199"):
+        assert found[sku] == store.get_offer("default", sku)
+        assert found[sku] == replace(_record(sku, f"o-{sku}"), updated_at=clock.now)
+    assert store.get_offers("other", skus) == {}
+    assert store.get_offers("default", []) == {}
+    # Saving an offer clears its creation intent, as save_offer does.
+    assert store.create_intent("default", "S0001") is None
+    assert store.create_intent("default", "S1201") is not None
+
+    store.save_offers([_record("S0002", "o-new", available=7)])
+    assert store.get_offer("default", "S0002") == replace(
+        _record("S0002", "o-new", available=7), updated_at=clock.now
+    )
+    store.save_offers([])  # nothing to do
+
+
+def test_leases_are_taken_and_released_in_bulk(store: Store, clock: FakeClock) -> None:
+    assert store.acquire_lease("default", "B", "publish-actor", 60)
+    skus = ["A", "B", "C", "A", *[f"X{i}" for i in range(600)]]
+
+    taken = store.acquire_leases("default", skus, "batcher", 30)
+    assert taken == set(skus) - {"B"}  # B is held by another owner
+    assert not store.acquire_lease("default", "A", "publish-actor", 60)
+    # The owner may take them again (extending them); they expire like single leases.
+    assert store.acquire_leases("default", ["A", "C"], "batcher", 30) == {"A", "C"}
+    clock.advance(30)
+    assert store.acquire_lease("default", "X7", "publish-actor", 60)
+
+    store.release_leases("default", ["A", "B", "C", *[f"X{i}" for i in range(600)]], "batcher")
+    assert store.acquire_lease("default", "A", "publish-actor", 60)
+    assert not store.acquire_lease("default", "B", "batcher", 60)  # not the batcher's to free
+    assert store.acquire_lease("default", "X599", "publish-actor", 60)
+    assert not store.acquire_lease("default", "X7", "batcher", 60)
+    assert store.acquire_leases("default", [], "batcher", 30) == set()
+
+
+def test_product_states_in_bulk_match_product_state(store: Store) -> None:
+    store.record_event(upserted("P1", 1))
+    store.record_event(stock("P2", 3))
+    store.record_event(upserted("P3", 2))
+
+    states = store.product_states("default", ["P1", "P2", "P3", "P4", "P1"])
+    assert sorted(states) == ["P1", "P2", "P3"]
+    for sku, state in states.items():
+        assert state == store.product_state("default", sku)
+    assert store.product_states("other", ["P1"]) == {}
+
+
+def test_statuses_are_added_and_marked_in_bulk_like_one_at_a_time(store: Store) -> None:
+    first = message("e1", Status.UPDATED, 0)
+    assert store.add_status(message("e0", Status.FAILED, 0))
+    batch = [
+        first,
+        message("e2", Status.SUPERSEDED, 1),
+        message("e1", Status.REJECTED, 2),  # e1 has its terminal status by now: refused
+        message("e0", Status.UPDATED, 3),  # the replay of a FAILED event: taken
+    ]
+    assert store.add_statuses(batch) == [True, True, False, True]
+    assert store.terminal_status("e1") == first
+    assert store.terminal_status("e0") == batch[3]
+    assert store.add_statuses([]) == []
+
+    store.mark_statuses_published([("e1", Status.UPDATED), ("e2", Status.SUPERSEDED)])
+    left = {(m.event_id, m.status) for m in store.unpublished_statuses()}
+    assert left == {("e0", Status.FAILED), ("e0", Status.UPDATED)}
+    entry = store.terminal_entry("e2")
+    assert entry is not None and entry.published
+    store.mark_statuses_published([])
