@@ -26,7 +26,7 @@ def store_unit(
     unit = getattr(store, "unit_of_work", None)
     if not callable(unit) or (repo is not None and not repo.joins_store_units):
         return nullcontext()
-    context: AbstractContextManager[None] = unit() if durable else unit(durable=False)
+    context: AbstractContextManager[None] = unit(durable=durable)
     return context
 
 

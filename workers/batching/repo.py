@@ -188,15 +188,11 @@ class BatchRepo(JournalTable):
         )
         return sorted({str(row[0]) for row in rows})
 
-    def pending_stats(self, account: str, settled_before: float) -> tuple[int, float | None]:
-        """How many changes of ``account`` can be claimed (not in flight, coalescing window
-        opened at or before ``settled_before``), and the earliest ``first_at`` of them."""
-        count, oldest, _ = self.pending_groups(account, settled_before)
-        return count, oldest
-
     def pending_groups(self, account: str, settled_before: float) -> tuple[int, float | None, int]:
-        """:meth:`pending_stats` and the size of the largest group of those changes that
-        share a kind and a value (the most offers one command of them could carry)."""
+        """How many changes of ``account`` can be claimed (not in flight, coalescing window
+        opened at or before ``settled_before``), the earliest ``first_at`` of them, and the
+        size of the largest group of them that share a kind and a value (the most offers
+        one command of them could carry)."""
         row = self.db.read(
             lambda conn: conn.execute(
                 "SELECT COALESCE(SUM(n), 0), MIN(f), COALESCE(MAX(n), 0) FROM ("
@@ -229,7 +225,7 @@ class BatchRepo(JournalTable):
         return int(row[0]), int(row[1])
 
     def pending(self, account: str, settled_before: float, limit: int = 50_000) -> list[PendingRow]:
-        """The claimable changes of ``account`` (as :meth:`pending_stats` counts them),
+        """The claimable changes of ``account`` (as :meth:`pending_groups` counts them),
         oldest first."""
         rows = self.db.read(
             lambda conn: conn.execute(

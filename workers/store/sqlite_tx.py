@@ -163,7 +163,8 @@ def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[
             raise
         conn.execute(f"RELEASE {_SAVEPOINT}")
         return
-    relaxed = not durable and getattr(conn, "synchronous", "FULL") in ("FULL", "EXTRA")
+    level = getattr(conn, "synchronous", "FULL")  # set by connect()
+    relaxed = not durable and level in ("FULL", "EXTRA")
     if relaxed:
         conn.execute("PRAGMA synchronous = NORMAL")
     try:
@@ -178,4 +179,4 @@ def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[
             raise
     finally:
         if relaxed:
-            conn.execute(f"PRAGMA synchronous = {getattr(conn, 'synchronous', 'FULL')}")
+            conn.execute(f"PRAGMA synchronous = {level}")

@@ -74,10 +74,13 @@ def test_staging_coalesces_and_deduplicates(repo: BatchRepo) -> None:
 def test_pending_counts_only_changes_whose_window_opened_early_enough(repo: BatchRepo) -> None:
     repo.stage(staged("A", 1, 3), 10.0)
     repo.stage(staged("B", 1, 3), 11.0)
-    assert repo.pending_stats("default", 9.0) == (0, None)
-    assert repo.pending_stats("default", 10.5) == (1, 10.0)
+    assert repo.pending_groups("default", 9.0)[:2] == (0, None)
+    assert repo.pending_groups("default", 10.5)[:2] == (1, 10.0)
     assert [r.sku for r in repo.pending("default", 12.0)] == ["A", "B"]
-    assert repo.pending_stats("other", 12.0) == (0, None)
+    assert repo.pending_groups("other", 12.0)[:2] == (0, None)
+    # The largest group of one kind and value: what one command of them could carry.
+    repo.stage(staged("C", 1, 5), 11.0)
+    assert repo.pending_groups("default", 12.0) == (3, 10.0, 2)
 
 
 def test_absorption_counts_the_changes_touched_since_by_when_they_were_opened(
@@ -131,7 +134,7 @@ def test_claim_moves_the_change_into_the_journal_once(repo: BatchRepo) -> None:
     assert repo.stage(staged("A", 1, 7), 3.0) is StageOutcome.DUPLICATE
     assert repo.stage(staged("A", 0, 7), 3.0) is StageOutcome.SUPERSEDED
     assert repo.stage(staged("A", 5, 8), 3.0) is StageOutcome.STAGED
-    assert repo.pending_stats("default", 10.0) == (0, None)
+    assert repo.pending_groups("default", 10.0)[:2] == (0, None)
     assert repo.accounts_with_work() == ["default"]
 
 
