@@ -28,14 +28,14 @@ import pika
 import structlog
 
 from schemas.errors import EventError
-from schemas.events import ProductEvent, parse_event
+from schemas.events import ProductEvent, ProductPriceChanged, ProductStockChanged, parse_event
 from schemas.status import Status, StatusError, StatusMessage
 from workers.batching._unit import store_unit
 from workers.batching.repo import BatchRepo
 from workers.batching.stage import Stager
 from workers.broker import Payload, event_parts, first_step, part_digests
 from workers.settings import Settings
-from workers.status import Publisher, StatusReporter
+from workers.status import SWEEP_MIN_AGE_S, Publisher, StatusReporter
 from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
 from workers.topology import (
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -118,12 +118,15 @@ class IngestHandler:
         # enqueueing first steps) and the events to mark dispatched after that.
         self._after_commit: list[Callable[[], object]] | None = None
         self._dispatched: list[str] = []
+        self._offers: dict[tuple[str, str], OfferRecord | None] = {}  # see handle_batch
 
-    def _unit(self, *, durable: bool = True) -> AbstractContextManager[None]:
+    def _unit(
+        self, *, durable: bool = True, savepoints: bool = True
+    ) -> AbstractContextManager[None]:
         """The store's unit of work, unless the batching repository writes on a connection
         of its own (it would wait for the unit's lock)."""
         repo = self.stager.repo if self.stager else None
-        return store_unit(self.store, repo, durable=durable)
+        return store_unit(self.store, repo, durable=durable, savepoints=savepoints)
 
     def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome | Exception]:
         """:meth:`handle` for several deliveries at once, with one store transaction for
@@ -141,12 +144,17 @@ class IngestHandler:
         dispatched: list[str] = []
         # Parsed before the transaction: the store's writer lock is held for writing only.
         parsed = [self.parse(body, routing_key) for body, routing_key, _ in deliveries]
+        # The registry entries the fast path asks for, read before the lock too: only the
+        # batcher and the publish actor change them, and both look again under the SKU's
+        # lease, so an entry that changed meanwhile costs a detour, never a wrong change.
+        self._offers = self._prefetch_offers(parsed)
         with self.reporter.deferred():
             with self._unit():
                 for (body, routing_key, properties), event in zip(deliveries, parsed, strict=True):
                     self._after_commit, self._dispatched = [], []
                     try:
-                        with self.reporter.deferred(), self._unit():
+                        # A delivery's writes stand or fall together: no savepoint each.
+                        with self.reporter.deferred(), self._unit(savepoints=False):
                             outcome = self.handle(body, routing_key, properties, parsed=event)
                     except Exception as exc:
                         results.append(exc)
@@ -164,7 +172,23 @@ class IngestHandler:
                 with self._unit(durable=False):  # marks only: see Store.mark_dispatched
                     for event_id in dispatched:
                         self.store.mark_dispatched(event_id)
+        self._offers = {}
         return results
+
+    def _prefetch_offers(
+        self, parsed: Sequence[ProductEvent | Exception]
+    ) -> dict[tuple[str, str], OfferRecord | None]:
+        """The registry entries (None: none) of the SKUs of the stock and price events
+        among ``parsed``, read in one query per account."""
+        by_account: dict[str, set[str]] = {}
+        for event in parsed:
+            if isinstance(event, ProductStockChanged | ProductPriceChanged):
+                by_account.setdefault(event.account, set()).add(event.sku)
+        found: dict[tuple[str, str], OfferRecord | None] = {}
+        for account, skus in by_account.items():
+            records = self.store.get_offers(account, skus)
+            found.update(((account, sku), records.get(sku)) for sku in skus)
+        return found
 
     def _later(self, action: Callable[[], object]) -> None:
         """Run ``action`` now, or after the commit of the batch being handled."""
@@ -220,7 +244,10 @@ class IngestHandler:
         """Whether a redelivered event needs nothing more: it was handed on, or it has its
         terminal status (FAILED excepted: a replay). Its status is published first when the
         store holds it unpublished (the bridge died between recording and publishing)."""
-        prior = self.reporter.settled(event.event_id)
+        # A duplicate of an event that finished a moment ago (a producer's retry): its
+        # status is on its way from the step that decided it; publishing it here too would
+        # only send it twice. One left unpublished is the outbox sweep's.
+        prior = self.reporter.settled(event.event_id, grace_s=SWEEP_MIN_AGE_S)
         return result.dispatched or (prior is not None and prior.status is not Status.FAILED)
 
     def dispatch(self, event: ProductEvent, result: RecordResult) -> None:
@@ -232,7 +259,9 @@ class IngestHandler:
         offers: list[OfferRecord | None] = []
 
         def has_offer() -> bool:
-            offers.append(self.store.get_offer(event.account, event.sku))
+            key = (event.account, event.sku)
+            known = key in self._offers
+            offers.append(self._offers[key] if known else self.store.get_offer(*key))
             return offers[-1] is not None
 
         step, mode = first_step(event.type, changed, has_offer)

@@ -44,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pika
@@ -281,14 +282,17 @@ class StatusReporter:
         )
         return True
 
-    def settled(self, event_id: str) -> StatusMessage | None:
+    def settled(self, event_id: str, *, grace_s: float = 0.0) -> StatusMessage | None:
         """The event's latest terminal status, or None when it has none yet. One that the
         store holds unpublished (its reporter died before RabbitMQ confirmed it, or before
-        the store marked it) is published now, with its own ``message_id``, and marked."""
+        the store marked it) is published now, with its own ``message_id``, and marked;
+        unless it was decided less than ``grace_s`` ago: its reporter is then most likely
+        publishing it this moment (the sweep publishes it if not)."""
         entry = self._store.terminal_entry(event_id)
         if entry is None:
             return None
-        if not entry.published:
+        young = grace_s > 0 and datetime.now(UTC) - entry.message.at < timedelta(seconds=grace_s)
+        if not entry.published and not young:
             self._publish(entry.message)
             log.warning(
                 "status.published_late",

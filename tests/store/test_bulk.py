@@ -10,7 +10,7 @@ from schemas.status import Status
 from tests.store._events import stock, upserted
 from tests.store.conftest import FakeClock
 from tests.store.test_status import message
-from workers.store import OfferRecord, Store
+from workers.store import OfferRecord, Store, offer_stamp
 
 
 def _record(sku: str, offer_id: str, available: int = 1) -> OfferRecord:
@@ -76,6 +76,42 @@ def test_product_states_in_bulk_match_product_state(store: Store) -> None:
     for sku, state in states.items():
         assert state == store.product_state("default", sku)
     assert store.product_states("other", ["P1"]) == {}
+
+
+def test_product_states_without_content_keep_stock_price_and_flags(store: Store) -> None:
+    store.record_event(upserted("P1", 1))
+    store.record_event(stock("P1", 4))
+    store.record_event(stock("P2", 3))  # no product.upserted yet: not complete
+
+    full = store.product_states("default", ["P1", "P2"])
+    light = store.product_states("default", ["P1", "P2", "P9"], content=False)
+    assert sorted(light) == ["P1", "P2"]
+    for sku, state in light.items():
+        wanted = {k: v for k, v in full[sku].product.items() if k in ("stock", "price")}
+        assert state.product == wanted
+        assert (state.version, state.event_id, state.deleted, state.complete) == (
+            full[sku].version,
+            full[sku].event_id,
+            full[sku].deleted,
+            full[sku].complete,
+        )
+    assert light["P1"].complete and not light["P2"].complete
+    assert "name" in full["P1"].product and "name" not in light["P1"].product
+
+
+def test_offer_stamps_tell_whether_registry_entries_changed(store: Store, clock: FakeClock) -> None:
+    store.save_offers([_record(f"S{i}", f"o-{i}") for i in range(3)])
+    read = store.get_offers("default", ["S0", "S1", "S2"])
+    stamps = store.offer_stamps("default", ["S0", "S1", "S2", "S9"])
+    assert sorted(stamps) == ["S0", "S1", "S2"]  # no entry, no stamp
+    assert {sku: offer_stamp(record) for sku, record in read.items()} == stamps
+
+    clock.advance(1)
+    store.save_offer(_record("S1", "o-1", available=9))  # the same offer, saved again
+    after = store.offer_stamps("default", ["S0", "S1"])
+    assert after["S0"] == stamps["S0"]
+    assert after["S1"] != stamps["S1"]
+    assert after["S1"] == offer_stamp(store.get_offers("default", ["S1"])["S1"])
 
 
 def test_statuses_are_added_and_marked_in_bulk_like_one_at_a_time(store: Store) -> None:

@@ -182,3 +182,46 @@ def test_a_unit_holds_the_sqlite_writer_lock_until_it_ends(
         holder.join(10)
     assert len(failures) == 1  # the other writer waited for the lock and gave up
     assert second.get_offer("default", "A1") is not None
+
+
+def test_a_unit_without_savepoints_takes_none_inside_and_stands_or_falls_whole(
+    tmp_path: Path,
+) -> None:
+    conn = connect(tmp_path / "t.db", busy_timeout_s=5)
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+
+    def write(key: str) -> None:
+        run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES (?)", (key,)))
+
+    with unit_of_work(conn):
+        with unit_of_work(conn, savepoints=False):  # one delivery
+            write("a")
+            with unit_of_work(conn):  # a nested unit joins it too
+                write("b")
+        delivery = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(delivery) == 2  # the delivery's own savepoint, nothing for a and b
+        with pytest.raises(sqlite3.IntegrityError), unit_of_work(conn, savepoints=False):
+            write("c")
+            write("a")  # a duplicate: the whole delivery goes, c with it
+        statements.clear()
+        write("d")  # outside the unit without savepoints: one again
+        assert [s.split()[0] for s in statements if s.startswith("SAVEPOINT")] == ["SAVEPOINT"]
+    assert [r[0] for r in conn.execute("SELECT k FROM t ORDER BY k")] == ["a", "b", "d"]
+    assert conn.joined == 0
+    conn.close()
+
+
+def test_a_top_level_unit_without_savepoints_commits_or_rolls_back_whole(
+    store: Store, backend: str
+) -> None:
+    with store.unit_of_work(savepoints=False):
+        store.save_offer(_offer("A1"))
+        store.save_offer(_offer("A2"))
+    assert {store.get_offer("default", s) is not None for s in ("A1", "A2")} == {True}
+    with pytest.raises(RuntimeError), store.unit_of_work(savepoints=False):
+        store.save_offer(_offer("A3"))
+        raise RuntimeError("the entry failed")
+    # SQLite rolls the unit back; on PostgreSQL each write committed on its own.
+    assert (store.get_offer("default", "A3") is None) == (backend == "sqlite")

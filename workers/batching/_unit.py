@@ -18,24 +18,28 @@ __all__ = ["bookkeeping", "store_unit"]
 
 
 def store_unit(
-    store: object, repo: BatchRepo | None = None, *, durable: bool = True
+    store: object, repo: BatchRepo | None = None, *, durable: bool = True, savepoints: bool = True
 ) -> AbstractContextManager[None]:
-    """The store's unit of work (``durable``: see ``Store.unit_of_work``), unless ``repo``
-    writes on a connection of its own (a unit would hold the lock its writes wait for:
-    then each write commits alone)."""
+    """The store's unit of work (``durable``, ``savepoints``: see ``Store.unit_of_work``),
+    unless ``repo`` writes on a connection of its own (a unit would hold the lock its
+    writes wait for: then each write commits alone)."""
     unit = getattr(store, "unit_of_work", None)
     if not callable(unit) or (repo is not None and not repo.joins_store_units):
         return nullcontext()
-    context: AbstractContextManager[None] = unit(durable=durable)
+    context: AbstractContextManager[None] = (
+        unit(durable=durable) if savepoints else unit(durable=durable, savepoints=False)
+    )
     return context
 
 
 @contextmanager
-def bookkeeping(store: object, repo: BatchRepo, reporter: object = None) -> Iterator[None]:
+def bookkeeping(
+    store: object, repo: BatchRepo, reporter: object = None, *, savepoints: bool = True
+) -> Iterator[None]:
     """:func:`store_unit`, inside the reporter's deferred block when it has one."""
     with ExitStack() as stack:
         deferred = getattr(reporter, "deferred", None)
         if callable(deferred):
             stack.enter_context(deferred())
-        stack.enter_context(store_unit(store, repo))
+        stack.enter_context(store_unit(store, repo, savepoints=savepoints))
         yield

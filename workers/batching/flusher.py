@@ -41,7 +41,7 @@ import structlog
 from schemas.events import ProductEvent
 from workers.domain.model import ProductState
 from workers.settings import Settings
-from workers.store.base import OfferRecord, Store, StoreError
+from workers.store.base import OfferRecord, Store, StoreError, offer_stamp
 
 from ._unit import bookkeeping
 from .config import BatchSettings
@@ -66,6 +66,10 @@ LEADER_LEASE_S = 15.0
 #: DONE entries and staged event ids are deleted after this long, s.
 RETENTION_S = 7 * 24 * 3600.0
 _PRUNE_EVERY_S = 3600.0
+
+
+def _stamp_of(record: OfferRecord | None) -> tuple[object, ...] | None:
+    return offer_stamp(record) if record is not None else None
 
 
 class Batcher:
@@ -133,8 +137,7 @@ class Batcher:
             # way; what the flush claimed is sent in this run too.
             started = self.journal.start(account, now)
             claimed = tick.claimed
-            with bookkeeping(self.store, self.repo):  # leases, reads, claims: one commit
-                self._flush(account, now, tick)
+            self._flush(account, now, tick)
             self.journal.finish(started, now, tick)
             if tick.claimed > claimed:
                 self.journal.work(account, now, tick)
@@ -217,6 +220,8 @@ class Batcher:
         holding = self._in_burst(account, now, oldest)
         if holding and not can_fill:
             return
+        # Read and planned before the writer lock is taken (the ingest bridge writes
+        # meanwhile): what changed since is found under it (see _lease_skus and claim).
         changes = self.repo.pending(account, settled_before)
         offers = self.store.get_offers(account, {c.sku for c in changes})
         planned = plan_changes(
@@ -231,15 +236,19 @@ class Batcher:
             due = [c for c in due if len(c.items) >= config.batch_max_offers]
         if not due:
             return
-        leased, commands = self._lease_skus(account, due)
-        written = self.repo.claim(
-            account,
-            [dataclasses.replace(c, command_id=str(uuid.uuid4())) for c in commands],
-            owner=self.owner,
-            lease_s=LEADER_LEASE_S,
-            now=now,
-        )
+        with bookkeeping(self.store, self.repo):  # leases, checks, claims: one commit
+            leased, commands = self._lease_skus(account, due, offers)
+            written = self.repo.claim(
+                account,
+                [dataclasses.replace(c, command_id=str(uuid.uuid4())) for c in commands],
+                owner=self.owner,
+                lease_s=LEADER_LEASE_S,
+                now=now,
+            )
         tick.claimed += len(written)
+        self.outcomes.remember(
+            account, (offers[i.sku] for e in written for i in e.items if i.sku in offers)
+        )
         self.journal.leased(e.command_id for e in written if e.type is not CommandType.SETTLE)
         claimed = {i.sku for e in written if e.type is not CommandType.SETTLE for i in e.items}
         self.journal.release_skus(account, leased - claimed)
@@ -269,18 +278,26 @@ class Batcher:
         return True
 
     def _lease_skus(
-        self, account: str, commands: list[NewCommand]
+        self, account: str, commands: list[NewCommand], planned_on: dict[str, OfferRecord]
     ) -> tuple[set[str], list[NewCommand]]:
         """Take the publishing lease of every SKU of the commands (settle entries need
-        none). Items whose SKU another holder has stay pending; items whose value the
-        store's desired state no longer holds (read under the lease: a content publish
-        after this one sees our change, one before it is seen here) are settled
-        SUPERSEDED instead of being sent. Returns the SKUs leased and the commands to
-        claim."""
+        none). Items whose SKU another holder has stay pending, and so do those whose
+        registry entry changed since ``planned_on`` was read (the publish actor saved it
+        meanwhile: planned again on the next run); items whose value the store's desired
+        state no longer holds (read under the lease: a content publish after this one sees
+        our change, one before it is seen here) are settled SUPERSEDED instead of being
+        sent. Returns the SKUs leased and the commands to claim."""
         skus = [i.sku for c in commands if c.type is not CommandType.SETTLE for i in c.items]
         granted = self.store.acquire_leases(account, skus, SKU_LEASE_OWNER, self.config.sku_lease_s)
+        if granted:
+            stamps = self.store.offer_stamps(account, granted)
+            moved = {sku for sku in granted if stamps.get(sku) != _stamp_of(planned_on.get(sku))}
+            if moved:
+                log.info("batch.registry_moved", count=len(moved), example=min(moved))
+                self.store.release_leases(account, moved, SKU_LEASE_OWNER)
+                granted -= moved
         # Read under the leases, once per SKU (its stock and its price change alike).
-        states = self.store.product_states(account, granted)
+        states = self.store.product_states(account, granted, content=False)
         kept: list[NewCommand] = []
         stale: list[Item] = []
         for command in commands:

@@ -16,8 +16,9 @@ failed otherwise is handed to the PATCH path, whose status then stands for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -25,18 +26,20 @@ import structlog
 from schemas.status import PublicationStatus, Status, StatusError, StatusMessage
 from workers.allegro.models import CommandTask
 from workers.status import status_for
-from workers.store.base import OfferRecord, Store
+from workers.store import OfferRecord, Store, offer_stamp
 
 from .model import EventRef, Handover, Item, JournalEntry, NewCommand, SettleOutcome
 from .plan import ACTIVATE, FailureAction, failure_action, follow_up, registry_after
 from .plan import success_status as _success_status
 from .reporting import OnTaskFailed, Reporter, status_errors
 
-__all__ = ["Outcomes"]
+__all__ = ["Outcomes", "Settlement"]
 
 log = structlog.get_logger(__name__)
 
 _KNOWN_PUBLICATION = frozenset(s.value for s in PublicationStatus)
+#: At most this many registry entries are remembered between a flush and the settling.
+_KNOWN_MAX = 100_000
 #: The status item of a change that no batch command can make and no PATCH path takes.
 NOT_BATCHABLE = "BATCH_NOT_APPLICABLE"
 
@@ -49,6 +52,19 @@ def _succeeded(task: CommandTask | None) -> bool:
     return task is not None and task.status == "SUCCESS"
 
 
+@dataclass
+class Settlement:
+    """What a finished command changes (:meth:`Outcomes.prepare`): the registry entries to
+    save, the statuses of its successful items, the items whose task failed (decided when
+    written: a hand-over publishes), the restocked items awaiting their ACTIVATE."""
+
+    succeeded: int
+    updates: list[OfferRecord] = field(default_factory=list)
+    statuses: list[StatusMessage] = field(default_factory=list)
+    failed: list[tuple[Item, CommandTask | None]] = field(default_factory=list)
+    restocked: list[Item] = field(default_factory=list)
+
+
 class Outcomes:
     """Decides and reports the outcome of journal entries (see the module doc)."""
 
@@ -59,6 +75,32 @@ class Outcomes:
         self.reporter = reporter
         self.on_task_failed = on_task_failed
         self._collected: list[StatusMessage] | None = None
+        self._known: dict[tuple[str, str], OfferRecord] = {}  # see remember()
+
+    # --- registry entries read when the changes were planned ---------------------------------
+
+    def remember(self, account: str, records: Iterable[OfferRecord]) -> None:
+        """Keep the registry entries a flush read for the changes it claimed: settling
+        them later reads only their stamps (``Store.offer_stamps``), not their bodies,
+        while nobody saved them meanwhile."""
+        if len(self._known) > _KNOWN_MAX:
+            self._known.clear()  # entries of commands that ended otherwise: read again
+        self._known.update(((account, record.sku), record) for record in records)
+
+    def _records(self, account: str, skus: Sequence[str]) -> dict[str, OfferRecord]:
+        """The current registry entries of ``skus``: those remembered whose stamp is
+        unchanged, the others read."""
+        found: dict[str, OfferRecord] = {}
+        known = [(sku, self._known.pop((account, sku), None)) for sku in skus]
+        if any(record is not None for _, record in known):
+            stamps = self.store.offer_stamps(account, skus)
+            for sku, record in known:
+                if record is not None and stamps.get(sku) == offer_stamp(record):
+                    found[sku] = record
+        missing = [sku for sku in skus if sku not in found]
+        if missing:
+            found.update(self.store.get_offers(account, missing))
+        return found
 
     # --- reporting ------------------------------------------------------------------------------
 
@@ -177,24 +219,26 @@ class Outcomes:
             else:
                 self.hand_over(entry.account, item, "needs the PATCH path")
 
-    def finish(self, entry: JournalEntry, tasks: Mapping[str, CommandTask]) -> NewCommand | None:
-        """The outcome of a command Allegro has finished; ``tasks`` by offer id. Returns
-        the ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
-        restocked: list[Item] = []
+    def prepare(self, entry: JournalEntry, tasks: Mapping[str, CommandTask]) -> Settlement:
+        """What :meth:`finish` writes for a command Allegro has finished (``tasks`` by
+        offer id), worked out without writing: the batcher calls it before it takes the
+        store's writer lock. The registry entries it reads cannot change meanwhile: the
+        batcher holds the SKUs' publishing leases while their change is in flight."""
         done = [i for i in entry.items if _succeeded(tasks.get(i.offer_id or ""))]
-        records = self.store.get_offers(entry.account, [item.sku for item in done])
-        updates: list[OfferRecord] = []
-        with self._statuses_together():
+        records = self._records(entry.account, [item.sku for item in done])
+        settlement = Settlement(succeeded=len(done))
+        self._collected = settlement.statuses
+        try:
             for item in entry.items:
                 task = tasks.get(item.offer_id or "")
                 if not _succeeded(task):
-                    self._failed(entry, item, task)
+                    settlement.failed.append((item, task))
                     continue
                 record = records.get(item.sku)
                 if record is not None and record.offer_id == item.offer_id:
-                    updates.append(registry_after(record, entry.type, entry.value, item))
+                    settlement.updates.append(registry_after(record, entry.type, entry.value, item))
                 if item.then == ACTIVATE:
-                    restocked.append(item)  # its status waits for the ACTIVATE command
+                    settlement.restocked.append(item)  # its status waits for the ACTIVATE
                     continue
                 status, publication = _success_status(entry.type, entry.value, item)
                 self.report_item(
@@ -204,17 +248,35 @@ class Outcomes:
                     publication_status=publication,
                     trace_id=entry.trace_id,
                 )
-            self.store.save_offers(updates)  # before the statuses that tell of them
-        succeeded = len(done)
-        failed = len(entry.items) - succeeded
+        finally:
+            self._collected = None
+        return settlement
+
+    def finish(
+        self,
+        entry: JournalEntry,
+        tasks: Mapping[str, CommandTask],
+        settlement: Settlement | None = None,
+    ) -> NewCommand | None:
+        """The outcome of a command Allegro has finished; ``tasks`` by offer id;
+        ``settlement``: what :meth:`prepare` gave for it (else prepared here). Returns the
+        ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
+        if settlement is None:
+            settlement = self.prepare(entry, tasks)
+        with self._statuses_together():
+            for item, task in settlement.failed:
+                self._failed(entry, item, task)
+            self.store.save_offers(settlement.updates)  # before the statuses that tell of them
+            if self._collected is not None:
+                self._collected.extend(settlement.statuses)
         log.info(
             "batch.command_done",
             command_id=entry.command_id,
             kind=entry.type.value,
-            succeeded=succeeded,
-            failed=failed,
+            succeeded=settlement.succeeded,
+            failed=len(entry.items) - settlement.succeeded,
         )
-        return follow_up(restocked, parent=entry.command_id)
+        return follow_up(settlement.restocked, parent=entry.command_id)
 
     def _failed(self, entry: JournalEntry, item: Item, task: CommandTask | None) -> None:
         if task is None or task.status != "FAIL":

@@ -19,7 +19,6 @@ been migrated (``open_store(url)`` creates these tables).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -257,32 +256,42 @@ class BatchRepo(JournalTable):
         entries written (a command whose items were all left out is not written)."""
 
         def work(conn: Conn) -> list[JournalEntry]:
+            wanted = sorted({item.sku for command in commands for item in command.items})
+            # The claimable rows of the commands' SKUs as they are now, read once (under
+            # the writer lock on SQLite, locked FOR UPDATE on PostgreSQL): (sku, kind) ->
+            # (version, events as stored).
+            claimable: dict[tuple[str, str], tuple[int, Any]] = {}
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                rows = conn.execute(
+                    "SELECT sku, kind, version, events FROM batch_pending "  # noqa: S608
+                    f"WHERE account = ? AND sku IN ({marks}) AND first_at IS NOT NULL "
+                    f"AND inflight IS NULL{self.db.for_update}",
+                    (account, *chunk),
+                ).fetchall()
+                claimable.update(((row[0], row[1]), (int(row[2]), row[3])) for row in rows)
+            no_events = self.db.json_in([])
             written: list[JournalEntry] = []
             for command in commands:
                 if not command.command_id:
                     raise ValueError("a command to claim needs its command_id")
                 items: list[Item] = []
                 for item in command.items:
-                    row = self._row(conn, account, item.sku, item.kind.value)
-                    if (
-                        row is None
-                        or not row.pending
-                        or row.inflight is not None
-                        or row.version != item.version
-                    ):
+                    found = claimable.pop((item.sku, item.kind.value), None)
+                    if found is None or found[0] != item.version:
                         continue
-                    self._update_row(
-                        conn,
-                        dataclasses.replace(
-                            row,
-                            events=(),
-                            first_at=None,
-                            last_at=None,
-                            sent_version=max(row.sent_version, row.version),
-                            inflight=command.command_id,
-                        ),
+                    events = events_from_json(self.db.json_out(found[1]))
+                    if not events:
+                        continue
+                    conn.execute(
+                        "UPDATE batch_pending SET events = ?, first_at = NULL, last_at = NULL, "
+                        "sent_version = CASE WHEN sent_version > version THEN sent_version "
+                        "ELSE version END, inflight = ? "
+                        "WHERE account = ? AND sku = ? AND kind = ?",
+                        (no_events, command.command_id, account, item.sku, item.kind.value),
                     )
-                    items.append(item.with_events(row.events))
+                    items.append(item.with_events(events))
                 if items:
                     entry = JournalEntry(
                         command_id=command.command_id,

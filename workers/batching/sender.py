@@ -54,7 +54,7 @@ from workers.store.base import Store, StoreError
 from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, JournalEntry, JournalState, NewCommand, SettleOutcome
-from .outcome import Outcomes
+from .outcome import Outcomes, Settlement
 from .repo import BatchRepo
 
 __all__ = [
@@ -329,6 +329,7 @@ class JournalWorker:
         self.durations = DurationEstimate()
         self._sku_renewed: dict[str, float] = {}  # command id -> monotonic time of renewal
         self._pending_at: dict[str, float] = {}  # command id -> last poll that found it busy
+        self._settlements: dict[str, Settlement] = {}  # command id -> worked out before the lock
         self._pool: ThreadPoolExecutor | None = None
         self._pool_guard = threading.Lock()
 
@@ -412,6 +413,7 @@ class JournalWorker:
         if later:
             _, more = self._start(later)
             polls.update((cid, _answered(call)) for cid, call in more.items())
+        self._settlements = self._prepare(entries, polls, waiting | set(unready))
         follows: list[JournalEntry] = []
         # One transaction and one publication of the statuses for the bookkeeping of the
         # whole run (the ingest bridge waits for the writer lock once, not per command);
@@ -422,7 +424,8 @@ class JournalWorker:
                     cid = entry.command_id
                     if cid in unready:
                         raise unready[cid]
-                    with self._bookkeeping():
+                    # An entry's writes stand or fall together: no savepoint each.
+                    with self._bookkeeping(savepoints=False):
                         if cid in waiting:
                             # Not read: no poll counted, due again with its kind's oldest.
                             next_at = now + self.config.poll_s
@@ -452,8 +455,31 @@ class JournalWorker:
                         )
                     except StoreError:
                         raise exc from None
+        self._settlements.clear()
         for follow in follows:
             self._send(follow, now, tick)  # the ACTIVATE of a restock: once committed
+
+    def _prepare(
+        self,
+        entries: Iterable[JournalEntry],
+        polls: Mapping[str, Callable[[], _Poll]],
+        skipped: set[str],
+    ) -> dict[str, Settlement]:
+        """The settlements of the commands whose poll found them finished, worked out
+        before the writer lock is taken (:meth:`Outcomes.prepare`); one that fails is
+        left to be worked out under the lock, where its failure is handled."""
+        found: dict[str, Settlement] = {}
+        for entry in entries:
+            cid = entry.command_id
+            if cid in skipped or cid not in polls or entry.type is CommandType.SETTLE:
+                continue
+            try:
+                _, tasks, _ = polls[cid]()
+                if tasks is not None:
+                    found[cid] = self.outcomes.prepare(entry, tasks)
+            except Exception:  # noqa: S112 - the same call fails again where it is handled
+                continue
+        return found
 
     def _start(
         self, calls: list[tuple[JournalEntry, CommandClient]]
@@ -484,8 +510,8 @@ class JournalWorker:
                 )
             return self._pool
 
-    def _bookkeeping(self) -> AbstractContextManager[None]:
-        return bookkeeping(self.store, self.repo, self.outcomes.reporter)
+    def _bookkeeping(self, *, savepoints: bool = True) -> AbstractContextManager[None]:
+        return bookkeeping(self.store, self.repo, self.outcomes.reporter, savepoints=savepoints)
 
     def _backoff(self, failures: int) -> float:
         return float(min(self.config.poll_s * 2 ** min(failures, 16), MAX_BACKOFF_S))
@@ -584,7 +610,8 @@ class JournalWorker:
         every item's outcome, the entry DONE, the follow-up (a restock's ACTIVATE) written.
         Only the store and the journal, no call: returns the follow-up entry, NEW, for
         the caller to send."""
-        follow = self.outcomes.finish(entry, by_offer)
+        settlement = self._settlements.pop(entry.command_id, None)
+        follow = self.outcomes.finish(entry, by_offer, settlement)
         written = self._complete(entry, now, follow, tick)
         if written is None:
             return None

@@ -19,6 +19,7 @@ from workers.store.base import (
     StoredStatus,
     StoreError,
     StoreUnavailable,
+    offer_stamp,
 )
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoredStatus",
+    "offer_stamp",
     "open_store",
     "sqlite_path",
 ]

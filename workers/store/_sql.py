@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -52,6 +52,11 @@ _OFFER_COLUMNS = (
     "sku, offer_id, publication_status, fingerprint, published_version, published_body, updated_at"
 )
 #: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
+#: :data:`PARTS_COLUMNS` with whether there is content in place of the content.
+_LIGHT_PARTS_COLUMNS = (
+    "sku, event_id, content IS NOT NULL, content_version, stock, stock_version, price, "
+    "price_version, deleted, deleted_version"
+)
 _CHUNK = 500
 
 
@@ -200,11 +205,32 @@ class SqlStore(StatusSql):
         parts = self._read(lambda conn: self._parts(conn, account, sku))
         return to_state(account, sku, parts) if parts is not None else None
 
-    def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:
-        return {
-            row[0]: to_state(account, row[0], parts_from_row(row[1:], self.dialect.json_out))
-            for row in self._rows_of_skus("products", f"sku, {PARTS_COLUMNS}", account, skus)
-        }
+    def product_states(
+        self, account: str, skus: Iterable[str], *, content: bool = True
+    ) -> dict[str, ProductState]:
+        load = self.dialect.json_out
+        if content:
+            return {
+                row[0]: to_state(account, row[0], parts_from_row(row[1:], load))
+                for row in self._rows_of_skus("products", f"sku, {PARTS_COLUMNS}", account, skus)
+            }
+        states: dict[str, ProductState] = {}
+        for row in self._rows_of_skus("products", _LIGHT_PARTS_COLUMNS, account, skus):
+            sku, event_id, has_content, content_version, stock, stock_version = row[:6]
+            price, price_version, deleted, deleted_version = row[6:]
+            parts = Parts(
+                event_id=str(event_id),
+                content={} if has_content else None,
+                content_version=content_version,
+                stock=load(stock) if stock is not None else None,
+                stock_version=stock_version,
+                price=load(price) if price is not None else None,
+                price_version=price_version,
+                deleted=bool(deleted),
+                deleted_version=deleted_version,
+            )
+            states[sku] = to_state(account, sku, parts)
+        return states
 
     def _rows_of_skus(
         self, table: str, columns: str, account: str, skus: Iterable[str]
@@ -237,6 +263,15 @@ class SqlStore(StatusSql):
         return {
             row[0]: self._offer(account, row)
             for row in self._rows_of_skus("offers", _OFFER_COLUMNS, account, skus)
+        }
+
+    def offer_stamps(
+        self, account: str, skus: Iterable[str]
+    ) -> dict[str, tuple[str, str | None, int | None, datetime | None]]:
+        columns = "sku, offer_id, publication_status, published_version, updated_at"
+        return {
+            row[0]: (row[1], row[2], row[3], self.dialect.time_out(row[4]))
+            for row in self._rows_of_skus("offers", columns, account, skus)
         }
 
     def _offer(self, account: str, row: Sequence[Any]) -> OfferRecord:

@@ -64,7 +64,9 @@ class SqlCore(ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def unit_of_work(self, *, durable: bool = True) -> AbstractContextManager[None]:
+    def unit_of_work(
+        self, *, durable: bool = True, savepoints: bool = True
+    ) -> AbstractContextManager[None]:
         """Group this thread's writes into one transaction where the backend can (SQLite:
         one commit for many writes); elsewhere each write commits on its own."""
         return nullcontext()

@@ -38,6 +38,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoredStatus",
+    "offer_stamp",
 ]
 
 
@@ -93,6 +94,11 @@ class OfferRecord:
     updated_at: datetime | None = None
 
 
+def offer_stamp(record: OfferRecord) -> tuple[str, str | None, int | None, datetime | None]:
+    """What :meth:`Store.offer_stamps` gives for ``record`` as it was read."""
+    return (record.offer_id, record.publication_status, record.published_version, record.updated_at)
+
+
 @dataclass(frozen=True)
 class CreateIntent:
     """A ``POST /sale/product-offers`` for the SKU that may have created an offer which is
@@ -142,14 +148,19 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def unit_of_work(self, *, durable: bool = True) -> AbstractContextManager[None]:
+    def unit_of_work(
+        self, *, durable: bool = True, savepoints: bool = True
+    ) -> AbstractContextManager[None]:
         """A block whose writes by this thread share one transaction where the backend
         can (SQLite: committed once when the block ends, rolled back when it raises; a
         failing write inside rolls back only itself). Elsewhere (PostgreSQL) every write
         still commits on its own. Side effects that must follow the commit (publishing)
         belong after the block. ``durable=False`` (SQLite): the commit does not wait for
         the disk; a power cut may lose it (never a crash of the process), so only for
-        writes whose loss costs nothing."""
+        writes whose loss costs nothing. ``savepoints=False`` (SQLite): the writes inside
+        take no savepoints of their own, and the block is rolled back as a whole when
+        one fails: only for a block in which no failed write is caught and gone on
+        from."""
 
     # --- events and desired state -----------------------------------------------------------
     def record_event(self, event: ProductEvent) -> RecordResult:
@@ -185,9 +196,13 @@ class Store(Protocol):
 
     def product_state(self, account: str, sku: str) -> ProductState | None: ...
 
-    def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:
+    def product_states(
+        self, account: str, skus: Iterable[str], *, content: bool = True
+    ) -> dict[str, ProductState]:
         """:meth:`product_state` of many SKUs at once (by SKU; a SKU without a state is
-        left out)."""
+        left out). ``content=False``: without the content's fields (the product holds its
+        stock and price; ``deleted``, ``complete`` and the version are as ever), which
+        are neither read nor decoded."""
 
     def latest_version(self, account: str, sku: str) -> int | None:
         """The highest version merged for the SKU (any part), or None."""
@@ -198,6 +213,13 @@ class Store(Protocol):
     def get_offers(self, account: str, skus: Iterable[str]) -> dict[str, OfferRecord]:
         """The registry entries of many SKUs at once (by SKU; a SKU without one is left
         out)."""
+
+    def offer_stamps(
+        self, account: str, skus: Iterable[str]
+    ) -> dict[str, tuple[str, str | None, int | None, datetime | None]]:
+        """What tells whether registry entries changed since they were read, without their
+        bodies: ``(offer_id, publication_status, published_version, updated_at)`` by SKU
+        (a SKU without an entry is left out)."""
 
     def save_offer(self, record: OfferRecord) -> None:
         """Insert or replace the SKU's registry entry (``updated_at`` None: now), and remove

@@ -155,13 +155,13 @@ class SQLiteStore(SqlStore):
             return run_immediate(conn, work, durable=durable)
 
     @contextmanager
-    def unit_of_work(self, *, durable: bool = True) -> Iterator[None]:
+    def unit_of_work(self, *, durable: bool = True, savepoints: bool = True) -> Iterator[None]:
         """One transaction around the block for this thread's writes (the store's and
         those of a :meth:`connection`-sharing batching repository): one commit, one
         ``fsync`` (none with ``durable=False``). See
         :func:`workers.store.sqlite_tx.unit_of_work`."""
         conn = self._conn()
-        with _translated(), _unit_of_work(conn, durable=durable):
+        with _translated(), _unit_of_work(conn, durable=durable, savepoints=savepoints):
             yield
 
     def connection(self) -> sqlite3.Connection:

@@ -52,6 +52,8 @@ class _Connection(sqlite3.Connection):
 
     busy_timeout_s: float = 0.0
     synchronous: str = "FULL"
+    #: how many units without savepoints of their own are open (see unit_of_work)
+    joined: int = 0
 
 
 def connect(
@@ -145,17 +147,29 @@ def run_immediate(
 
 
 @contextmanager
-def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[None]:
+def unit_of_work(
+    conn: sqlite3.Connection, *, durable: bool = True, savepoints: bool = True
+) -> Iterator[None]:
     """One ``BEGIN IMMEDIATE`` transaction around the block: every write on ``conn``
     inside it joins (see :func:`run_immediate`) and is committed once, when the block
     ends; rolled back when the block raises. A nested unit is a savepoint of the outer
     one: when it raises, only its own writes are rolled back, and the outer unit's commit
-    decides the durability. ``durable=False``: see the module doc."""
+    decides the durability. ``durable=False``: see the module doc.
+
+    ``savepoints=False``: the block is all or nothing. The units and writes inside it join
+    it without savepoints of their own (two statements each, saved on every write), so a
+    failure inside must leave the block, which is rolled back as a whole: for a block in
+    which nothing catches a failed write and goes on."""
+    joined = getattr(conn, "joined", 0)
+    if conn.in_transaction and joined:
+        yield  # inside a unit without savepoints: its own rollback covers this
+        return
     if conn.in_transaction:
         # Savepoints of one name nest: ROLLBACK TO and RELEASE act on the innermost.
         conn.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
-            yield
+            with _joining(conn, not savepoints):
+                yield
         except BaseException:
             with suppress(sqlite3.Error):
                 conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
@@ -170,7 +184,8 @@ def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[
     try:
         begin_immediate(conn)
         try:
-            yield
+            with _joining(conn, not savepoints):
+                yield
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -180,3 +195,17 @@ def unit_of_work(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[
     finally:
         if relaxed:
             conn.execute(f"PRAGMA synchronous = {level}")
+
+
+@contextmanager
+def _joining(conn: sqlite3.Connection, join: bool) -> Iterator[None]:
+    """While the block runs, units and writes on ``conn`` join without savepoints (when
+    ``join``; connections not made by :func:`connect` always use savepoints)."""
+    if not join or not isinstance(conn, _Connection):
+        yield
+        return
+    conn.joined += 1
+    try:
+        yield
+    finally:
+        conn.joined -= 1

@@ -3,6 +3,7 @@ failed PUTs and polls, refused commands, settle entries, hand-overs, restock fai
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -263,6 +264,89 @@ def test_a_sku_the_publish_actor_holds_waits_and_the_actor_waits_for_the_batcher
     assert rig.store.acquire_lease("default", "A", SKU_LEASE_OWNER, 60)  # free again
 
 
+def test_a_change_planned_on_a_registry_entry_saved_meanwhile_is_planned_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The flush plans before it takes the writer lock and the SKU's lease; the publish
+    # actor may save the SKU's offer in between (a new offer id, here).
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    acquire = rig.store.acquire_leases
+    saved: list[str] = []
+
+    def actor_saves_first(account: str, skus: Iterable[str], owner: str, ttl_s: float) -> Any:
+        skus = list(skus)
+        if owner == SKU_LEASE_OWNER and "A" in skus and not saved:
+            saved.append("A")
+            record = rig.store.get_offer("default", "A")
+            assert record is not None
+            rig.store.save_offer(
+                OfferRecord("default", "A", "o-A2", "ACTIVE", None, 1, record.published_body)
+            )
+        return acquire(account, skus, owner, ttl_s)
+
+    monkeypatch.setattr(rig.store, "acquire_leases", actor_saves_first)
+    rig.run(batcher, seconds=1.0)
+    assert rig.allegro.puts() == []  # not sent to the offer it was planned for
+    assert rig.repo.entries() == []
+    # The lease went back: the publish actor could take the SKU now.
+    assert rig.store.acquire_lease("default", "A", "publish-actor", 1)
+    rig.store.release_lease("default", "A", "publish-actor")
+    rig.settle_all(batcher)
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A2"], 3)]
+    assert rig.reporter.of(event) is Status.UPDATED
+
+
+def test_settling_reads_only_the_stamps_of_the_registry_entries_it_planned_on(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for sku in ("A", "B"):
+        rig.offer(sku)
+    batcher = rig.batcher()
+    rig.stage(batcher, "A", 2, 3)
+    rig.stage(batcher, "B", 2, 3)
+    rig.allegro.complete = False
+    rig.run(batcher, seconds=1.0)  # planned and sent; not done yet
+    read: list[str] = []
+    get_offers = rig.store.get_offers
+
+    def counted(account: str, skus: Iterable[str]) -> Any:
+        skus = list(skus)
+        read.extend(skus)
+        return get_offers(account, skus)
+
+    monkeypatch.setattr(rig.store, "get_offers", counted)
+    rig.allegro.complete = True
+    rig.settle_all(batcher)
+    assert read == []  # the bodies read for planning served the settling
+    for sku in ("A", "B"):
+        record = get_offers("default", [sku])[sku]
+        assert record.published_body is not None
+        assert record.published_body["stock"]["available"] == 3
+        assert record.published_version == 2
+
+
+def test_settling_reads_a_registry_entry_again_when_its_stamp_changed(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    rig.stage(batcher, "A", 2, 3)
+    rig.allegro.complete = False
+    rig.run(batcher, seconds=1.0)
+    # Saved by someone while the command was in flight (a lease that ran out): the settle
+    # must not write back what it remembered from before.
+    record = rig.store.get_offer("default", "A")
+    assert record is not None and record.published_body is not None
+    body = {**record.published_body, "name": "renamed meanwhile"}
+    rig.store.save_offer(dataclasses.replace(record, published_body=body, updated_at=None))
+    rig.allegro.complete = True
+    rig.settle_all(batcher)
+    after = rig.store.get_offer("default", "A")
+    assert after is not None and after.published_body is not None
+    assert after.published_body["name"] == "renamed meanwhile"
+    assert after.published_body["stock"]["available"] == 3
+
+
 # --- failures of the PUT and the poll ----------------------------------------------------------
 
 
@@ -463,10 +547,11 @@ def test_the_desired_state_of_a_sku_is_read_once_for_its_stock_and_price_changes
     reads: list[str] = []
     product_states = rig.store.product_states
 
-    def counted(account: str, skus: Iterable[str]) -> Any:
+    def counted(account: str, skus: Iterable[str], *, content: bool = True) -> Any:
         skus = list(skus)
         reads.extend(skus)
-        return product_states(account, skus)
+        assert not content  # the batcher needs no content: it is neither read nor decoded
+        return product_states(account, skus, content=content)
 
     monkeypatch.setattr(rig.store, "product_states", counted)
     rig.settle_all(batcher)

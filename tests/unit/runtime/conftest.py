@@ -62,7 +62,7 @@ class FakeStore:
         return self.states.get((account, sku))
 
     @contextmanager
-    def unit_of_work(self, *, durable: bool = True) -> Iterator[None]:
+    def unit_of_work(self, *, durable: bool = True, savepoints: bool = True) -> Iterator[None]:
         yield  # every write stands alone, as on PostgreSQL
 
     def product_states(self, account: str, skus: Iterable[str]) -> dict[str, ProductState]:

@@ -343,7 +343,7 @@ class UnitStore(FakeStore):
     depth = 0
 
     @contextmanager
-    def unit_of_work(self, *, durable: bool = True) -> Iterator[None]:
+    def unit_of_work(self, *, durable: bool = True, savepoints: bool = True) -> Iterator[None]:
         self.depth += 1
         if self.depth == 1:
             self.calls.append("unit:begin")
@@ -512,7 +512,8 @@ def test_a_duplicate_whose_status_is_pending_publishes_it_and_is_not_handed_on(
     bench: Bench,
 ) -> None:
     # The first delivery was superseded; the bridge died before publishing that status.
-    stored = _stored(bench, Status.SUPERSEDED)
+    decided = datetime.now(UTC) - timedelta(seconds=SWEEP_MIN_AGE_S + 1)
+    stored = _stored(bench, Status.SUPERSEDED, at=decided)
     bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(9), dispatched=False))
 
     assert bench.handle(_event()) is Outcome.DUPLICATE
@@ -520,6 +521,20 @@ def test_a_duplicate_whose_status_is_pending_publishes_it_and_is_not_handed_on(
     [sent] = bench.publisher.published
     assert (sent.body, sent.properties.message_id) == (stored.to_json(), "ev-1:SUPERSEDED")
     assert bench.sent == [] and bench.store.unpublished_statuses() == []
+
+
+def test_a_duplicate_of_an_event_decided_a_moment_ago_leaves_its_status_to_its_reporter(
+    bench: Bench,
+) -> None:
+    # A producer's retry, while the step that decided the event is publishing its status:
+    # publishing it here too would send it twice.
+    _stored(bench, Status.SUPERSEDED)
+    bench.store.results.append(recorded(RecordOutcome.DUPLICATE, state(9), dispatched=False))
+
+    assert bench.handle(_event()) is Outcome.DUPLICATE
+
+    assert bench.publisher.published == [] and bench.sent == []
+    assert [m.event_id for m in bench.store.unpublished_statuses()] == ["ev-1"]
 
 
 def test_a_duplicate_of_a_failed_event_never_handed_on_is_handed_on(bench: Bench) -> None:

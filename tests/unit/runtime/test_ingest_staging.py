@@ -1,0 +1,105 @@
+"""The ingest bridge staging stock changes for the batcher, on a real SQLite store: the
+registry entries a batch needs are read once, before its transaction, and what was staged
+is what the one-delivery-at-a-time path stages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+
+from workers.batching import BatchRepo, ChangeKind
+from workers.ingest import IngestHandler, Outcome
+from workers.settings import Settings
+from workers.store import OfferRecord, Store, open_store
+
+from .conftest import FakePublisher
+
+BODY = {
+    "name": "x",
+    "stock": {"available": 5, "unit": "UNIT"},
+    "sellingMode": {"price": {"amount": "10.00", "currency": "PLN"}},
+}
+
+
+def _delivery(event: dict[str, Any]) -> tuple[bytes, str, pika.BasicProperties]:
+    return json.dumps(event).encode(), str(event["type"]), pika.BasicProperties()
+
+
+def _upserted(sku: str) -> dict[str, Any]:
+    return {
+        "type": "product.upserted",
+        "event_id": f"u-{sku}",
+        "occurred_at": "2026-07-18T12:00:00Z",
+        "sku": sku,
+        "version": 1,
+        "name": "Headphones",
+        "category": "Audio",
+        "price": {"amount": "10.00", "currency": "PLN"},
+        "stock": {"available": 5, "unit": "UNIT"},
+    }
+
+
+def _stock(sku: str, version: int, available: int) -> dict[str, Any]:
+    return {
+        "type": "product.stock",
+        "event_id": f"s-{sku}-{version}",
+        "occurred_at": "2026-07-18T12:00:00Z",
+        "sku": sku,
+        "version": version,
+        "stock": {"available": available},
+    }
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[IngestHandler, Store, BatchRepo]]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    repo = BatchRepo(url, store=store)
+    handler = IngestHandler(
+        Settings(database_url=url), store, FakePublisher([]), lambda step, payload: None, repo
+    )
+    yield handler, store, repo
+    repo.close()
+    store.close()
+
+
+def test_a_batch_of_stock_events_reads_the_registry_once_and_stages_each_change(
+    world: tuple[IngestHandler, Store, BatchRepo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, store, repo = world
+    skus = ["A", "B", "C"]
+    handler.handle_batch([_delivery(_upserted(sku)) for sku in skus])
+    store.save_offers([OfferRecord("default", s, f"o-{s}", "ACTIVE", None, 1, BODY) for s in skus])
+    bulk: list[list[str]] = []
+    get_offers = store.get_offers
+
+    def counted(account: str, wanted: Iterable[str]) -> Any:
+        bulk.append(sorted(wanted))
+        return get_offers(account, bulk[-1])
+
+    def one_at_a_time(account: str, sku: str) -> Any:
+        raise AssertionError(f"{sku}: read again, one at a time, inside the transaction")
+
+    monkeypatch.setattr(store, "get_offers", counted)
+    monkeypatch.setattr(store, "get_offer", one_at_a_time)
+    events = [_stock("A", 2, 3), _stock("B", 2, 4), _stock("A", 3, 7), _stock("Z", 2, 1)]
+    outcomes = handler.handle_batch([_delivery(event) for event in events])
+
+    assert outcomes == [Outcome.DISPATCHED] * 4
+    assert bulk == [["A", "B", "Z"]]  # the stock events' SKUs, once
+    a = repo.pending_row("default", "A", ChangeKind.STOCK)
+    b = repo.pending_row("default", "B", ChangeKind.STOCK)
+    assert a is not None and b is not None
+    assert (a.value["available"], a.version, [e.event_id for e in a.events]) == (
+        7,
+        3,
+        ["s-A-2", "s-A-3"],
+    )
+    assert (b.value["available"], b.offer_id) == (4, "o-B")
+    # Z has no offer: not staged (it goes to the publish actor).
+    assert repo.pending_row("default", "Z", ChangeKind.STOCK) is None
