@@ -175,6 +175,18 @@ class IngestHandler:
         self._offers = {}
         return results
 
+    def _first_time(self, result: RecordResult) -> bool:
+        """Whether the event being dispatched cannot have been staged before: it was
+        recorded just now, in the transaction its staging joins (a batch's, with the
+        batching tables in the store's transaction). Its staged-id row is then not needed:
+        a redelivery finds the event recorded, and marked dispatched in that same commit."""
+        return (
+            result.outcome is RecordOutcome.NEW
+            and self._after_commit is not None
+            and self.stager is not None
+            and self.stager.repo.joins_store_units
+        )
+
     def _prefetch_offers(
         self, parsed: Sequence[ProductEvent | Exception]
     ) -> dict[tuple[str, str], OfferRecord | None]:
@@ -269,7 +281,7 @@ class IngestHandler:
             mode == "fast"
             and self.stager is not None
             and bool(offers)
-            and self.stager.stage(event, state, offers[-1])
+            and self.stager.stage(event, state, offers[-1], first_time=self._first_time(result))
         )
         if staged:
             self.store.mark_dispatched(event.event_id)

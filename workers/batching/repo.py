@@ -145,15 +145,20 @@ class BatchRepo(JournalTable):
 
     # --- staging ----------------------------------------------------------------------------
 
-    def stage(self, staged: StagedEvent, now: float) -> StageOutcome:
-        """Merge one event into its SKU's pending change (see the module doc)."""
+    def stage(self, staged: StagedEvent, now: float, *, first_time: bool = False) -> StageOutcome:
+        """Merge one event into its SKU's pending change (see the module doc).
+        ``first_time``: the caller vouches that the event was never staged (it was recorded
+        in this very transaction), so no ``batch_staged`` row is needed to tell."""
 
         def work(conn: Conn) -> StageOutcome:
-            first = conn.execute(
-                "INSERT INTO batch_staged (event_id, account, staged_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (event_id) DO NOTHING",
-                (staged.event_id, staged.account, now),
-            ).rowcount
+            first = (
+                first_time
+                or conn.execute(
+                    "INSERT INTO batch_staged (event_id, account, staged_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (event_id) DO NOTHING",
+                    (staged.event_id, staged.account, now),
+                ).rowcount
+            )
             if not first:
                 return StageOutcome.DUPLICATE
             key = (staged.account, staged.sku, staged.kind.value)

@@ -82,19 +82,27 @@ class Stager:
         self.reporter = reporter
         self.clock = clock
 
-    def stage(self, event: ProductEvent, state: ProductState, offer: OfferRecord | None) -> bool:
+    def stage(
+        self,
+        event: ProductEvent,
+        state: ProductState,
+        offer: OfferRecord | None,
+        *,
+        first_time: bool = False,
+    ) -> bool:
         """Take ``event`` into the batcher: True when it did (its status will come from
         the batcher; the caller marks the event dispatched), False when the event is not
         for the batch commands (the caller enqueues the publish actor as before).
 
-        A duplicate of a staged event is taken (True) and changes nothing. Raises the
-        store's errors (the caller retries the delivery)."""
+        A duplicate of a staged event is taken (True) and changes nothing.
+        ``first_time``: see :meth:`BatchRepo.stage`. Raises the store's errors (the caller
+        retries the delivery)."""
         if not accepts(event, state, offer):
             return False
         staged = staged_event(event, offer)
         if staged is None:
             return False
-        outcome = self.repo.stage(staged, self.clock())
+        outcome = self.repo.stage(staged, self.clock(), first_time=first_time)
         if outcome is StageOutcome.SUPERSEDED:
             self.reporter.report(
                 status_for(

@@ -103,3 +103,36 @@ def test_a_batch_of_stock_events_reads_the_registry_once_and_stages_each_change(
     assert (b.value["available"], b.offer_id) == (4, "o-B")
     # Z has no offer: not staged (it goes to the publish actor).
     assert repo.pending_row("default", "Z", ChangeKind.STOCK) is None
+
+
+def test_events_recorded_and_staged_in_one_batch_are_staged_once_without_staged_ids(
+    world: tuple[IngestHandler, Store, BatchRepo],
+) -> None:
+    handler, store, repo = world
+    handler.handle_batch([_delivery(_upserted("A"))])
+    store.save_offers([OfferRecord("default", "A", "o-A", "ACTIVE", None, 1, BODY)])
+    batch = [_delivery(_stock("A", 2, 3)), _delivery(_stock("A", 3, 7))]
+
+    assert handler.handle_batch(batch) == [Outcome.DISPATCHED] * 2
+    # Recorded in the transaction that staged them: the events table tells a redelivery.
+    staged_ids = store.connection().execute("SELECT COUNT(*) FROM batch_staged").fetchone()
+    assert staged_ids == (0,)
+    assert handler.handle_batch(batch) == [Outcome.DUPLICATE] * 2  # a redelivery
+    row = repo.pending_row("default", "A", ChangeKind.STOCK)
+    assert row is not None
+    assert [e.event_id for e in row.events] == ["s-A-2", "s-A-3"]  # not staged twice
+
+
+def test_an_event_staged_alone_keeps_its_staged_id(
+    world: tuple[IngestHandler, Store, BatchRepo],
+) -> None:
+    # One delivery outside a batch: recording, staging and the dispatched mark commit
+    # apart, so the staged id is what keeps a redelivery from staging it twice.
+    handler, store, _repo = world
+    handler.handle_batch([_delivery(_upserted("A"))])
+    store.save_offers([OfferRecord("default", "A", "o-A", "ACTIVE", None, 1, BODY)])
+    body, key, properties = _delivery(_stock("A", 2, 3))
+
+    assert handler.handle(body, key, properties) is Outcome.DISPATCHED
+    staged_ids = store.connection().execute("SELECT COUNT(*) FROM batch_staged").fetchone()
+    assert staged_ids == (1,)
