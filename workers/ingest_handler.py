@@ -255,7 +255,8 @@ class IngestHandler:
     def finished(self, event: ProductEvent, result: RecordResult) -> bool:
         """Whether a redelivered event needs nothing more: it was handed on, or it has its
         terminal status (FAILED excepted: a replay). Its status is published first when the
-        store holds it unpublished (the bridge died between recording and publishing)."""
+        store holds it unpublished (the bridge died between recording and publishing) and
+        was decided at least :data:`~workers.status.SWEEP_MIN_AGE_S` ago."""
         # A duplicate of an event that finished a moment ago (a producer's retry): its
         # status is on its way from the step that decided it; publishing it here too would
         # only send it twice. One left unpublished is the outbox sweep's.

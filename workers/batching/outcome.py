@@ -56,9 +56,11 @@ def _succeeded(task: CommandTask | None) -> bool:
 class Settlement:
     """What a finished command changes (:meth:`Outcomes.prepare`): the registry entries to
     save, the statuses of its successful items, the items whose task failed (decided when
-    written: a hand-over publishes), the restocked items awaiting their ACTIVATE."""
+    written: a hand-over publishes), the restocked items awaiting their ACTIVATE; and the
+    stamps of the registry entries the updates were worked out from."""
 
     succeeded: int
+    read: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     updates: list[OfferRecord] = field(default_factory=list)
     statuses: list[StatusMessage] = field(default_factory=list)
     failed: list[tuple[Item, CommandTask | None]] = field(default_factory=list)
@@ -101,6 +103,18 @@ class Outcomes:
         if missing:
             found.update(self.store.get_offers(account, missing))
         return found
+
+    def _moved(self, account: str, settlement: Settlement) -> bool:
+        """Whether a registry entry a settlement was worked out from changed since (only
+        if the batcher lost a SKU's lease meanwhile: then the publish actor may have
+        saved it). Its updates would undo that save: it is worked out again."""
+        if not settlement.read:
+            return False
+        now = self.store.offer_stamps(account, settlement.read)
+        moved = [sku for sku, stamp in settlement.read.items() if now.get(sku) != stamp]
+        if moved:
+            log.warning("batch.registry_moved_in_flight", count=len(moved), example=min(moved))
+        return bool(moved)
 
     # --- reporting ------------------------------------------------------------------------------
 
@@ -222,11 +236,15 @@ class Outcomes:
     def prepare(self, entry: JournalEntry, tasks: Mapping[str, CommandTask]) -> Settlement:
         """What :meth:`finish` writes for a command Allegro has finished (``tasks`` by
         offer id), worked out without writing: the batcher calls it before it takes the
-        store's writer lock. The registry entries it reads cannot change meanwhile: the
-        batcher holds the SKUs' publishing leases while their change is in flight."""
+        store's writer lock. The registry entries it reads do not change meanwhile (the
+        batcher holds the SKUs' publishing leases while their change is in flight), and
+        :meth:`finish` checks their stamps before writing."""
         done = [i for i in entry.items if _succeeded(tasks.get(i.offer_id or ""))]
         records = self._records(entry.account, [item.sku for item in done])
-        settlement = Settlement(succeeded=len(done))
+        settlement = Settlement(
+            succeeded=len(done),
+            read={sku: offer_stamp(record) for sku, record in records.items()},
+        )
         self._collected = settlement.statuses
         try:
             for item in entry.items:
@@ -261,8 +279,8 @@ class Outcomes:
         """The outcome of a command Allegro has finished; ``tasks`` by offer id;
         ``settlement``: what :meth:`prepare` gave for it (else prepared here). Returns the
         ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
-        if settlement is None:
-            settlement = self.prepare(entry, tasks)
+        if settlement is None or self._moved(entry.account, settlement):
+            settlement = self.prepare(entry, tasks)  # under the writer lock now
         with self._statuses_together():
             for item, task in settlement.failed:
                 self._failed(entry, item, task)

@@ -347,6 +347,37 @@ def test_settling_reads_a_registry_entry_again_when_its_stamp_changed(rig: Rig) 
     assert after.published_body["stock"]["available"] == 3
 
 
+def test_a_settlement_whose_registry_entry_was_saved_before_the_lock_is_worked_out_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worked out before the writer lock; someone saves the entry before the batcher takes
+    # it (the SKU's lease had run out): writing the settlement would undo that save.
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    prepare = batcher.outcomes.prepare
+    saved: list[str] = []
+
+    def then_saved_by_someone(entry: Any, tasks: Any) -> Any:
+        settlement = prepare(entry, tasks)
+        if not saved:
+            saved.append(entry.command_id)
+            record = rig.store.get_offer("default", "A")
+            assert record is not None and record.published_body is not None
+            body = {**record.published_body, "name": "renamed meanwhile"}
+            rig.store.save_offer(dataclasses.replace(record, published_body=body, updated_at=None))
+        return settlement
+
+    monkeypatch.setattr(batcher.outcomes, "prepare", then_saved_by_someone)
+    rig.settle_all(batcher)
+    assert saved
+    after = rig.store.get_offer("default", "A")
+    assert after is not None and after.published_body is not None
+    assert after.published_body["name"] == "renamed meanwhile"
+    assert after.published_body["stock"]["available"] == 3
+    assert rig.reporter.of(event) is Status.UPDATED
+
+
 # --- failures of the PUT and the poll ----------------------------------------------------------
 
 
