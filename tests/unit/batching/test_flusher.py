@@ -327,6 +327,15 @@ def test_settling_reads_only_the_stamps_of_the_registry_entries_it_planned_on(
         assert record.published_version == 2
 
 
+def rename_meanwhile(rig: Rig, sku: str) -> None:
+    """Save the SKU's registry entry again with another name, as the publish actor would
+    after a content change."""
+    record = rig.store.get_offer("default", sku)
+    assert record is not None and record.published_body is not None
+    body = {**record.published_body, "name": "renamed meanwhile"}
+    rig.store.save_offer(dataclasses.replace(record, published_body=body, updated_at=None))
+
+
 def test_settling_reads_a_registry_entry_again_when_its_stamp_changed(rig: Rig) -> None:
     rig.offer("A")
     batcher = rig.batcher()
@@ -335,10 +344,7 @@ def test_settling_reads_a_registry_entry_again_when_its_stamp_changed(rig: Rig) 
     rig.run(batcher, seconds=1.0)
     # Saved by someone while the command was in flight (a lease that ran out): the settle
     # must not write back what it remembered from before.
-    record = rig.store.get_offer("default", "A")
-    assert record is not None and record.published_body is not None
-    body = {**record.published_body, "name": "renamed meanwhile"}
-    rig.store.save_offer(dataclasses.replace(record, published_body=body, updated_at=None))
+    rename_meanwhile(rig, "A")
     rig.allegro.complete = True
     rig.settle_all(batcher)
     after = rig.store.get_offer("default", "A")
@@ -362,10 +368,7 @@ def test_a_settlement_whose_registry_entry_was_saved_before_the_lock_is_worked_o
         settlement = prepare(entry, tasks)
         if not saved:
             saved.append(entry.command_id)
-            record = rig.store.get_offer("default", "A")
-            assert record is not None and record.published_body is not None
-            body = {**record.published_body, "name": "renamed meanwhile"}
-            rig.store.save_offer(dataclasses.replace(record, published_body=body, updated_at=None))
+            rename_meanwhile(rig, "A")
         return settlement
 
     monkeypatch.setattr(batcher.outcomes, "prepare", then_saved_by_someone)
