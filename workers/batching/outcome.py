@@ -83,22 +83,20 @@ class Outcomes:
 
     def remember(self, account: str, records: Iterable[OfferRecord]) -> None:
         """Keep the registry entries a flush read for the changes it claimed: settling
-        them later reads only their stamps (``Store.offer_stamps``), not their bodies,
-        while nobody saved them meanwhile."""
+        them later reads only their stamps (``Store.offer_stamps``, in :meth:`finish`),
+        not their bodies."""
         if len(self._known) > _KNOWN_MAX:
             self._known.clear()  # entries of commands that ended otherwise: read again
         self._known.update(((account, record.sku), record) for record in records)
 
     def _records(self, account: str, skus: Sequence[str]) -> dict[str, OfferRecord]:
-        """The current registry entries of ``skus``: those remembered whose stamp is
-        unchanged, the others read."""
+        """The registry entries of ``skus``: those remembered (used once; :meth:`finish`
+        checks under the writer lock that they are still current), the others read."""
         found: dict[str, OfferRecord] = {}
-        known = [(sku, self._known.pop((account, sku), None)) for sku in skus]
-        if any(record is not None for _, record in known):
-            stamps = self.store.offer_stamps(account, skus)
-            for sku, record in known:
-                if record is not None and stamps.get(sku) == offer_stamp(record):
-                    found[sku] = record
+        for sku in skus:
+            record = self._known.pop((account, sku), None)
+            if record is not None:
+                found[sku] = record
         missing = [sku for sku in skus if sku not in found]
         if missing:
             found.update(self.store.get_offers(account, missing))

@@ -19,7 +19,7 @@ been migrated (``open_store(url)`` creates these tables).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ._db import Conn, Database, open_database
@@ -46,6 +46,15 @@ _PENDING_COLUMNS = (
 )
 #: SKUs per ``IN (...)`` list.
 _IN_CHUNK = 500
+
+
+def _in_lists(skus: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """``skus`` without repeats, in chunks of :data:`_IN_CHUNK`, each with its ``?``
+    placeholders for an ``IN (...)`` list."""
+    wanted = sorted(set(skus))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        yield chunk, ", ".join("?" for _ in chunk)
 
 
 class BatchRepo(JournalTable):
@@ -261,14 +270,12 @@ class BatchRepo(JournalTable):
         entries written (a command whose items were all left out is not written)."""
 
         def work(conn: Conn) -> list[JournalEntry]:
-            wanted = sorted({item.sku for command in commands for item in command.items})
             # The claimable rows of the commands' SKUs as they are now, read once (under
             # the writer lock on SQLite, locked FOR UPDATE on PostgreSQL): (sku, kind) ->
             # (version, events as stored).
             claimable: dict[tuple[str, str], tuple[int, Any]] = {}
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
+            skus = (item.sku for command in commands for item in command.items)
+            for chunk, marks in _in_lists(skus):
                 rows = conn.execute(
                     "SELECT sku, kind, version, events FROM batch_pending "  # noqa: S608
                     f"WHERE account = ? AND sku IN ({marks}) AND first_at IS NOT NULL "
@@ -366,13 +373,10 @@ class BatchRepo(JournalTable):
 
     def in_flight(self, account: str, skus: Iterable[str]) -> set[str]:
         """The SKUs of ``skus`` that still have a change in flight."""
-        wanted = sorted(set(skus))
         found: set[str] = set()
 
         def work(conn: Conn) -> None:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk, marks in _in_lists(skus):
                 rows = conn.execute(
                     "SELECT DISTINCT sku FROM batch_pending WHERE account = ? "  # noqa: S608
                     f"AND inflight IS NOT NULL AND sku IN ({marks})",

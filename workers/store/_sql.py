@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,10 +53,10 @@ _OFFER_COLUMNS = (
     "sku, offer_id, publication_status, fingerprint, published_version, published_body, updated_at"
 )
 #: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
-#: :data:`PARTS_COLUMNS` with whether there is content in place of the content.
+#: ``sku`` and :data:`PARTS_COLUMNS` without the content itself, then whether there is some.
 _LIGHT_PARTS_COLUMNS = (
-    "sku, event_id, content IS NOT NULL, content_version, stock, stock_version, price, "
-    "price_version, deleted, deleted_version"
+    "sku, event_id, NULL, content_version, stock, stock_version, price, price_version, "
+    "deleted, deleted_version, content IS NOT NULL"
 )
 _CHUNK = 500
 
@@ -208,28 +209,13 @@ class SqlStore(StatusSql):
     def product_states(
         self, account: str, skus: Iterable[str], *, content: bool = True
     ) -> dict[str, ProductState]:
-        load = self.dialect.json_out
-        if content:
-            return {
-                row[0]: to_state(account, row[0], parts_from_row(row[1:], load))
-                for row in self._rows_of_skus("products", f"sku, {PARTS_COLUMNS}", account, skus)
-            }
+        columns = f"sku, {PARTS_COLUMNS}" if content else _LIGHT_PARTS_COLUMNS
         states: dict[str, ProductState] = {}
-        for row in self._rows_of_skus("products", _LIGHT_PARTS_COLUMNS, account, skus):
-            sku, event_id, has_content, content_version, stock, stock_version = row[:6]
-            price, price_version, deleted, deleted_version = row[6:]
-            parts = Parts(
-                event_id=str(event_id),
-                content={} if has_content else None,
-                content_version=content_version,
-                stock=load(stock) if stock is not None else None,
-                stock_version=stock_version,
-                price=load(price) if price is not None else None,
-                price_version=price_version,
-                deleted=bool(deleted),
-                deleted_version=deleted_version,
-            )
-            states[sku] = to_state(account, sku, parts)
+        for row in self._rows_of_skus("products", columns, account, skus):
+            parts = parts_from_row(row[1:10], self.dialect.json_out)
+            if not content and row[10]:
+                parts = replace(parts, content={})  # there is content, not read
+            states[row[0]] = to_state(account, row[0], parts)
         return states
 
     def _rows_of_skus(

@@ -55,6 +55,12 @@ def _stock(sku: str, version: int, available: int) -> dict[str, Any]:
     }
 
 
+def _listed(handler: IngestHandler, store: Store, skus: list[str]) -> None:
+    """Products of ``skus`` taken in, each with its offer (``o-<sku>``) in the registry."""
+    handler.handle_batch([_delivery(_upserted(sku)) for sku in skus])
+    store.save_offers([OfferRecord("default", s, f"o-{s}", "ACTIVE", None, 1, BODY) for s in skus])
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[IngestHandler, Store, BatchRepo]]:
     url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -73,8 +79,7 @@ def test_a_batch_of_stock_events_reads_the_registry_once_and_stages_each_change(
 ) -> None:
     handler, store, repo = world
     skus = ["A", "B", "C"]
-    handler.handle_batch([_delivery(_upserted(sku)) for sku in skus])
-    store.save_offers([OfferRecord("default", s, f"o-{s}", "ACTIVE", None, 1, BODY) for s in skus])
+    _listed(handler, store, skus)
     bulk: list[list[str]] = []
     get_offers = store.get_offers
 
@@ -109,8 +114,7 @@ def test_events_recorded_and_staged_in_one_batch_are_staged_once_without_staged_
     world: tuple[IngestHandler, Store, BatchRepo],
 ) -> None:
     handler, store, repo = world
-    handler.handle_batch([_delivery(_upserted("A"))])
-    store.save_offers([OfferRecord("default", "A", "o-A", "ACTIVE", None, 1, BODY)])
+    _listed(handler, store, ["A"])
     batch = [_delivery(_stock("A", 2, 3)), _delivery(_stock("A", 3, 7))]
 
     assert handler.handle_batch(batch) == [Outcome.DISPATCHED] * 2
@@ -129,8 +133,7 @@ def test_an_event_staged_alone_keeps_its_staged_id(
     # One delivery outside a batch: recording, staging and the dispatched mark commit
     # apart, so the staged id is what keeps a redelivery from staging it twice.
     handler, store, _repo = world
-    handler.handle_batch([_delivery(_upserted("A"))])
-    store.save_offers([OfferRecord("default", "A", "o-A", "ACTIVE", None, 1, BODY)])
+    _listed(handler, store, ["A"])
     body, key, properties = _delivery(_stock("A", 2, 3))
 
     assert handler.handle(body, key, properties) is Outcome.DISPATCHED
