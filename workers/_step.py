@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from dramatiq.middleware import CurrentMessage
 
-from schemas.status import Status, StatusError
+from schemas.status import Status, StatusError, StatusMessage
 from workers.broker import Payload, send_step
 from workers.domain.model import ProductState
 from workers.middleware import attempts_of
@@ -48,10 +48,19 @@ class StepBase:
         **fields: Any,
     ) -> None:
         """Report ``payload``'s terminal status (recorded and published once)."""
-        message = status_for(
+        self.services.reporter.report(self.status(payload, status, errors, **fields))
+
+    @staticmethod
+    def status(
+        payload: Payload,
+        status: Status,
+        errors: list[StatusError] | None = None,
+        **fields: Any,
+    ) -> StatusMessage:
+        """The status message :meth:`report` records for ``payload``."""
+        return status_for(
             payload.identity(), status, errors=errors or [], attempts=current_attempts(), **fields
         )
-        self.services.reporter.report(message)
 
     def forward(self, step: Step, payload: Payload) -> None:
         """Hand ``payload`` to ``step``; RabbitMQ confirms it before this message is acked."""

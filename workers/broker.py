@@ -44,6 +44,7 @@ from dramatiq.middleware import (
 )
 
 from schemas.events import EventType, ProductEvent
+from workers._json import DramatiqEncoder
 from workers.domain.model import ProductState
 from workers.middleware import LogContext, PipelineRetries, metrics_middleware
 from workers.settings import Settings
@@ -99,6 +100,10 @@ def create_broker(
     # restart, or leave them and set a `message-ttl` policy (RabbitMQ applies the lower of
     # policy and argument, so a policy can shorten the retention but never lengthen it).
     rabbitmq.DEAD_MESSAGE_TTL = settings.dead_letter_ttl_ms
+    # Payloads are encoded and decoded at every hop (the content path carries the product,
+    # the enriched data and the offer body): orjson does it several times faster, and reads
+    # and writes the same JSON as Dramatiq's own encoder.
+    dramatiq.set_encoder(DramatiqEncoder())
     middleware: list[Middleware] = [
         AgeLimit(),
         TimeLimit(),

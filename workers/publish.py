@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from schemas.status import PublicationStatus, Status
+from schemas.status import PublicationStatus, Status, StatusMessage
 from workers._step import StepBase
 from workers.allegro import (
     AllegroClient,
@@ -188,8 +188,9 @@ class PublishStep(StepBase):
             with self._outcome(lease):
                 self.rejected_by_allegro(payload, record, exc)
             return
+        saved, message = self.finish(payload, state, plan, record, result, first=first)
         with self._outcome(lease):
-            self.finish(payload, state, plan, record, result, first=first)
+            self.save(saved, message)
 
     @contextmanager
     def _outcome(self, lease: _Lease | None) -> Iterator[None]:
@@ -339,8 +340,10 @@ class PublishStep(StepBase):
         result: OfferResult | None,
         *,
         first: bool,
-    ) -> None:
-        """Save the registry entry (what Allegro has now), then report the outcome."""
+    ) -> tuple[OfferRecord | None, StatusMessage]:
+        """What the outcome writes: the registry entry to save (what Allegro has now; None:
+        nothing to save) and the status to report. Worked out before the store's writer
+        lock is taken: the fingerprint and the status message are the costly part."""
         offer_id = record.offer_id if record is not None else None
         publication = record.publication_status if record is not None else None
         trace_id = None
@@ -348,31 +351,37 @@ class PublishStep(StepBase):
             offer_id = result.offer_id or offer_id
             publication = result.offer.status or publication
             trace_id = result.trace_id
+        saved = None
         if offer_id is not None and plan.expected is not None and result is not None:
             version = state.version if payload.mode == "content" else payload.version
             if record is not None and record.published_version is not None:
                 version = max(version, record.published_version)
-            self.services.store.save_offer(
-                OfferRecord(
-                    account=payload.account,
-                    sku=payload.sku,
-                    offer_id=offer_id,
-                    publication_status=publication,
-                    fingerprint=fingerprint(plan.expected),
-                    published_version=version,
-                    published_body=plan.expected,
-                )
+            saved = OfferRecord(
+                account=payload.account,
+                sku=payload.sku,
+                offer_id=offer_id,
+                publication_status=publication,
+                fingerprint=fingerprint(plan.expected),
+                published_version=version,
+                published_body=plan.expected,
             )
         status = plan.status_if_done
         if first and status in (Status.UPDATED, Status.UNCHANGED) and result is not None:
             status = Status.PUBLISHED
-        self.report(
+        message = self.status(
             payload,
             status,
             offer_id=offer_id,
             publication_status=_publication_status(publication),
             trace_id=trace_id,
         )
+        return saved, message
+
+    def save(self, saved: OfferRecord | None, message: StatusMessage) -> None:
+        """Save the registry entry, then report the status (:meth:`finish` gave both)."""
+        if saved is not None:
+            self.services.store.save_offer(saved)
+        self.services.reporter.report(message)
 
     def rejected_by_allegro(
         self, payload: Payload, record: OfferRecord | None, exc: ValidationFailed | OperationFailed

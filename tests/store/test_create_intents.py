@@ -40,3 +40,23 @@ def test_clearing_an_intent_is_idempotent(store: Store) -> None:
     store.clear_create_intent("default", "A1")
     assert store.create_intent("default", "A1") is None
     assert store.record_create_intent("default", "A1").attempts == 1  # counts anew
+
+
+def test_updating_existing_entries_can_leave_intents_alone(store: Store) -> None:
+    # The batcher updates entries that exist; it asks for no intent to be cleared.
+    store.save_offer(OfferRecord("default", "A1", "7712345678", "ACTIVE"))
+    store.record_create_intent("default", "B2")
+
+    store.save_offers(
+        [
+            OfferRecord("default", "A1", "7712345678", "ENDED"),
+            OfferRecord("default", "B2", "7712345679", "ACTIVE"),
+        ],
+        clear_intents=False,
+    )
+
+    assert store.get_offer("default", "A1").publication_status == "ENDED"  # type: ignore[union-attr]
+    assert store.get_offer("default", "B2") is not None
+    assert store.create_intent("default", "B2") is not None  # left as it was
+    store.save_offers([OfferRecord("default", "B2", "7712345679", "ACTIVE")])
+    assert store.create_intent("default", "B2") is None  # the default clears it

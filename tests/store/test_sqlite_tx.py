@@ -1,15 +1,19 @@
 """SQLite transactions (``workers.store.sqlite_tx``): a connection waiting for the writer
 lock is not starved by one that keeps committing short transactions, and still gives up
-after its busy timeout; a transaction that need not be durable commits without ``fsync``."""
+after its busy timeout; a transaction that need not be durable commits without ``fsync``;
+the threads of one process queue for the lock in turn, and a forked child has a queue of
+its own."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
+from workers.store import sqlite_tx
 from workers.store.sqlite_tx import begin_immediate, connect, run_immediate, unit_of_work
 
 
@@ -103,3 +107,143 @@ def test_a_unit_that_is_not_durable_commits_without_fsync_and_restores_the_setti
         assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 3  # last rolled back
     finally:
         conn.close()
+
+
+# --- the writer queue of a process ------------------------------------------------------------
+
+
+def test_threads_of_one_process_take_turns_between_back_to_back_transactions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "turns.db"
+    _table(path)
+    busy = connect(path, busy_timeout_s=5.0)
+    other = connect(path, busy_timeout_s=5.0)
+    stop = threading.Event()
+    commits = 0
+
+    def keep_committing() -> None:
+        nonlocal commits
+        while not stop.is_set():
+            run_immediate(busy, lambda c: c.execute("INSERT INTO t VALUES (1)"))
+            commits += 1
+
+    worker = threading.Thread(target=keep_committing)
+    worker.start()
+    waits: list[int] = []
+    try:
+        while commits < 20:
+            threading.Event().wait(0.001)
+        for _ in range(20):
+            started_at = commits
+            run_immediate(other, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+            waits.append(commits - started_at)
+    finally:
+        stop.set()
+        worker.join()
+        busy.close()
+        other.close()
+    # The gate goes to the thread that waited: at most the transaction running when it
+    # came, and the one that may have been starting, come first. (A plain lock goes back
+    # to the thread that gave it up and asks again at once.)
+    assert max(waits) <= 2, waits
+
+
+def test_a_thread_queued_behind_its_process_gives_up_after_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "queued.db"
+    _table(path)
+    holder = connect(path, busy_timeout_s=5.0)
+    waiting = connect(path, busy_timeout_s=0.05)
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with unit_of_work(holder):
+            holder.execute("INSERT INTO t VALUES (1)")
+            inside.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(sqlite3.OperationalError, match=r"locked.*busy timeout of 0\.05 s"):
+            run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+        assert not waiting.in_transaction
+    finally:
+        leave.set()
+        worker.join()
+    run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))  # free again
+    assert waiting.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
+    holder.close()
+    waiting.close()
+
+
+def test_a_second_connection_of_the_same_thread_waits_for_sqlites_lock_not_forever(
+    tmp_path: Path,
+) -> None:
+    # The gate lets the thread that holds it in again: its second connection then meets
+    # SQLite's writer lock, held by its first, and gives up after its own busy timeout.
+    path = tmp_path / "nested.db"
+    _table(path)
+    first = connect(path, busy_timeout_s=5.0)
+    second = connect(path, busy_timeout_s=0.05)
+    try:
+        with unit_of_work(first):
+            first.execute("INSERT INTO t VALUES (1)")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                run_immediate(second, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+        run_immediate(second, lambda c: c.execute("INSERT INTO t VALUES (3)"))
+        assert second.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (3,)]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_forked_child_writes_while_a_parent_thread_is_inside_a_unit_of_work(
+    tmp_path: Path,
+) -> None:
+    # The child inherits the gate as the parent's thread held it, but not that thread: it
+    # must start with gates of its own. (SQLite's own lock is not held across the fork:
+    # the parent's unit has not begun its transaction yet when the fork happens.)
+    path = tmp_path / "fork.db"
+    _table(path)
+    parent = connect(path, busy_timeout_s=5.0)
+    in_gate, forked = threading.Event(), threading.Event()
+
+    def hold_the_gate() -> None:
+        with unit_of_work(parent):
+            forked.wait(10)  # inside the gate and the transaction until the child ran
+            parent.execute("INSERT INTO t VALUES (1)")
+
+    real_begin = sqlite_tx.begin_immediate
+
+    def begin_after_the_fork(conn: sqlite3.Connection, **kw: float | None) -> None:
+        if conn is parent:
+            in_gate.set()
+            assert forked.wait(10)
+        real_begin(conn, **kw)
+
+    sqlite_tx.begin_immediate = begin_after_the_fork  # type: ignore[assignment]
+    worker = threading.Thread(target=hold_the_gate)
+    worker.start()
+    try:
+        assert in_gate.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: write, and tell how it went by the exit code
+            code = 1
+            try:
+                child = connect(path, busy_timeout_s=2.0)
+                run_immediate(child, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        forked.set()
+        worker.join()
+        sqlite_tx.begin_immediate = real_begin  # type: ignore[assignment]
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
+    parent.close()

@@ -10,7 +10,6 @@ a serialization failure or deadlock retried once. Errors leave as the store's
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TypeVar
 
+from workers import _json as fast_json
 from workers.store import StoreError, StoreUnavailable, sqlite_path
 from workers.store.sqlite_tx import connect, run_immediate
 
@@ -60,10 +60,6 @@ class Database(Protocol):
     def json_out(self, value: Any) -> Any: ...
 
     def close(self) -> None: ...
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @contextmanager
@@ -141,10 +137,10 @@ class SQLiteDatabase:
                     conn.execute("COMMIT")
 
     def json_in(self, value: Any) -> Any:
-        return None if value is None else _dumps(value)
+        return None if value is None else fast_json.dumps_text(value)
 
     def json_out(self, value: Any) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else fast_json.loads(value)
 
     def close(self) -> None:
         with self._guard:

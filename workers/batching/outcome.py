@@ -282,7 +282,9 @@ class Outcomes:
         with self._statuses_together():
             for item, task in settlement.failed:
                 self._failed(entry, item, task)
-            self.store.save_offers(settlement.updates)  # before the statuses that tell of them
+            # Before the statuses that tell of them. Only entries that exist are updated
+            # here, and no SKU with an entry has a creation intent.
+            self.store.save_offers(settlement.updates, clear_intents=False)
             if self._collected is not None:
                 self._collected.extend(settlement.statuses)
         log.info(

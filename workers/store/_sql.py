@@ -276,7 +276,7 @@ class SqlStore(StatusSql):
     def save_offer(self, record: OfferRecord) -> None:
         self.save_offers([record])
 
-    def save_offers(self, records: Sequence[OfferRecord]) -> None:
+    def save_offers(self, records: Sequence[OfferRecord], *, clear_intents: bool = True) -> None:
         if not records:
             return
         now = self._now()
@@ -303,6 +303,8 @@ class SqlStore(StatusSql):
                         self.dialect.time_in(record.updated_at or now),
                     ),
                 )
+                if not clear_intents:
+                    continue
                 # The offer is known now: no POST of the SKU is pending any more.
                 conn.execute(
                     "DELETE FROM create_intents WHERE account = ? AND sku = ?",

@@ -31,18 +31,7 @@ class StatusSql(SqlCore):
         dialect = self.dialect
         recorded_at = dialect.time_in(self._now())
 
-        def add(conn: Conn, message: StatusMessage) -> bool:
-            chain = 0
-            if message.status in TERMINAL_STATUSES and message.event_id is not None:
-                latest = conn.execute(
-                    "SELECT chain, status FROM statuses WHERE event_id = ? AND terminal "
-                    "ORDER BY chain DESC LIMIT 1",
-                    (message.event_id,),
-                ).fetchone()
-                if latest is not None:
-                    if latest[1] != Status.FAILED.value:
-                        return False
-                    chain = int(latest[0]) + 1  # the replay of a FAILED event: a new chain
+        def insert(conn: Conn, message: StatusMessage, chain: int) -> bool:
             # A concurrent call that took the same chain first makes this insert do nothing
             # (the unique index on event_id, chain of terminal statuses).
             inserted = conn.execute(
@@ -63,6 +52,23 @@ class StatusSql(SqlCore):
                 ),
             ).rowcount
             return bool(inserted == 1)
+
+        def add(conn: Conn, message: StatusMessage) -> bool:
+            terminal = message.status in TERMINAL_STATUSES and message.event_id is not None
+            # The event's first terminal status takes chain 0: one statement, the common
+            # case. Only when chain 0 is taken is the latest chain read.
+            inserted = insert(conn, message, 0)
+            if inserted or not terminal:
+                return inserted
+            latest = conn.execute(
+                "SELECT chain, status FROM statuses WHERE event_id = ? AND terminal "
+                "ORDER BY chain DESC LIMIT 1",
+                (message.event_id,),
+            ).fetchone()
+            if latest is None or latest[1] != Status.FAILED.value:
+                return False
+            # The replay of a FAILED event: a new chain.
+            return insert(conn, message, int(latest[0]) + 1)
 
         # One message after another, each seeing the ones before it (two statuses of one
         # event in a list: the second is refused like a second call would be).

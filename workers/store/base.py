@@ -225,8 +225,10 @@ class Store(Protocol):
         """Insert or replace the SKU's registry entry (``updated_at`` None: now), and remove
         the SKU's creation intent in the same transaction (the offer is known now)."""
 
-    def save_offers(self, records: Sequence[OfferRecord]) -> None:
-        """:meth:`save_offer` for every record, in one transaction."""
+    def save_offers(self, records: Sequence[OfferRecord], *, clear_intents: bool = True) -> None:
+        """:meth:`save_offer` for every record, in one transaction. ``clear_intents=False``
+        leaves creation intents alone: for entries that existed already (an intent is only
+        ever recorded for a SKU without one), one statement less per record."""
 
     # --- creation intents -------------------------------------------------------------------
     #

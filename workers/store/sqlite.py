@@ -13,7 +13,6 @@ time order), JSON as text, booleans as 0/1.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 import filelock
 
+from workers import _json as fast_json
 from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
 from workers.store._migrations import split_statements
 from workers.store._sql import SqlStore
@@ -43,9 +43,7 @@ _TRANSIENT = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
 
 
 def _json_in(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else fast_json.dumps_text(value)
 
 
 def _time_in(value: datetime) -> str:
@@ -59,7 +57,7 @@ def _time_out(text: str) -> datetime:
 _DIALECT = Dialect(
     name="sqlite",
     json_in=_json_in,
-    json_out=json.loads,
+    json_out=fast_json.loads,
     time_in=_time_in,
     time_out=_time_out,
     lock_row="",  # the transaction holds the writer lock of the whole file

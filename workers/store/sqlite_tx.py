@@ -14,6 +14,13 @@ transactions (the ingest bridge during a burst) starved a waiting one (the batch
 over a second. :func:`begin_immediate` tries again every millisecond or so instead, until
 the connection's busy timeout; the busy handler still covers every other statement.
 
+Within one process, the threads that want to write to one file first queue on a lock of the
+process (:func:`_gate`): only the first of them tries for SQLite's lock, the others sleep
+in the queue without the GIL and are woken the moment it is their turn. Sixteen actor
+threads all trying every millisecond made about ten tries per transaction, and the
+thread holding the writer lock had to win the GIL against all of them for every statement,
+so it held the lock several times longer than its work took.
+
 Inside a unit of work (:func:`unit_of_work`: one transaction around many writes, so that
 they share one commit and one ``fsync``), a write runs under a ``SAVEPOINT`` instead: when
 it raises, only its own changes are rolled back and the unit goes on.
@@ -28,9 +35,11 @@ once more, same ``message_id``), marks that an event was handed on.
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -46,12 +55,93 @@ _WAL_RETRY_S = 0.01
 _LOCK_RETRY_S = (0.0005, 0.0015)
 
 
+class _Gate:
+    """A reentrant lock that is handed to its waiters in the order they came.
+
+    ``threading.Lock`` is not fair: a thread that releases it and asks again at once (a
+    writer committing back to back) gets it again before the waiter it woke has run, and
+    could starve the other threads of its process past their busy timeout. Here ``release``
+    hands the gate to the first waiter, so whoever asks next queues behind it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiters: collections.deque[tuple[int, threading.Lock]] = collections.deque()
+
+    def acquire(self, timeout_s: float) -> bool:
+        """Take the gate, waiting up to ``timeout_s`` (0: not at all); False when the
+        time passed first."""
+        me = threading.get_ident()
+        with self._guard:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is None and not self._waiters:
+                self._owner, self._depth = me, 1
+                return True
+            if timeout_s <= 0:
+                return False
+            turn = threading.Lock()
+            turn.acquire()
+            entry = (me, turn)
+            self._waiters.append(entry)
+        turn.acquire(timeout=timeout_s)
+        with self._guard:
+            if self._owner == me:  # handed over (perhaps just as the time ran out)
+                return True
+            self._waiters.remove(entry)
+            return False
+
+    def release(self) -> None:
+        with self._guard:
+            self._depth -= 1
+            if self._depth:
+                return
+            if self._waiters:
+                self._owner, turn = self._waiters.popleft()
+                self._depth = 1
+                turn.release()
+            else:
+                self._owner = None
+
+
+#: The writer queue of each database file within this process (see the module doc).
+_GATES: dict[str, _Gate] = {}
+_GATES_GUARD = threading.Lock()
+
+
+def _forget_gates() -> None:
+    # A forked child starts with none: a gate held by a thread of the parent (which does
+    # not exist in the child) would never be given back.
+    global _GATES_GUARD
+    _GATES.clear()
+    _GATES_GUARD = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_gates)
+
+
+def _gate(path: str | os.PathLike[str]) -> _Gate:
+    """The writer queue of the database file ``path`` in this process. Reentrant: a
+    thread in a unit of work that opens another on a second connection to the file gets
+    past it, and then waits for SQLite's lock as it did before."""
+    key = os.path.realpath(path) if str(path) != ":memory:" else ":memory:"
+    with _GATES_GUARD:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = _Gate()
+        return gate
+
+
 class _Connection(sqlite3.Connection):
-    """A connection that knows its busy timeout (for :func:`begin_immediate`) and its
-    ``synchronous`` setting (restored after a transaction that is not durable)."""
+    """A connection that knows its busy timeout (for :func:`begin_immediate`), its
+    ``synchronous`` setting (restored after a transaction that is not durable) and the
+    writer queue of its file in this process."""
 
     busy_timeout_s: float = 0.0
     synchronous: str = "FULL"
+    gate: _Gate | None = None
     #: how many units without savepoints of their own are open (see unit_of_work)
     joined: int = 0
 
@@ -76,6 +166,7 @@ def connect(
     )
     conn.busy_timeout_s = busy_timeout_s
     conn.synchronous = synchronous
+    conn.gate = _gate(path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _use_wal(conn, path, busy_timeout_s)
@@ -105,15 +196,17 @@ def _use_wal(conn: sqlite3.Connection, path: str | os.PathLike[str], timeout_s: 
         return
 
 
-def begin_immediate(conn: sqlite3.Connection) -> None:
+def begin_immediate(conn: sqlite3.Connection, *, timeout_s: float | None = None) -> None:
     """``BEGIN IMMEDIATE`` on ``conn``, trying again every millisecond or so while another
-    connection holds the writer lock, up to the busy timeout of a connection from
-    :func:`connect` (other connections: SQLite's own busy handler). Raises SQLite's
-    "database is locked" when the timeout passes."""
-    timeout_s = getattr(conn, "busy_timeout_s", 0.0)
-    if timeout_s <= 0:
+    connection holds the writer lock, up to ``timeout_s`` (default: the busy timeout of a
+    connection from :func:`connect`; other connections: SQLite's own busy handler). Raises
+    SQLite's "database is locked" when the timeout passes."""
+    own_s = getattr(conn, "busy_timeout_s", 0.0)
+    if own_s <= 0:
         conn.execute("BEGIN IMMEDIATE")
         return
+    if timeout_s is None:
+        timeout_s = own_s
     try:
         conn.execute("PRAGMA busy_timeout = 0")
         deadline = time.monotonic() + timeout_s
@@ -126,7 +219,7 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
                     raise
             time.sleep(random.uniform(*_LOCK_RETRY_S))  # jitter, not secrets
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(own_s * 1000)}")
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
@@ -179,22 +272,46 @@ def unit_of_work(
         return
     level = getattr(conn, "synchronous", "FULL")  # set by connect()
     relaxed = not durable and level in ("FULL", "EXTRA")
-    if relaxed:
-        conn.execute("PRAGMA synchronous = NORMAL")
-    try:
-        begin_immediate(conn)
-        try:
-            with _joining(conn, not savepoints):
-                yield
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-    finally:
+    with _queued(conn) as remaining_s:
         if relaxed:
-            conn.execute(f"PRAGMA synchronous = {level}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            begin_immediate(conn, timeout_s=remaining_s)
+            try:
+                with _joining(conn, not savepoints):
+                    yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+        finally:
+            if relaxed:
+                conn.execute(f"PRAGMA synchronous = {level}")
+
+
+@contextmanager
+def _queued(conn: sqlite3.Connection) -> Iterator[float | None]:
+    """Wait for this process's turn to write to ``conn``'s file (its gate, module doc):
+    the block runs holding it, and gets what is left of the busy timeout for SQLite's
+    lock (None: not a connection of :func:`connect`, no gate). Raises SQLite's "database
+    is locked" when the gate is not free within the busy timeout."""
+    gate = getattr(conn, "gate", None)
+    if gate is None:
+        yield None
+        return
+    timeout_s = conn.busy_timeout_s  # type: ignore[attr-defined]
+    started = time.monotonic()
+    if not gate.acquire(timeout_s):
+        raise sqlite3.OperationalError(
+            "database is locked (other threads of this process were writing to it for "
+            f"longer than the busy timeout of {timeout_s:g} s)"
+        )
+    try:
+        yield max(0.0, timeout_s - (time.monotonic() - started)) if timeout_s > 0 else 0.0
+    finally:
+        gate.release()
 
 
 @contextmanager

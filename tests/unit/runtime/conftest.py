@@ -79,9 +79,12 @@ class FakeStore:
         self.offers[(record.account, record.sku)] = record
         self.intents.pop((record.account, record.sku), None)
 
-    def save_offers(self, records: Sequence[OfferRecord]) -> None:
+    def save_offers(self, records: Sequence[OfferRecord], *, clear_intents: bool = True) -> None:
         for record in records:
-            self.save_offer(record)
+            self.calls.append(f"save_offer:{record.offer_id}")
+            self.offers[(record.account, record.sku)] = record
+            if clear_intents:
+                self.intents.pop((record.account, record.sku), None)
 
     def acquire_lease(self, account: str, sku: str, owner: str, ttl_s: float) -> bool:
         holder = self.leases.setdefault((account, sku), owner)
