@@ -209,6 +209,16 @@ class IngestHandler:
         else:
             self._after_commit.append(action)
 
+    def _log(self, event: str, **fields: Any) -> None:
+        """``log.info`` now, or after the commit of the batch being handled, bound to the
+        delivery's context as it is now: a rendered line costs tens of microseconds, and
+        the batch holds the store's writer lock until its commit."""
+        if self._after_commit is None:
+            log.info(event, **fields)
+            return
+        bound = structlog.contextvars.get_contextvars()
+        self._after_commit.append(lambda: log.info(event, **{**bound, **fields}))
+
     def parse(self, body: bytes, routing_key: str) -> ProductEvent | Exception:
         """The delivery's event, or why it is none (:class:`EventError`: bad input; any
         other exception: a bug, raised again by :meth:`handle`)."""
@@ -244,10 +254,10 @@ class IngestHandler:
         result = self.store.record_event(event)
         if result.outcome is RecordOutcome.SUPERSEDED:
             self.reporter.report(StatusMessage.for_event(event, Status.SUPERSEDED))
-            log.info("ingest.superseded", version=event.version)
+            self._log("ingest.superseded", version=event.version)
             return Outcome.SUPERSEDED
         if result.outcome is RecordOutcome.DUPLICATE and self.finished(event, result):
-            log.info("ingest.duplicate", version=event.version)
+            self._log("ingest.duplicate", version=event.version)
             return Outcome.DUPLICATE
         self.dispatch(event, result)
         return Outcome.DISPATCHED
@@ -286,7 +296,7 @@ class IngestHandler:
         )
         if staged:
             self.store.mark_dispatched(event.event_id)
-            log.info("ingest.staged", version=event.version, changed=sorted(changed))
+            self._log("ingest.staged", version=event.version, changed=sorted(changed))
             return
         payload = Payload(
             event_id=event.event_id,
@@ -303,7 +313,7 @@ class IngestHandler:
         else:
             self._after_commit.append(lambda: self.enqueue(step, payload))
             self._dispatched.append(event.event_id)
-        log.info(
+        self._log(
             "ingest.dispatched",
             to=step.value,
             mode=mode,

@@ -279,7 +279,7 @@ class SqlStore(StatusSql):
     def save_offers(self, records: Sequence[OfferRecord], *, clear_intents: bool = True) -> None:
         if not records:
             return
-        now = self._now()
+        now = self.dialect.time_in(self._now())  # formatted once for the whole list
 
         def work(conn: Conn) -> None:
             for record in records:
@@ -300,7 +300,7 @@ class SqlStore(StatusSql):
                         record.fingerprint,
                         record.published_version,
                         self.dialect.json_in(record.published_body),
-                        self.dialect.time_in(record.updated_at or now),
+                        self.dialect.time_in(record.updated_at) if record.updated_at else now,
                     ),
                 )
                 if not clear_intents:

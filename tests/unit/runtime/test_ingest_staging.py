@@ -139,3 +139,40 @@ def test_an_event_staged_alone_keeps_its_staged_id(
     assert handler.handle(body, key, properties) is Outcome.DISPATCHED
     staged_ids = store.connection().execute("SELECT COUNT(*) FROM batch_staged").fetchone()
     assert staged_ids == (1,)
+
+
+def test_a_batchs_log_lines_come_after_its_commit_with_each_deliverys_context(
+    world: tuple[IngestHandler, Store, BatchRepo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch holds the store's writer lock until its commit; a rendered log line costs
+    # tens of microseconds, so the bridge's lines about each delivery wait for the commit.
+    handler, store, _repo = world
+    _listed(handler, store, ["A", "B"])
+    lines: list[tuple[str, dict[str, Any], bool]] = []
+
+    class Recorder:
+        def __getattr__(self, level: str) -> Any:
+            def emit(event: str, **fields: Any) -> None:
+                lines.append((event, fields, store.connection().in_transaction))
+
+            return emit
+
+    monkeypatch.setattr("workers.ingest_handler.log", Recorder())
+    batch = [
+        _delivery(_stock("A", 2, 3)),
+        _delivery(_stock("B", 2, 4)),
+        _delivery(_stock("A", 1, 9)),
+    ]
+
+    assert handler.handle_batch(batch) == [
+        Outcome.DISPATCHED,
+        Outcome.DISPATCHED,
+        Outcome.SUPERSEDED,
+    ]
+
+    staged = [(e, f["event_id"], f["sku"], inside) for e, f, inside in lines]
+    assert staged == [
+        ("ingest.staged", "s-A-2", "A", False),
+        ("ingest.staged", "s-B-2", "B", False),
+        ("ingest.superseded", "s-A-1", "A", False),
+    ]

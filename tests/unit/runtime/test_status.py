@@ -9,6 +9,7 @@ from typing import Any
 
 import pika.exceptions
 import pytest
+from structlog.testing import capture_logs
 
 from schemas.status import Status
 from workers.allegro import ErrorItem
@@ -244,6 +245,35 @@ def test_a_deferred_block_records_at_once_and_publishes_when_it_ends() -> None:
 
     assert [json.loads(p.body)["event_id"] for p in publisher.published] == ["ev-1", "ev-2"]
     assert set(store.published_at) == {0, 1}  # marked once RabbitMQ confirmed them
+
+
+def test_a_deferred_block_logs_its_statuses_when_it_ends_not_inside_it() -> None:
+    # The block is around a unit of work that holds the store's writer lock: the log
+    # lines (tens of microseconds each, rendered) come once it is over. A block that
+    # raises logs none: nothing was reported.
+    store, publisher = FakeStore(), FakePublisher()
+    reporter = StatusReporter(store, publisher, "s")  # type: ignore[arg-type]
+
+    with capture_logs() as logs:
+        with reporter.deferred():
+            reporter.report(_other("ev-1"))
+            with pytest.raises(RuntimeError), reporter.deferred():
+                reporter.report(_other("ev-2"))
+                raise RuntimeError("the nested unit rolled back")
+            inside = [line["event_id"] for line in logs if line["event"] == "status.reported"]
+        after = [line["event_id"] for line in logs if line["event"] == "status.reported"]
+        reporter.report(_other("ev-3"))  # outside any block: logged at once
+        alone = [line["event_id"] for line in logs if line["event"] == "status.reported"]
+
+    assert inside == []
+    assert after == ["ev-1"]
+    assert alone == ["ev-1", "ev-3"]
+    reported = next(line for line in logs if line["event"] == "status.reported")
+    assert (reported["sku"], reported["status"], reported["offer_id"]) == (
+        IDENTITY["sku"],
+        "UPDATED",
+        "77",
+    )
 
 
 def test_a_deferred_block_that_raises_publishes_nothing() -> None:
