@@ -75,22 +75,24 @@ class JournalTable:
         (``next_at`` reached) and free, expired or already ``owner``'s; return them, oldest
         first."""
 
-        def work(conn: Conn) -> list[JournalEntry]:
+        def work(conn: Conn) -> list[Sequence[Any]]:
             conn.execute(
                 "UPDATE batch_commands SET owner = ?, lease_until = ? "
                 "WHERE account = ? AND state <> 'DONE' AND next_at <= ? "
                 "AND (owner IS NULL OR owner = ? OR lease_until <= ?)",
                 (owner, now + lease_s, account, now, owner, now),
             )
-            rows = conn.execute(
+            rows: list[Sequence[Any]] = conn.execute(
                 f"SELECT {COMMAND_COLUMNS} FROM batch_commands "  # noqa: S608
                 "WHERE account = ? AND state <> 'DONE' AND next_at <= ? AND owner = ? "
                 "ORDER BY created_at, command_id LIMIT ?",
                 (account, now, owner, limit),
             ).fetchall()
-            return [self._entry(row) for row in rows]
+            return rows
 
-        return self.db.tx(work)
+        # Decoded once the transaction is over: an entry's items (up to 1,000 offers each)
+        # are most of the work, and the writer lock is not needed for it.
+        return [self._entry(row) for row in self.db.tx(work)]
 
     def mark_sent(
         self, command_id: str, *, owner: str, trace_id: str | None, now: float, next_at: float
