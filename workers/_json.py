@@ -2,9 +2,11 @@
 
 orjson (a maintained Rust library) parses about twice and writes about eight times as fast
 as the standard library, and the stock fast path reads and writes a registry entry, a
-pending change and a journal entry per event. It refuses a few values the standard library
-takes (integers beyond 64 bits, keys that are not strings, NaN and Infinity as numbers);
-those fall back to :mod:`json`, so both read and write exactly what they did before.
+pending change and a journal entry per event. What it refuses falls back to :mod:`json`:
+integers beyond 64 bits and keys that are not strings (both ways), ``NaN`` and
+``Infinity`` in a text (read). One difference stays: orjson writes a float NaN or infinity
+as ``null`` where :mod:`json` writes ``NaN``, which is no JSON; none reaches these paths
+(events refuse non-finite numbers, and Allegro's JSON has none).
 
 Not for canonical text that is hashed (fingerprints, part digests): orjson writes some
 floats differently (``1e16`` against ``1e+16``), and a hash must not change with it.

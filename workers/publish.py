@@ -188,9 +188,9 @@ class PublishStep(StepBase):
             with self._outcome(lease):
                 self.rejected_by_allegro(payload, record, exc)
             return
-        saved, message = self.finish(payload, state, plan, record, result, first=first)
+        saved, message = self.prepare_outcome(payload, state, plan, record, result, first=first)
         with self._outcome(lease):
-            self.save(saved, message)
+            self.save_outcome(saved, message)
 
     @contextmanager
     def _outcome(self, lease: _Lease | None) -> Iterator[None]:
@@ -331,7 +331,7 @@ class PublishStep(StepBase):
 
     # --- outcome ----------------------------------------------------------------------------
 
-    def finish(
+    def prepare_outcome(
         self,
         payload: Payload,
         state: ProductState,
@@ -377,8 +377,9 @@ class PublishStep(StepBase):
         )
         return saved, message
 
-    def save(self, saved: OfferRecord | None, message: StatusMessage) -> None:
-        """Save the registry entry, then report the status (:meth:`finish` gave both)."""
+    def save_outcome(self, saved: OfferRecord | None, message: StatusMessage) -> None:
+        """Save the registry entry, then report the status (:meth:`prepare_outcome` gave
+        both)."""
         if saved is not None:
             self.services.store.save_offer(saved)
         self.services.reporter.report(message)
