@@ -247,3 +247,61 @@ def test_a_forked_child_writes_while_a_parent_thread_is_inside_a_unit_of_work(
     assert os.waitstatus_to_exitcode(status) == 0
     assert parent.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
     parent.close()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _TurnThatIsInterrupted:
+    """A waiter's turn whose wait ends with an exception, as Dramatiq's time limit raises
+    one in a worker thread: before the gate is handed over (when ``interrupt`` is set), or
+    just after it was."""
+
+    def __init__(self, *, after_handover: bool, interrupt: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self.after_handover, self.interrupt = after_handover, interrupt
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if timeout < 0:  # the gate takes the turn at once when it queues the waiter
+            return self._lock.acquire(blocking)
+        if self.after_handover:
+            self._lock.acquire(timeout=timeout)
+        else:
+            self.interrupt.wait(timeout)
+        raise _Interrupted
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@pytest.mark.parametrize("after_handover", [False, True])
+def test_a_waiter_interrupted_in_the_queue_does_not_keep_the_gate(after_handover: bool) -> None:
+    interrupt = threading.Event()
+    gate = sqlite_tx._Gate(
+        turn=lambda: _TurnThatIsInterrupted(after_handover=after_handover, interrupt=interrupt)
+    )
+    assert gate.acquire(5.0)  # this thread holds it
+    outcome: list[str] = []
+
+    def wait_in_the_queue() -> None:
+        try:
+            gate.acquire(5.0)
+        except _Interrupted:
+            outcome.append("interrupted")
+
+    waiter = threading.Thread(target=wait_in_the_queue)
+    waiter.start()
+    while not gate._waiters:  # it is in the queue
+        threading.Event().wait(0.001)
+    if not after_handover:
+        interrupt.set()  # interrupted while this thread still holds the gate
+        waiter.join(5)
+    gate.release()  # (after_handover: handed to the waiter, whose wait then ends so)
+    waiter.join(5)
+
+    assert outcome == ["interrupted"]
+    # Nobody holds the gate and nobody waits: the next writer gets it at once.
+    assert gate._owner is None and not gate._waiters
+    assert gate.acquire(0)
+    gate.release()

@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["begin_immediate", "connect", "run_immediate", "unit_of_work"]
 
@@ -63,11 +63,12 @@ class _Gate:
     could starve the other threads of its process past their busy timeout. Here ``release``
     hands the gate to the first waiter, so whoever asks next queues behind it."""
 
-    def __init__(self) -> None:
+    def __init__(self, turn: Callable[[], Any] = threading.Lock) -> None:
+        self._turn = turn  # makes the lock a waiter sleeps on (a test interrupts it)
         self._guard = threading.Lock()
         self._owner: int | None = None
         self._depth = 0
-        self._waiters: collections.deque[tuple[int, threading.Lock]] = collections.deque()
+        self._waiters: collections.deque[tuple[int, Any]] = collections.deque()
 
     def acquire(self, timeout_s: float) -> bool:
         """Take the gate, waiting up to ``timeout_s`` (0: not at all); False when the
@@ -82,11 +83,23 @@ class _Gate:
                 return True
             if timeout_s <= 0:
                 return False
-            turn = threading.Lock()
+            turn = self._turn()
             turn.acquire()
             entry = (me, turn)
             self._waiters.append(entry)
-        turn.acquire(timeout=timeout_s)
+        try:
+            turn.acquire(timeout=timeout_s)
+        except BaseException:
+            # Interrupted while waiting (Dramatiq's time limit raises in the thread): leave
+            # the queue, or pass the gate on if it was handed over meanwhile, so that the
+            # process's other writers are not stuck behind a thread that went away.
+            with self._guard:
+                handed = self._owner == me
+                if not handed:
+                    self._waiters.remove(entry)
+            if handed:
+                self.release()
+            raise
         with self._guard:
             if self._owner == me:  # handed over (perhaps just as the time ran out)
                 return True
