@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,31 @@ def _table(path: Path) -> None:
     conn.close()
 
 
+@contextmanager
+def _committing_back_to_back(conn: sqlite3.Connection) -> Iterator[Callable[[], int]]:
+    """A thread committing short transactions on ``conn`` back to back, as the ingest
+    bridge does during a burst (the lock is free only between one COMMIT and the next
+    BEGIN); yields how many it has committed so far, once it has committed 20."""
+    stop = threading.Event()
+    commits = 0
+
+    def keep_committing() -> None:
+        nonlocal commits
+        while not stop.is_set():
+            run_immediate(conn, lambda c: c.execute("INSERT INTO t VALUES (1)"))
+            commits += 1
+
+    worker = threading.Thread(target=keep_committing)
+    worker.start()
+    try:
+        while commits < 20:  # the connection is busy now
+            threading.Event().wait(0.001)
+        yield lambda: commits
+    finally:
+        stop.set()
+        worker.join()
+
+
 def test_a_waiting_writer_gets_the_lock_between_anothers_short_transactions(
     tmp_path: Path,
 ) -> None:
@@ -30,29 +57,13 @@ def test_a_waiting_writer_gets_the_lock_between_anothers_short_transactions(
     _table(path)
     busy = connect(path, busy_timeout_s=5.0)
     waiting = connect(path, busy_timeout_s=30.0)
-    stop = threading.Event()
-    commits = 0
-
-    def keep_committing() -> None:
-        # Back to back, as the ingest bridge does during a burst: the lock is free only
-        # for the moment between one COMMIT and the next BEGIN.
-        nonlocal commits
-        while not stop.is_set():
-            run_immediate(busy, lambda c: c.execute("INSERT INTO t VALUES (1)"))
-            commits += 1
-
-    worker = threading.Thread(target=keep_committing)
-    worker.start()
     try:
-        while commits < 20:  # the other connection is busy now
-            threading.Event().wait(0.001)
-        started_at = commits
-        begin_immediate(waiting)
-        waited_for = commits - started_at
-        waiting.execute("COMMIT")
+        with _committing_back_to_back(busy) as commits:
+            started_at = commits()
+            begin_immediate(waiting)
+            waited_for = commits() - started_at
+            waiting.execute("COMMIT")
     finally:
-        stop.set()
-        worker.join()
         busy.close()
         waiting.close()
     # SQLite's own busy handler sleeps up to 100 ms a try and let the other connection
@@ -119,28 +130,14 @@ def test_threads_of_one_process_take_turns_between_back_to_back_transactions(
     _table(path)
     busy = connect(path, busy_timeout_s=5.0)
     other = connect(path, busy_timeout_s=5.0)
-    stop = threading.Event()
-    commits = 0
-
-    def keep_committing() -> None:
-        nonlocal commits
-        while not stop.is_set():
-            run_immediate(busy, lambda c: c.execute("INSERT INTO t VALUES (1)"))
-            commits += 1
-
-    worker = threading.Thread(target=keep_committing)
-    worker.start()
     waits: list[int] = []
     try:
-        while commits < 20:
-            threading.Event().wait(0.001)
-        for _ in range(20):
-            started_at = commits
-            run_immediate(other, lambda c: c.execute("INSERT INTO t VALUES (2)"))
-            waits.append(commits - started_at)
+        with _committing_back_to_back(busy) as commits:
+            for _ in range(20):
+                started_at = commits()
+                run_immediate(other, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+                waits.append(commits() - started_at)
     finally:
-        stop.set()
-        worker.join()
         busy.close()
         other.close()
     # The gate goes to the thread that waited: at most the transaction running when it
