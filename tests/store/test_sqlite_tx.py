@@ -19,10 +19,19 @@ from workers.store import sqlite_tx
 from workers.store.sqlite_tx import begin_immediate, connect, run_immediate, unit_of_work
 
 
-def _table(path: Path) -> None:
-    conn = connect(path, busy_timeout_s=5.0)
-    conn.execute("CREATE TABLE t (n INTEGER)")
-    conn.close()
+@contextmanager
+def _opened(path: Path, *busy_timeouts_s: float) -> Iterator[list[sqlite3.Connection]]:
+    """A new database at ``path`` with a table ``t (n INTEGER)``, and one connection to it
+    per busy timeout given; all closed when the block ends."""
+    setup = connect(path, busy_timeout_s=5.0)
+    setup.execute("CREATE TABLE t (n INTEGER)")
+    setup.close()
+    connections = [connect(path, busy_timeout_s=s) for s in busy_timeouts_s]
+    try:
+        yield connections
+    finally:
+        for conn in connections:
+            conn.close()
 
 
 @contextmanager
@@ -53,19 +62,14 @@ def _committing_back_to_back(conn: sqlite3.Connection) -> Iterator[Callable[[], 
 def test_a_waiting_writer_gets_the_lock_between_anothers_short_transactions(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "lock.db"
-    _table(path)
-    busy = connect(path, busy_timeout_s=5.0)
-    waiting = connect(path, busy_timeout_s=30.0)
-    try:
-        with _committing_back_to_back(busy) as commits:
-            started_at = commits()
-            begin_immediate(waiting)
-            waited_for = commits() - started_at
-            waiting.execute("COMMIT")
-    finally:
-        busy.close()
-        waiting.close()
+    with (
+        _opened(tmp_path / "lock.db", 5.0, 30.0) as (busy, waiting),
+        _committing_back_to_back(busy) as commits,
+    ):
+        started_at = commits()
+        begin_immediate(waiting)
+        waited_for = commits() - started_at
+        waiting.execute("COMMIT")
     # SQLite's own busy handler sleeps up to 100 ms a try and let the other connection
     # commit thousands of times first; trying every millisecond finds a gap within a few
     # hundred.
@@ -73,11 +77,7 @@ def test_a_waiting_writer_gets_the_lock_between_anothers_short_transactions(
 
 
 def test_a_writer_gives_up_after_its_busy_timeout(tmp_path: Path) -> None:
-    path = tmp_path / "lock.db"
-    _table(path)
-    holder = connect(path, busy_timeout_s=5.0)
-    waiting = connect(path, busy_timeout_s=0.05)
-    try:
+    with _opened(tmp_path / "lock.db", 5.0, 0.05) as (holder, waiting):
         begin_immediate(holder)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             begin_immediate(waiting)
@@ -88,24 +88,18 @@ def test_a_writer_gives_up_after_its_busy_timeout(tmp_path: Path) -> None:
         begin_immediate(waiting)
         assert waiting.in_transaction
         waiting.execute("COMMIT")
-    finally:
-        holder.close()
-        waiting.close()
 
 
 def test_a_unit_that_is_not_durable_commits_without_fsync_and_restores_the_setting(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "sync.db"
-    _table(path)
-    conn = connect(path, busy_timeout_s=5.0)  # synchronous FULL (2)
     seen: list[int] = []
 
     def look(c: sqlite3.Connection) -> None:
         seen.append(c.execute("PRAGMA synchronous").fetchone()[0])
         c.execute("INSERT INTO t VALUES (1)")
 
-    try:
+    with _opened(tmp_path / "sync.db", 5.0) as (conn,):  # synchronous FULL (2)
         run_immediate(conn, look, durable=False)
         run_immediate(conn, look)
         with unit_of_work(conn):  # a nested write follows its unit: durable here
@@ -116,8 +110,6 @@ def test_a_unit_that_is_not_durable_commits_without_fsync_and_restores_the_setti
         assert seen == [1, 2, 2, 1]  # NORMAL, FULL, FULL, NORMAL
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
         assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 3  # last rolled back
-    finally:
-        conn.close()
 
 
 # --- the writer queue of a process ------------------------------------------------------------
@@ -126,20 +118,15 @@ def test_a_unit_that_is_not_durable_commits_without_fsync_and_restores_the_setti
 def test_threads_of_one_process_take_turns_between_back_to_back_transactions(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "turns.db"
-    _table(path)
-    busy = connect(path, busy_timeout_s=5.0)
-    other = connect(path, busy_timeout_s=5.0)
     waits: list[int] = []
-    try:
-        with _committing_back_to_back(busy) as commits:
-            for _ in range(20):
-                started_at = commits()
-                run_immediate(other, lambda c: c.execute("INSERT INTO t VALUES (2)"))
-                waits.append(commits() - started_at)
-    finally:
-        busy.close()
-        other.close()
+    with (
+        _opened(tmp_path / "turns.db", 5.0, 5.0) as (busy, other),
+        _committing_back_to_back(busy) as commits,
+    ):
+        for _ in range(20):
+            started_at = commits()
+            run_immediate(other, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+            waits.append(commits() - started_at)
     # The gate goes to the thread that waited: at most the transaction running when it
     # came, and the one that may have been starting, come first. (A plain lock goes back
     # to the thread that gave it up and asks again at once.)
@@ -149,32 +136,27 @@ def test_threads_of_one_process_take_turns_between_back_to_back_transactions(
 def test_a_thread_queued_behind_its_process_gives_up_after_the_busy_timeout(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "queued.db"
-    _table(path)
-    holder = connect(path, busy_timeout_s=5.0)
-    waiting = connect(path, busy_timeout_s=0.05)
     inside, leave = threading.Event(), threading.Event()
+    with _opened(tmp_path / "queued.db", 5.0, 0.05) as (holder, waiting):
 
-    def hold() -> None:
-        with unit_of_work(holder):
-            holder.execute("INSERT INTO t VALUES (1)")
-            inside.set()
-            leave.wait(10)
+        def hold() -> None:
+            with unit_of_work(holder):
+                holder.execute("INSERT INTO t VALUES (1)")
+                inside.set()
+                leave.wait(10)
 
-    worker = threading.Thread(target=hold)
-    worker.start()
-    try:
-        assert inside.wait(10)
-        with pytest.raises(sqlite3.OperationalError, match=r"locked.*busy timeout of 0\.05 s"):
-            run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))
-        assert not waiting.in_transaction
-    finally:
-        leave.set()
-        worker.join()
-    run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))  # free again
-    assert waiting.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
-    holder.close()
-    waiting.close()
+        worker = threading.Thread(target=hold)
+        worker.start()
+        try:
+            assert inside.wait(10)
+            with pytest.raises(sqlite3.OperationalError, match=r"locked.*busy timeout of 0\.05 s"):
+                run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+            assert not waiting.in_transaction
+        finally:
+            leave.set()
+            worker.join()
+        run_immediate(waiting, lambda c: c.execute("INSERT INTO t VALUES (2)"))  # free again
+        assert waiting.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
 
 
 def test_a_second_connection_of_the_same_thread_waits_for_sqlites_lock_not_forever(
@@ -182,68 +164,58 @@ def test_a_second_connection_of_the_same_thread_waits_for_sqlites_lock_not_forev
 ) -> None:
     # The gate lets the thread that holds it in again: its second connection then meets
     # SQLite's writer lock, held by its first, and gives up after its own busy timeout.
-    path = tmp_path / "nested.db"
-    _table(path)
-    first = connect(path, busy_timeout_s=5.0)
-    second = connect(path, busy_timeout_s=0.05)
-    try:
+    with _opened(tmp_path / "nested.db", 5.0, 0.05) as (first, second):
         with unit_of_work(first):
             first.execute("INSERT INTO t VALUES (1)")
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 run_immediate(second, lambda c: c.execute("INSERT INTO t VALUES (2)"))
         run_immediate(second, lambda c: c.execute("INSERT INTO t VALUES (3)"))
         assert second.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (3,)]
-    finally:
-        first.close()
-        second.close()
 
 
 def test_a_forked_child_writes_while_a_parent_thread_is_inside_a_unit_of_work(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The child inherits the gate as the parent's thread held it, but not that thread: it
     # must start with gates of its own. (SQLite's own lock is not held across the fork:
     # the parent's unit has not begun its transaction yet when the fork happens.)
     path = tmp_path / "fork.db"
-    _table(path)
-    parent = connect(path, busy_timeout_s=5.0)
     in_gate, forked = threading.Event(), threading.Event()
-
-    def hold_the_gate() -> None:
-        with unit_of_work(parent):
-            forked.wait(10)  # inside the gate and the transaction until the child ran
-            parent.execute("INSERT INTO t VALUES (1)")
-
     real_begin = sqlite_tx.begin_immediate
 
-    def begin_after_the_fork(conn: sqlite3.Connection, **kw: float | None) -> None:
-        if conn is parent:
-            in_gate.set()
-            assert forked.wait(10)
-        real_begin(conn, **kw)
+    with _opened(path, 5.0) as (parent,):
 
-    sqlite_tx.begin_immediate = begin_after_the_fork  # type: ignore[assignment]
-    worker = threading.Thread(target=hold_the_gate)
-    worker.start()
-    try:
-        assert in_gate.wait(10)
-        pid = os.fork()
-        if pid == 0:  # the child: write, and tell how it went by the exit code
-            code = 1
-            try:
-                child = connect(path, busy_timeout_s=2.0)
-                run_immediate(child, lambda c: c.execute("INSERT INTO t VALUES (2)"))
-                code = 0
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-    finally:
-        forked.set()
-        worker.join()
-        sqlite_tx.begin_immediate = real_begin  # type: ignore[assignment]
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert parent.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
-    parent.close()
+        def hold_the_gate() -> None:
+            with unit_of_work(parent):
+                forked.wait(10)  # inside the gate and the transaction until the child ran
+                parent.execute("INSERT INTO t VALUES (1)")
+
+        def begin_after_the_fork(conn: sqlite3.Connection, **kw: float | None) -> None:
+            if conn is parent:
+                in_gate.set()
+                assert forked.wait(10)
+            real_begin(conn, **kw)
+
+        monkeypatch.setattr(sqlite_tx, "begin_immediate", begin_after_the_fork)
+        worker = threading.Thread(target=hold_the_gate)
+        worker.start()
+        try:
+            assert in_gate.wait(10)
+            pid = os.fork()
+            if pid == 0:  # the child: write, and tell how it went by the exit code
+                code = 1
+                try:
+                    child = connect(path, busy_timeout_s=2.0)
+                    run_immediate(child, lambda c: c.execute("INSERT INTO t VALUES (2)"))
+                    code = 0
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            forked.set()
+            worker.join()
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert parent.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
 
 
 class _Interrupted(Exception):
