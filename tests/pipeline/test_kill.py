@@ -124,7 +124,9 @@ def wait_for(
         for process in running:
             process.check_running()
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            # The processes' own words, for whoever reads a failure in CI.
+            logs = "\n".join(f"--- {p._command[2]} log, last lines:\n{p.tail()}" for p in running)
+            pytest.fail(f"timed out waiting for {what}\n{logs}")
         time.sleep(0.02)
 
 
