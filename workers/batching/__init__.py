@@ -14,6 +14,7 @@ Modules: :mod:`~workers.batching.plan` (the pure decisions), :mod:`~workers.batc
 :mod:`~workers.batching.handover` (the PATCH path for what batching cannot do).
 """
 
+from workers.batching._calls import CommandClient
 from workers.batching.config import BatchSettings
 from workers.batching.flusher import Batcher
 from workers.batching.model import (
@@ -26,7 +27,7 @@ from workers.batching.model import (
 )
 from workers.batching.repo import BatchRepo
 from workers.batching.reporting import OnTaskFailed, Reporter
-from workers.batching.sender import CommandClient, Tick
+from workers.batching.sender import Tick
 from workers.batching.stage import Stager
 
 __all__ = [

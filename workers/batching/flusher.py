@@ -43,6 +43,7 @@ from workers.domain.model import ProductState
 from workers.settings import Settings
 from workers.store.base import OfferRecord, Store, StoreError, offer_stamp
 
+from ._calls import CommandClient
 from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, Item, NewCommand, SettleOutcome
@@ -50,7 +51,7 @@ from .outcome import Outcomes
 from .plan import current_in_state, due_commands, plan_changes
 from .repo import BatchRepo
 from .reporting import OnTaskFailed, Reporter
-from .sender import SKU_LEASE_OWNER, CommandClient, JournalWorker, Tick
+from .sender import SKU_LEASE_OWNER, JournalWorker, Tick
 from .stage import Stager
 
 __all__ = ["LEADER_LEASE", "LEADER_LEASE_S", "RETENTION_S", "Batcher"]

@@ -8,16 +8,17 @@
   tried again later with the same id; a refusal of the whole command settles its items
   (REJECTED for a refusal of its data, the PATCH path for one of the account);
 - a SENT command's report is polled no more often than the poll interval, the first time
-  when commands of its kind have lately taken to finish (:class:`DurationEstimate`); once
-  it is complete, every item is settled (:class:`~workers.batching.outcome.Outcomes`):
+  when commands of its kind have lately taken to finish (:mod:`._pacing`); once it is
+  complete, every item is settled (:class:`~workers.batching.outcome.Outcomes`):
   when the report counts every offer a success, without reading the tasks, otherwise
   from the tasks; a restock's ACTIVATE is written and sent at once; the entry is marked
   DONE and the SKUs released;
 - a settle entry is settled at once.
 
-The HTTP calls of one run (the PUTs, the report and task reads) are made concurrently, in
-a small thread pool of the worker; everything else (the store, the journal, statuses) is
-done afterwards in the calling thread, entry by entry, in the entries' order.
+The HTTP calls of one run (the PUTs, the report and task reads: :mod:`._calls`) are made
+concurrently, in a small thread pool of the worker; everything else (the store, the
+journal, statuses) is done afterwards in the calling thread, entry by entry, in the
+entries' order.
 
 Nothing waits inside a call: a command not yet processed is looked at again on a later run.
 """
@@ -33,9 +34,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import NamedTuple, Protocol, TypeVar
 
 import structlog
 
@@ -48,9 +46,11 @@ from workers.allegro.errors import (
     ValidationFailed,
 )
 from workers.allegro.models import CommandTask, GeneralReport
-from workers.allegro.results import CommandKind, CommandResult
+from workers.allegro.results import CommandResult
 from workers.store.base import Store, StoreError
 
+from ._calls import CommandClient, Poll, Started, answered, probes, put, read, still_busy
+from ._pacing import DurationEstimate, first_poll_s, server_duration, took_s
 from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, JournalEntry, JournalState, NewCommand, SettleOutcome
@@ -60,8 +60,6 @@ from .repo import BatchRepo
 __all__ = [
     "HTTP_THREADS",
     "SKU_LEASE_OWNER",
-    "CommandClient",
-    "DurationEstimate",
     "JournalWorker",
     "Tick",
 ]
@@ -77,53 +75,6 @@ MAX_BACKOFF_S = 60.0
 PERMANENT_POLL_BACKOFF_S = 30.0
 #: Threads of a worker's pool for the HTTP calls of one run.
 HTTP_THREADS = 8
-#: The first poll after a PUT comes at most this long after it, s (whatever the estimate).
-MAX_FIRST_POLL_S = 10.0
-#: The earliest first poll, for commands that Allegro lately finished at once, s.
-MIN_FIRST_POLL_S = 0.05
-#: The first poll comes at ``estimate * factor + seconds`` after the PUT's run.
-FIRST_POLL_MARGIN = (1.1, 0.02)
-#: Weight of the newest duration in a command kind's estimate (:class:`DurationEstimate`).
-ESTIMATE_WEIGHT = 0.3
-_KINDS = {
-    CommandType.QUANTITY: CommandKind.QUANTITY,
-    CommandType.PRICE: CommandKind.PRICE,
-    CommandType.PUBLICATION: CommandKind.PUBLICATION,
-}
-
-
-class CommandClient(Protocol):
-    """The part of :class:`~workers.allegro.AllegroClient` the batcher uses (from several
-    threads at once)."""
-
-    def change_quantity(
-        self, offer_ids: Iterable[str], quantity: int, *, command_id: str | None = None
-    ) -> CommandResult: ...
-
-    def change_price(
-        self,
-        offer_ids: Iterable[str],
-        amount: Decimal | str,
-        currency: str,
-        *,
-        marketplace_id: str | None = None,
-        command_id: str | None = None,
-    ) -> CommandResult: ...
-
-    def change_publication(
-        self,
-        offer_ids: Iterable[str],
-        action: str,
-        *,
-        scheduled_for: datetime | None = None,
-        command_id: str | None = None,
-    ) -> CommandResult: ...
-
-    def get_command_report(self, kind: CommandKind | str, command_id: str) -> GeneralReport: ...
-
-    def get_all_command_tasks(
-        self, kind: CommandKind | str, command_id: str, *, page_size: int = 500
-    ) -> list[CommandTask]: ...
 
 
 @dataclass
@@ -138,164 +89,6 @@ class Tick:
     @property
     def busy(self) -> bool:
         return bool(self.claimed or self.sent or self.polled or self.done)
-
-
-class DurationEstimate:
-    """How long Allegro has lately taken from a PUT to a complete report, per command
-    type: an exponentially weighted moving average (``weight`` for the newest duration;
-    the first one is taken as it is). None for a type not seen yet."""
-
-    def __init__(self, weight: float = ESTIMATE_WEIGHT) -> None:
-        if not 0 < weight <= 1:
-            raise ValueError("weight must lie in (0, 1]")
-        self.weight = weight
-        self._by_type: dict[CommandType, float] = {}
-
-    def get(self, command_type: CommandType) -> float | None:
-        return self._by_type.get(command_type)
-
-    def add(self, command_type: CommandType, seconds: float) -> float:
-        """Take in one command's duration; returns the new estimate."""
-        seconds = max(0.0, seconds)
-        old = self._by_type.get(command_type)
-        new = seconds if old is None else old + self.weight * (seconds - old)
-        self._by_type[command_type] = new
-        return new
-
-
-class _Poll(NamedTuple):
-    """What a poll read: the report, and its results by offer id once it is complete
-    (None while Allegro is processing the command)."""
-
-    report: GeneralReport
-    tasks: dict[str, CommandTask] | None
-    tasks_read: bool  # False: every task succeeded by the report's counts (not read)
-
-
-# --- the HTTP part (pool threads: no store, no journal, no worker state) -------------------------
-
-
-@dataclass(frozen=True)
-class Started:
-    """Entries of a run whose calls :meth:`JournalWorker.start` began: by command id, the
-    failure that kept one from starting, the functions giving a PUT's result or a poll's
-    reading, and the polls held back behind each probe (see :func:`_probes`)."""
-
-    entries: list[JournalEntry]
-    unready: dict[str, Exception]
-    puts: dict[str, Callable[[], CommandResult]]
-    polls: dict[str, Callable[[], _Poll]]
-    held: dict[str, list[tuple[JournalEntry, CommandClient]]]
-
-
-def _probes(
-    calls: list[tuple[JournalEntry, CommandClient]],
-) -> tuple[
-    list[tuple[JournalEntry, CommandClient]], dict[str, list[tuple[JournalEntry, CommandClient]]]
-]:
-    """The calls to make now, and the polls held back: of the commands of one kind and
-    account due for a poll, only the one sent first is read now (the probe); the others
-    are read in the same run once it is done, else looked at again with it. Commands sent
-    together finish at about the same time, so while the first is busy, reading the later
-    ones mostly counts requests: a burst of forty commands sent at once made forty reads
-    every poll interval instead of one. (Allegro does not promise an order; a later
-    command done before the first waits at most until the first is done.)"""
-    now_calls: list[tuple[JournalEntry, CommandClient]] = []
-    groups: dict[tuple[CommandType, str], list[tuple[JournalEntry, CommandClient]]] = {}
-    for entry, client in calls:
-        if entry.state is JournalState.NEW:
-            now_calls.append((entry, client))
-        else:
-            groups.setdefault((entry.type, entry.account), []).append((entry, client))
-    held: dict[str, list[tuple[JournalEntry, CommandClient]]] = {}
-    for group in groups.values():
-        group.sort(key=lambda call: (call[0].sent_at or 0.0, call[0].command_id))
-        probe, *others = group
-        now_calls.append(probe)
-        if others:
-            held[probe[0].command_id] = others
-    return now_calls, held
-
-
-def _still_busy(poll: Callable[[], _Poll]) -> bool:
-    """Whether a probe's reading says its command is not done yet (a failed read holds
-    nothing back: the others are read as usual)."""
-    try:
-        return poll().tasks is None
-    except Exception:  # its own bookkeeping deals with the failure
-        return False
-
-
-T = TypeVar("T")
-
-
-def _answered(call: Callable[[], T]) -> Callable[[], T]:
-    """``call`` made now: a function that gives its result, or raises what it raised."""
-    try:
-        result = call()
-    except Exception as exc:  # raised again where the result is asked for
-        failure = exc
-
-        def fail() -> T:
-            raise failure
-
-        return fail
-    return lambda: result
-
-
-def _put(client: CommandClient, entry: JournalEntry) -> CommandResult:
-    ids, cid = entry.offer_ids, entry.command_id
-    if entry.type is CommandType.QUANTITY:
-        return client.change_quantity(ids, int(entry.value), command_id=cid)
-    if entry.type is CommandType.PRICE:
-        price = entry.value
-        return client.change_price(
-            ids, str(price["amount"]), str(price["currency"]), command_id=cid
-        )
-    return client.change_publication(ids, str(entry.value), command_id=cid)
-
-
-def _read(client: CommandClient, entry: JournalEntry) -> _Poll:
-    """The report; when it is complete, the results of every offer: made up from the
-    report when its counts say that every offer of the entry succeeded, else the tasks."""
-    kind, cid = _KINDS[entry.type], entry.command_id
-    report = client.get_command_report(kind, cid)
-    if not report.completed:
-        return _Poll(report, None, tasks_read=False)
-    if _all_succeeded(report, entry):
-        return _Poll(report, _successes(entry), tasks_read=False)
-    tasks = client.get_all_command_tasks(kind, cid, page_size=1000)
-    return _Poll(report, {t.offer_id: t for t in tasks if t.offer_id}, tasks_read=True)
-
-
-def _all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:
-    """The complete report counts one task per offer of the entry, each a success."""
-    counts = report.task_count
-    if counts is None:
-        return False
-    offers = len(set(entry.offer_ids))
-    return bool(offers) and counts.total == counts.success == offers and counts.failed == 0
-
-
-def _successes(entry: JournalEntry) -> dict[str, CommandTask]:
-    """A SUCCESS task for every offer of the entry (what the tasks would have said)."""
-    return {
-        offer_id: CommandTask.model_validate({"offer": {"id": offer_id}, "status": "SUCCESS"})
-        for offer_id in entry.offer_ids
-    }
-
-
-def _server_duration(report: GeneralReport) -> float | None:
-    """``completedAt - createdAt`` of the report, s (None when either is missing or not
-    a timestamp)."""
-    if not report.created_at or not report.completed_at:
-        return None
-    try:
-        created = datetime.fromisoformat(report.created_at)
-        completed = datetime.fromisoformat(report.completed_at)
-        return (completed - created).total_seconds()
-    except (TypeError, ValueError):
-        return None
 
 
 class JournalWorker:
@@ -357,16 +150,9 @@ class JournalWorker:
         )
 
     def first_poll_s(self, command_type: CommandType) -> float:
-        """How long after a PUT its report is first read: the poll interval until a command
-        of its type finished; then a little longer than such commands have lately taken
-        (at least :data:`MIN_FIRST_POLL_S`, at most :data:`MAX_FIRST_POLL_S`)."""
-        estimate = self.durations.get(command_type)
-        if estimate is None:
-            return self.config.poll_s  # nothing learned yet
-        # A little later than the estimate: a poll just before the command is done costs a
-        # request and a whole poll interval. Commands that finish at once are read soon.
-        estimate = estimate * FIRST_POLL_MARGIN[0] + FIRST_POLL_MARGIN[1]
-        return max(min(self.config.poll_s, MIN_FIRST_POLL_S), min(estimate, MAX_FIRST_POLL_S))
+        """How long after a PUT its report is first read (:func:`._pacing.first_poll_s`,
+        from what commands of its type have lately taken)."""
+        return first_poll_s(self.durations.get(command_type), self.config.poll_s)
 
     # --- the journal --------------------------------------------------------------------------
 
@@ -389,8 +175,8 @@ class JournalWorker:
                 calls.append((entry, self.client_for(entry.account)))
             except Exception as exc:
                 unready[entry.command_id] = exc
-        probes, held = _probes(calls)
-        puts, polls = self._start(probes)
+        now_calls, held = probes(calls)
+        puts, polls = self._start(now_calls)
         return Started(entries, unready, puts, polls, held)
 
     def finish(self, started: Started, now: float, tick: Tick) -> None:
@@ -399,20 +185,20 @@ class JournalWorker:
         entries, unready = started.entries, started.unready
         # Every call of the run has answered before the bookkeeping takes the store's
         # writer lock: it is never held while a call is in flight.
-        puts = {cid: _answered(call) for cid, call in started.puts.items()}
-        polls = {cid: _answered(call) for cid, call in started.polls.items()}
-        # The commands held back behind their kind's oldest one (see _probes): read now
+        puts = {cid: answered(call) for cid, call in started.puts.items()}
+        polls = {cid: answered(call) for cid, call in started.polls.items()}
+        # The commands held back behind their kind's oldest one (see probes): read now
         # when it is done, else looked at again with it.
         waiting: set[str] = set()
         later: list[tuple[JournalEntry, CommandClient]] = []
         for probe_id, others in started.held.items():
-            if _still_busy(polls[probe_id]):
+            if still_busy(polls[probe_id]):
                 waiting.update(entry.command_id for entry, _ in others)
             else:
                 later += others
         if later:
             _, more = self._start(later)
-            polls.update((cid, _answered(call)) for cid, call in more.items())
+            polls.update((cid, answered(call)) for cid, call in more.items())
         self._settlements = self._prepare(entries, polls, waiting | set(unready))
         follows: list[JournalEntry] = []
         # One transaction and one publication of the statuses for the bookkeeping of the
@@ -462,7 +248,7 @@ class JournalWorker:
     def _prepare(
         self,
         entries: Iterable[JournalEntry],
-        polls: Mapping[str, Callable[[], _Poll]],
+        polls: Mapping[str, Callable[[], Poll]],
         skipped: set[str],
     ) -> dict[str, Settlement]:
         """The settlements of the commands whose poll found them finished, worked out
@@ -483,23 +269,23 @@ class JournalWorker:
 
     def _start(
         self, calls: list[tuple[JournalEntry, CommandClient]]
-    ) -> tuple[dict[str, Callable[[], CommandResult]], dict[str, Callable[[], _Poll]]]:
+    ) -> tuple[dict[str, Callable[[], CommandResult]], dict[str, Callable[[], Poll]]]:
         """Start the HTTP part of every entry of ``calls`` in the pool. Returns, by command id,
         the function giving a NEW entry's PUT result and a SENT entry's poll (each raises
         what the call raised)."""
         puts: dict[str, Callable[[], CommandResult]] = {}
-        polls: dict[str, Callable[[], _Poll]] = {}
+        polls: dict[str, Callable[[], Poll]] = {}
         pool = self._executor() if calls else None
         for entry, client in calls:
             if entry.state is JournalState.NEW:
                 if pool is None:
-                    puts[entry.command_id] = functools.partial(_put, client, entry)
+                    puts[entry.command_id] = functools.partial(put, client, entry)
                 else:
-                    puts[entry.command_id] = pool.submit(_put, client, entry).result
+                    puts[entry.command_id] = pool.submit(put, client, entry).result
             elif pool is None:
-                polls[entry.command_id] = functools.partial(_read, client, entry)
+                polls[entry.command_id] = functools.partial(read, client, entry)
             else:
-                polls[entry.command_id] = pool.submit(_read, client, entry).result
+                polls[entry.command_id] = pool.submit(read, client, entry).result
         return puts, polls
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -519,7 +305,7 @@ class JournalWorker:
     def _send(self, entry: JournalEntry, now: float, tick: Tick) -> None:
         """PUT ``entry`` here and now (a restock's ACTIVATE), then its bookkeeping."""
         client = self.client_for(entry.account)
-        self._sent(entry, functools.partial(_put, client, entry), now, tick)
+        self._sent(entry, functools.partial(put, client, entry), now, tick)
 
     def _sent(
         self, entry: JournalEntry, put: Callable[[], CommandResult], now: float, tick: Tick
@@ -566,7 +352,7 @@ class JournalWorker:
         )
 
     def _polled(
-        self, entry: JournalEntry, poll: Callable[[], _Poll], now: float, tick: Tick
+        self, entry: JournalEntry, poll: Callable[[], Poll], now: float, tick: Tick
     ) -> JournalEntry | None:
         """The bookkeeping of a poll: ``poll()`` gives what it read (or raises its failure).
         Returns the follow-up to send once the bookkeeping committed (a restock's
@@ -626,11 +412,7 @@ class JournalWorker:
         busy_at = self._pending_at.pop(entry.command_id, None)
         if entry.sent_at is None:
             return
-        latest = max(now - entry.sent_at, 0.0)
-        earliest = 0.0 if busy_at is None else min(max(busy_at - entry.sent_at, 0.0), latest)
-        reported = _server_duration(report)
-        middle = (earliest + latest) / 2
-        took = middle if reported is None else min(max(reported, earliest), latest)
+        took = took_s(entry.sent_at, busy_at, now, server_duration(report))
         estimate = self.durations.add(entry.type, took)
         log.debug(
             "batch.command_took", command_id=entry.command_id, took_s=took, estimate_s=estimate

@@ -17,14 +17,15 @@ import pytest
 from schemas.status import Status
 from workers.allegro import CommandKind, CommandResult, CommandTask, GeneralReport
 from workers.batching import BatchRepo, JournalEntry, JournalState
-from workers.batching.model import CommandType
-from workers.batching.sender import (
+from workers.batching._pacing import (
     FIRST_POLL_MARGIN,
     MAX_FIRST_POLL_S,
     MIN_FIRST_POLL_S,
     DurationEstimate,
-    Tick,
+    took_s,
 )
+from workers.batching.model import CommandType
+from workers.batching.sender import Tick
 from workers.store import open_store
 
 from .test_flusher import FakeAllegro, Rig
@@ -271,6 +272,16 @@ def test_the_first_poll_lies_between_its_floor_and_its_cap(rig: Rig) -> None:
     journal.durations.add(CommandType.QUANTITY, 600.0)
     assert journal.first_poll_s(CommandType.QUANTITY) == MAX_FIRST_POLL_S
     assert journal.first_poll_s(CommandType.PUBLICATION) == pytest.approx(0.25)
+
+
+def test_a_duration_is_allegros_figure_clamped_to_the_span_the_worker_saw() -> None:
+    # Sent at 10, last found busy at 11, found done at 13: it took between 1 and 3 s.
+    assert took_s(10.0, 11.0, 13.0, 2.5) == 2.5
+    assert took_s(10.0, 11.0, 13.0, 0.2) == 1.0  # Allegro's clock says less than seen
+    assert took_s(10.0, 11.0, 13.0, 9.0) == 3.0  # ... or more
+    assert took_s(10.0, 11.0, 13.0, None) == 2.0  # no figure: the middle of the span
+    assert took_s(10.0, None, 13.0, None) == 1.5  # never found busy: between 0 and 3 s
+    assert took_s(10.0, 14.0, 13.0, None) == 3.0  # a busy reading after "now" is clamped
 
 
 def test_the_estimate_is_a_moving_average_per_kind() -> None:

@@ -1,0 +1,189 @@
+"""The HTTP part of working the batch journal: what :class:`~workers.batching.sender.
+JournalWorker` runs in its pool threads, one command's PUT or poll each. Nothing here
+touches the store, the journal or a worker's state: every function takes what it needs and
+gives back what Allegro answered (or raises what the call raised), for the worker to book
+afterwards in its own thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple, Protocol, TypeVar
+
+from workers.allegro.models import CommandTask, GeneralReport
+from workers.allegro.results import CommandKind, CommandResult
+
+from .model import CommandType, JournalEntry, JournalState
+
+__all__ = [
+    "CommandClient",
+    "Poll",
+    "Started",
+    "answered",
+    "probes",
+    "put",
+    "read",
+    "still_busy",
+]
+
+KINDS = {
+    CommandType.QUANTITY: CommandKind.QUANTITY,
+    CommandType.PRICE: CommandKind.PRICE,
+    CommandType.PUBLICATION: CommandKind.PUBLICATION,
+}
+
+
+class CommandClient(Protocol):
+    """The part of :class:`~workers.allegro.AllegroClient` the batcher uses (from several
+    threads at once)."""
+
+    def change_quantity(
+        self, offer_ids: Iterable[str], quantity: int, *, command_id: str | None = None
+    ) -> CommandResult: ...
+
+    def change_price(
+        self,
+        offer_ids: Iterable[str],
+        amount: Decimal | str,
+        currency: str,
+        *,
+        marketplace_id: str | None = None,
+        command_id: str | None = None,
+    ) -> CommandResult: ...
+
+    def change_publication(
+        self,
+        offer_ids: Iterable[str],
+        action: str,
+        *,
+        scheduled_for: datetime | None = None,
+        command_id: str | None = None,
+    ) -> CommandResult: ...
+
+    def get_command_report(self, kind: CommandKind | str, command_id: str) -> GeneralReport: ...
+
+    def get_all_command_tasks(
+        self, kind: CommandKind | str, command_id: str, *, page_size: int = 500
+    ) -> list[CommandTask]: ...
+
+
+class Poll(NamedTuple):
+    """What a poll read: the report, and its results by offer id once it is complete
+    (None while Allegro is processing the command)."""
+
+    report: GeneralReport
+    tasks: dict[str, CommandTask] | None
+    tasks_read: bool  # False: every task succeeded by the report's counts (not read)
+
+
+@dataclass(frozen=True)
+class Started:
+    """Entries of a run whose calls :meth:`JournalWorker.start` began: by command id, the
+    failure that kept one from starting, the functions giving a PUT's result or a poll's
+    reading, and the polls held back behind each probe (see :func:`probes`)."""
+
+    entries: list[JournalEntry]
+    unready: dict[str, Exception]
+    puts: dict[str, Callable[[], CommandResult]]
+    polls: dict[str, Callable[[], Poll]]
+    held: dict[str, list[tuple[JournalEntry, CommandClient]]]
+
+
+def probes(
+    calls: list[tuple[JournalEntry, CommandClient]],
+) -> tuple[
+    list[tuple[JournalEntry, CommandClient]], dict[str, list[tuple[JournalEntry, CommandClient]]]
+]:
+    """The calls to make now, and the polls held back: of the commands of one kind and
+    account due for a poll, only the one sent first is read now (the probe); the others
+    are read in the same run once it is done, else looked at again with it. Commands sent
+    together finish at about the same time, so while the first is busy, reading the later
+    ones mostly counts requests: a burst of forty commands sent at once made forty reads
+    every poll interval instead of one. (Allegro does not promise an order; a later
+    command done before the first waits at most until the first is done.)"""
+    now_calls: list[tuple[JournalEntry, CommandClient]] = []
+    groups: dict[tuple[CommandType, str], list[tuple[JournalEntry, CommandClient]]] = {}
+    for entry, client in calls:
+        if entry.state is JournalState.NEW:
+            now_calls.append((entry, client))
+        else:
+            groups.setdefault((entry.type, entry.account), []).append((entry, client))
+    held: dict[str, list[tuple[JournalEntry, CommandClient]]] = {}
+    for group in groups.values():
+        group.sort(key=lambda call: (call[0].sent_at or 0.0, call[0].command_id))
+        probe, *others = group
+        now_calls.append(probe)
+        if others:
+            held[probe[0].command_id] = others
+    return now_calls, held
+
+
+def still_busy(poll: Callable[[], Poll]) -> bool:
+    """Whether a probe's reading says its command is not done yet (a failed read holds
+    nothing back: the others are read as usual)."""
+    try:
+        return poll().tasks is None
+    except Exception:  # its own bookkeeping deals with the failure
+        return False
+
+
+T = TypeVar("T")
+
+
+def answered(call: Callable[[], T]) -> Callable[[], T]:
+    """``call`` made now: a function that gives its result, or raises what it raised."""
+    try:
+        result = call()
+    except Exception as exc:  # raised again where the result is asked for
+        failure = exc
+
+        def fail() -> T:
+            raise failure
+
+        return fail
+    return lambda: result
+
+
+def put(client: CommandClient, entry: JournalEntry) -> CommandResult:
+    ids, cid = entry.offer_ids, entry.command_id
+    if entry.type is CommandType.QUANTITY:
+        return client.change_quantity(ids, int(entry.value), command_id=cid)
+    if entry.type is CommandType.PRICE:
+        price = entry.value
+        return client.change_price(
+            ids, str(price["amount"]), str(price["currency"]), command_id=cid
+        )
+    return client.change_publication(ids, str(entry.value), command_id=cid)
+
+
+def read(client: CommandClient, entry: JournalEntry) -> Poll:
+    """The report; when it is complete, the results of every offer: made up from the
+    report when its counts say that every offer of the entry succeeded, else the tasks."""
+    kind, cid = KINDS[entry.type], entry.command_id
+    report = client.get_command_report(kind, cid)
+    if not report.completed:
+        return Poll(report, None, tasks_read=False)
+    if all_succeeded(report, entry):
+        return Poll(report, successes(entry), tasks_read=False)
+    tasks = client.get_all_command_tasks(kind, cid, page_size=1000)
+    return Poll(report, {t.offer_id: t for t in tasks if t.offer_id}, tasks_read=True)
+
+
+def all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:
+    """The complete report counts one task per offer of the entry, each a success."""
+    counts = report.task_count
+    if counts is None:
+        return False
+    offers = len(set(entry.offer_ids))
+    return bool(offers) and counts.total == counts.success == offers and counts.failed == 0
+
+
+def successes(entry: JournalEntry) -> dict[str, CommandTask]:
+    """A SUCCESS task for every offer of the entry (what the tasks would have said)."""
+    return {
+        offer_id: CommandTask.model_validate({"offer": {"id": offer_id}, "status": "SUCCESS"})
+        for offer_id in entry.offer_ids
+    }
