@@ -16,7 +16,7 @@ So "not found" after an uncertain POST proves nothing, and:
    have been applied it searches once and, finding nothing, raises; the message is retried;
 3. a run that finds no offer in the registry searches by ``external.id``: found → adopted
    (saving the registry entry clears the intent); not found while an intent of an earlier
-   attempt is younger than :data:`CREATE_GRACE_S` → the message is deferred
+   attempt is younger than the grace (``Settings.create_grace_s``) → the message is deferred
    (:class:`~workers.middleware.Deferred`, looking again every :data:`CREATE_RECHECK_MS`)
    instead of POSTing again; not found after the grace → Allegro really created nothing:
    POST again;
@@ -62,20 +62,12 @@ from workers.topology import Step
 if TYPE_CHECKING:
     from workers.services import Services
 
-__all__ = ["CREATE_GRACE_S", "CREATE_RECHECK_MS", "LEASE_WAIT_MS", "PublishStep"]
+__all__ = ["CREATE_RECHECK_MS", "LEASE_WAIT_MS", "PublishStep"]
 
 log = structlog.get_logger(__name__)
 
 #: Wait for a SKU lease held by another worker: a random pause in this range, ms.
 LEASE_WAIT_MS = (200, 1_000)
-#: How long after an uncertain POST (its answer lost, a timeout, a 5xx) a search by
-#: external.id that finds nothing is not believed, s. Allegro does not say how soon
-#: GET /sale/offers lists a new offer (FACTS.md §9 is silent on it); in practice its index
-#: follows within seconds. Two minutes is a generous bound that costs little: it delays
-#: only the retry of a creation that really failed, never a normal publication. A module
-#: constant for now, not a setting (settings.py is not ours to change here); the lead will
-#: promote it to ALLEGRO_FEED_CREATE_GRACE_S.
-CREATE_GRACE_S = 120
 #: While an intent is within its grace, look for the offer again after this long, ms.
 CREATE_RECHECK_MS = 5_000
 #: The POST's own refusals: Allegro answered and created nothing.
@@ -228,8 +220,13 @@ class PublishStep(StepBase):
         if record is not None or intent is None:
             return record
         age_s = (self.clock() - intent.attempted_at).total_seconds()
-        if age_s < CREATE_GRACE_S:
-            self.wait_for_search(intent, age_s)
+        # Allegro does not say how soon GET /sale/offers lists a new offer (FACTS.md §9 is
+        # silent; in practice within seconds). The grace only delays the retry of a
+        # creation that really failed, never a normal publication: a generous default
+        # costs little.
+        grace_s = self.services.settings.create_grace_s
+        if age_s < grace_s:
+            self.wait_for_search(intent, age_s, grace_s)
         log.warning(
             "offer.create_intent_expired",
             attempts=intent.attempts,
@@ -239,16 +236,16 @@ class PublishStep(StepBase):
         return None
 
     @staticmethod
-    def wait_for_search(intent: CreateIntent, age_s: float) -> None:
+    def wait_for_search(intent: CreateIntent, age_s: float, grace_s: float) -> None:
         """Defer the message: an offer created by the POST ``age_s`` ago may still be
-        missing from Allegro's search."""
-        remaining_ms = int((CREATE_GRACE_S - age_s) * 1000)
+        missing from Allegro's search (believed after ``grace_s``)."""
+        remaining_ms = int((grace_s - age_s) * 1000)
         delay_ms = max(1, min(CREATE_RECHECK_MS, remaining_ms))
         log.info(
             "offer.create_unconfirmed",
             attempts=intent.attempts,
             age_s=round(age_s, 1),
-            grace_s=CREATE_GRACE_S,
+            grace_s=grace_s,
             recheck_in_ms=delay_ms,
         )
         raise Deferred(

@@ -139,6 +139,14 @@ class Settings(BaseSettings):
     sku_lease_s: float = Field(
         300.0, gt=0, description="how long one worker may hold a SKU while publishing it, s"
     )
+    create_grace_s: float = Field(
+        120.0,
+        ge=0,
+        description=(
+            "after a POST whose answer was lost, a search by external.id that finds nothing "
+            "is not believed for this long (no second POST meanwhile), s"
+        ),
+    )
     worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
     worker_threads: int = Field(8, ge=1, description="threads per worker process")
     batching: bool = Field(

@@ -292,6 +292,13 @@ class Pipeline:
     def new_sku(self) -> str:
         return f"SKU-{uuid.uuid4().hex[:10]}"
 
+    def change_settings(self, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
+        """Settings the in-process workers read at run time (e.g. ``create_grace_s``)
+        changed for one test: the services get a copy with ``changes`` (settings are
+        frozen; monkeypatch puts the original back)."""
+        services = self.runtime.services
+        monkeypatch.setattr(services, "settings", services.settings.model_copy(update=changes))
+
     def connect_account(self, account: str = "default") -> None:
         """Put a fresh user token of the sandbox's seller into the store for ``account``;
         the in-process workers drop their clients (and the tokens they hold in memory)."""

@@ -2,7 +2,7 @@
 answer and an offer created before a crash: never a second offer, always one status.
 
 A 5xx answer to a POST may have been applied, so the publish step does not POST again until
-its creation intent is older than ``workers.publish.CREATE_GRACE_S`` (see
+its creation intent is older than the grace (``ALLEGRO_FEED_CREATE_GRACE_S``, see
 ``test_search_lag.py``); the retry tests here set the grace to 0 to see the retries alone.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.testing import offer_body
 from tests.pipeline.conftest import Pipeline, upserted
-from workers import middleware, publish
+from workers import middleware
 from workers.topology import dead_letter_queue
 
 OFFERS = r"^/sale/product-offers$"
@@ -28,10 +28,10 @@ def pipeline_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def no_create_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_create_grace(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """POST again as soon as the search does not find the offer (the sandbox's 503s are
     never applied, and its search does not lag here)."""
-    monkeypatch.setattr(publish, "CREATE_GRACE_S", 0)
+    pipeline.change_settings(monkeypatch, create_grace_s=0.0)
 
 
 @pytest.mark.usefixtures("no_create_grace")

@@ -10,7 +10,6 @@ import pika
 import pytest
 
 from tests.pipeline.conftest import Pipeline, upserted
-from workers import publish
 from workers.broker import connection_parameters
 from workers.ops._deadletter_actions import replay
 from workers.topology import dead_letter_queue
@@ -28,7 +27,7 @@ def test_a_replayed_failed_event_is_reported_again(
 ) -> None:
     # Every run POSTs once (grace 0: the sandbox's 503s are never applied) and gets a 503,
     # until the retries run out.
-    monkeypatch.setattr(publish, "CREATE_GRACE_S", 0)
+    pipeline.change_settings(monkeypatch, create_grace_s=0.0)
     runs = pipeline.settings.actor_max_retries + 1
     pipeline.sandbox.inject_fault(method="POST", path=OFFERS, kind="status", status=503, count=runs)
     sku = pipeline.new_sku()

@@ -3,8 +3,8 @@
 The sandbox hides offers created less than ``search_lag_s`` (sandbox clock) ago from the
 search. A POST whose answer is lost then looks exactly like one that created nothing: the
 publish step's creation intent makes it wait for the search instead of POSTing again, and
-only an intent older than ``workers.publish.CREATE_GRACE_S`` is POSTed again. Time moves
-with the sandbox clock (``advance_clock``) and a patched grace, never with sleeps.
+only an intent older than the grace (``ALLEGRO_FEED_CREATE_GRACE_S``) is POSTed again. Time
+moves with the sandbox clock (``advance_clock``) and a patched grace, never with sleeps.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_a_post_that_created_nothing_is_sent_again_after_the_grace(
     )
     assert len(_posts(pipeline)) == 1  # within the grace: waiting, not POSTing
 
-    monkeypatch.setattr(publish, "CREATE_GRACE_S", 0)  # the grace is over
+    pipeline.change_settings(monkeypatch, create_grace_s=0.0)  # the grace is over
     status = pipeline.status_of(event["event_id"])
 
     assert status["status"] == "PUBLISHED"

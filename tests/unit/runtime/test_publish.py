@@ -26,7 +26,7 @@ from workers.allegro import (
 from workers.broker import Payload, part_digests
 from workers.domain.model import ProductState
 from workers.middleware import Deferred
-from workers.publish import CREATE_GRACE_S, CREATE_RECHECK_MS, PublishStep, nothing_created
+from workers.publish import CREATE_RECHECK_MS, PublishStep, nothing_created
 from workers.status import status_for
 
 from .conftest import Harness, state
@@ -88,7 +88,7 @@ def test_an_unconfirmed_earlier_post_defers_instead_of_posting_again(
     harness: Harness, step: PublishStep
 ) -> None:
     st = _given(harness)
-    _earlier_post(harness, age_s=CREATE_GRACE_S - 1)
+    _earlier_post(harness, age_s=harness.settings.create_grace_s - 1)
 
     with pytest.raises(Deferred) as deferred:
         step.publish(_payload(st))
@@ -133,7 +133,7 @@ def test_after_the_grace_an_earlier_post_created_nothing_and_is_sent_again(
     harness: Harness, step: PublishStep
 ) -> None:
     st = _given(harness)
-    _earlier_post(harness, age_s=CREATE_GRACE_S)
+    _earlier_post(harness, age_s=harness.settings.create_grace_s)
     recorded: list[int] = []
     record = harness.store.record_create_intent
 
@@ -149,6 +149,23 @@ def test_after_the_grace_an_earlier_post_created_nothing_and_is_sent_again(
     assert recorded == [2]  # the second attempt of this SKU's creation
     assert harness.client.writes() == ["POST"]
     assert harness.store.intents == {}
+    assert harness.statuses() == [Status.PUBLISHED]
+
+
+def test_the_grace_is_the_configured_one(harness: Harness, step: PublishStep) -> None:
+    st = _given(harness)
+    # ALLEGRO_FEED_CREATE_GRACE_S=10 (the step reads it from its services at run time)
+    harness.services.settings = harness.settings.model_copy(update={"create_grace_s": 10.0})
+    _earlier_post(harness, age_s=9)
+
+    with pytest.raises(Deferred) as deferred:
+        step.publish(_payload(st))
+    assert 0 < deferred.value.delay <= 1_000  # the rest of the configured grace
+    assert harness.client.writes() == []
+
+    harness.store.now += timedelta(seconds=1)  # 10 s: the grace is over
+    step.publish(_payload(st))
+    assert harness.client.writes() == ["POST"]
     assert harness.statuses() == [Status.PUBLISHED]
 
 
