@@ -1,5 +1,5 @@
 """The bundled sample shop (``workers/sample``) and the pure parts of ``make run``
-(``workers/runjob.py``).
+(``workers/runjob/``).
 
 The sample's data is checked against the sandbox's own data files (categories, parameters,
 catalogue), so that every product the sample calls valid can become an offer there and
