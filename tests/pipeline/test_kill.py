@@ -115,10 +115,15 @@ class Process:
 
 
 def wait_for(
-    predicate: Callable[[], bool], what: str, running: list[Process], timeout_s: float = 30.0
+    predicate: Callable[[], bool],
+    what: str,
+    running: list[Process],
+    timeout_s: float = 30.0,
+    explain: Callable[[], str] | None = None,
 ) -> None:
     """Poll ``predicate`` until true; fail after ``timeout_s`` or when one of ``running``
-    exits meanwhile (bounded polling, no timing assertion)."""
+    exits meanwhile (bounded polling, no timing assertion). ``explain`` describes, on a
+    timeout, what is still missing."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
         for process in running:
@@ -126,7 +131,8 @@ def wait_for(
         if time.monotonic() > deadline:
             # The processes' own words, for whoever reads a failure in CI.
             logs = "\n".join(f"--- {p._command[2]} log, last lines:\n{p.tail()}" for p in running)
-            pytest.fail(f"timed out waiting for {what}\n{logs}")
+            missing = explain() if explain is not None else ""
+            pytest.fail(f"timed out waiting for {what}\n{missing}\n{logs}")
         time.sleep(0.02)
 
 
@@ -225,7 +231,30 @@ def _all_done(pipeline: Pipeline, batch: Batch, running: list[Process]) -> None:
         f"a status for every one of {len(ids)} events",
         running,
         timeout_s=BATCH_WAIT_S,
+        explain=lambda: _still_missing(pipeline, batch),
     )
+
+
+def _still_missing(pipeline: Pipeline, batch: Batch) -> str:
+    """The events without a status (the first ten), what the store holds of each and the
+    messages ready in the pipeline's queues: where a stuck event stopped."""
+    lines = []
+    missing = [e for e in batch.events if not pipeline.statuses.of(e["event_id"])]
+    for event in missing[:10]:
+        sku = event["sku"]
+        entry = pipeline.store.terminal_entry(event["event_id"])
+        offer = pipeline.store.get_offer("default", sku)
+        lines.append(
+            f"  {event['type']} {sku} v{event['version']} {event['event_id']}: "
+            f"stored status {entry.message.status if entry else None} "
+            f"(published_at {entry.published_at if entry else None}), "
+            f"latest version {pipeline.store.latest_version('default', sku)}, "
+            f"offer {offer.offer_id if offer else None} "
+            f"(published v{offer.published_version if offer else None})"
+        )
+    counts = {q: pipeline.queue_count(q) for q in pipeline.names.all_queues()}
+    ready = {q: n for q, n in counts.items() if n}
+    return f"{len(missing)} events without a status:\n" + "\n".join(lines) + f"\nready: {ready}"
 
 
 def _queues_empty(pipeline: Pipeline) -> None:
