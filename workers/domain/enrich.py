@@ -27,19 +27,25 @@ parameter are notes, never errors. Condition 11323 "Stan" comes from the mapping
 ``defaults.condition`` when no source set it. Parameters are split by
 ``options.describesProduct`` and ordered as the category lists them (a stable order keeps
 the offer's fingerprint stable). Every problem found is raised at once in :class:`Rejected`.
+
+The catalogue link lives in :mod:`workers.domain.catalogue_link`, the sources of values in
+:mod:`workers.domain.value_sources`; this module converts the values and assembles the step.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from typing import Any
 
-from schemas.mapping import CONDITION_PARAMETER_ID, AttributeRule, MappingFile, normalize_name
+from schemas.mapping import CONDITION_PARAMETER_ID, MappingFile
 from schemas.status import StatusError
-from workers.domain.attributes import ParameterIndex, ValueProblem, convert, fold, is_required
+from workers.domain.attributes import ParameterIndex, ValueProblem, convert, is_required
+from workers.domain.catalogue_link import (
+    EAN_PARAMETER_ID,
+    MPN_PARAMETER_ID,
+    leave_to_catalogue,
+    link,
+)
 from workers.domain.describe import describe
 from workers.domain.model import (
     CategoryChoice,
@@ -49,9 +55,15 @@ from workers.domain.model import (
     derived,
     problem,
 )
-from workers.domain.rules_common import Code
 from workers.domain.rules_text import NAME_MAX_LENGTH, name_length
-from workers.domain.rules_values import GTIN_PARAMETER_ID
+from workers.domain.value_sources import (
+    BRAND_PREFIX,
+    Candidate,
+    attribute_candidates,
+    field_candidates,
+    override_parameters,
+    parameter_id,
+)
 
 __all__ = [
     "BRAND_PREFIX",
@@ -63,36 +75,9 @@ __all__ = [
     "offer_name",
 ]
 
-EAN_PARAMETER_ID = GTIN_PARAMETER_ID
-MPN_PARAMETER_ID = "224017"
-#: The brand parameter is named "Marka" or "Marka <something>" ("Marka telefonu").
-BRAND_PREFIX = "marka"
 #: Allegro's limit on an offer's name, in characters as Allegro counts them (see
 #: :func:`~workers.domain.rules_text.name_length`, re-exported here).
 MAX_NAME_LENGTH = NAME_MAX_LENGTH
-
-_RULE, _FIELD, _NAMED = 1, 2, 3  # priorities of the sources (overrides are applied first)
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """One source's value for one parameter."""
-
-    definition: dict[str, Any]
-    value: Any
-    path: str  # where the value came from, in the event: attributes.kolor, brand, ...
-    label: str  # the same, for people: attribute "kolor"
-    priority: int
-    rule: AttributeRule | None = None
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def _pid(definition: Mapping[str, Any]) -> str:
-    return str(definition["id"])
 
 
 def _describes_product(definition: Mapping[str, Any]) -> bool:
@@ -111,175 +96,6 @@ def offer_name(name: str) -> tuple[str, list[str]]:
     return " ".join(name.split()), []
 
 
-# --- the catalogue link ----------------------------------------------------------------------
-
-
-def _identifiers(item: Mapping[str, Any], *, gtin: bool) -> list[str]:
-    found: list[str] = []
-    for parameter in item.get("parameters") or []:
-        options = parameter.get("options") or {}
-        is_gtin = bool(options.get("isGTIN")) or str(parameter.get("id")) == EAN_PARAMETER_ID
-        is_mpn = str(parameter.get("id")) == MPN_PARAMETER_ID
-        if (gtin and is_gtin) or (not gtin and is_mpn):
-            found.extend(str(v) for v in parameter.get("values") or [])
-    return found
-
-
-def _same_product(item: Mapping[str, Any], ean: str | None, mpn: str | None) -> bool:
-    """False when the catalogue product names identifiers and none is ours."""
-    if ean:
-        theirs = _identifiers(item, gtin=True)
-        return not theirs or ean.zfill(14) in {v.strip().zfill(14) for v in theirs}
-    if mpn:
-        theirs = _identifiers(item, gtin=False)
-        return not theirs or fold(mpn) in {fold(v) for v in theirs}
-    return True
-
-
-def _link(
-    product: Mapping[str, Any], choice: CategoryChoice, catalogue: Sequence[Mapping[str, Any]]
-) -> tuple[str | None, Mapping[str, Any] | None, list[str]]:
-    """(product id to link, its catalogue data when known, notes)."""
-    overrides = product.get("allegro") or {}
-    override = overrides.get("product_id")
-    by_id = {str(item.get("id")): item for item in catalogue}
-    if override:
-        return str(override), by_id.get(str(override)), []
-    ean, mpn = product.get("ean"), product.get("mpn")
-    key = f"EAN {ean}" if ean else f"MPN {mpn}"
-    matches = [item for item in catalogue if _same_product(item, ean, mpn)]
-    notes = [
-        f'catalogue product {item.get("id")} ("{item.get("name")}") ignored: its identifiers '
-        f"are not {key}"
-        for item in catalogue
-        if item not in matches
-    ]
-    if len(matches) == 1:
-        return str(matches[0]["id"]), matches[0], notes
-    if not matches:
-        return None, None, notes
-    in_category = [
-        m for m in matches if str((m.get("category") or {}).get("id")) == choice.category_id
-    ]
-    if len(in_category) == 1:
-        return str(in_category[0]["id"]), in_category[0], notes
-    ids = ", ".join(str(m.get("id")) for m in matches)
-    where = "none" if not in_category else f"{len(in_category)}"
-    notes.append(
-        f"{key} matches {len(matches)} catalogue products ({ids}), {where} of them in "
-        f"category {choice.category_id}: not linked (Allegro would answer "
-        "MultipleProductsFoundException); send allegro.product_id to choose one"
-    )
-    return None, None, notes
-
-
-# --- where values come from --------------------------------------------------------------
-
-
-def _brand_parameter(index: ParameterIndex) -> dict[str, Any] | None:
-    for definition in index.definitions:
-        name = fold(str(definition.get("name", "")))
-        if name == BRAND_PREFIX or name.startswith(BRAND_PREFIX + " "):
-            return definition
-    return None
-
-
-def _field_candidates(
-    product: Mapping[str, Any], index: ParameterIndex, notes: list[str]
-) -> list[_Candidate]:
-    definitions = {
-        "ean": index.by_id(EAN_PARAMETER_ID) or index.by_name("EAN (GTIN)"),
-        "mpn": index.by_id(MPN_PARAMETER_ID) or index.by_name("Kod producenta"),
-        "brand": _brand_parameter(index),
-    }
-    found = []
-    for name, definition in definitions.items():
-        value = product.get(name)
-        if value in (None, ""):
-            continue
-        if definition is None:
-            notes.append(f"{name} {_show(value)}: the category has no parameter for it")
-            continue
-        found.append(_Candidate(definition, value, name, f"{name} {_show(value)}", _FIELD))
-    return found
-
-
-def _attribute_candidates(
-    attributes: Mapping[str, Any],
-    index: ParameterIndex,
-    choice: CategoryChoice,
-    mapping: MappingFile | None,
-    notes: list[str],
-) -> list[_Candidate]:
-    rules = mapping.rules_for(choice.category_id) if mapping is not None else []
-    found = []
-    for name, value in attributes.items():
-        if value in (None, "", []):
-            continue
-        label = f'attribute "{name}" = {_show(value)}'
-        path = f"attributes.{name}"
-        matched = False
-        for rule in (r for r in rules if normalize_name(r.attribute) == normalize_name(name)):
-            if rule.parameter is not None:
-                definition = index.by_id(rule.parameter)
-            else:
-                definition = index.by_name(rule.parameter_name or "")
-            if definition is None:
-                wanted = rule.parameter or f'"{rule.parameter_name}"'
-                notes.append(
-                    f'attribute "{name}": the mapping rule names parameter {wanted}, which '
-                    f"category {choice.category_id} does not have"
-                )
-                continue
-            found.append(_Candidate(definition, value, path, label, _RULE, rule))
-            matched = True
-        if matched:
-            continue
-        definition = index.by_name(name) or index.by_id(name)
-        if definition is not None:
-            found.append(_Candidate(definition, value, path, label, _NAMED))
-        else:
-            notes.append(
-                f'attribute "{name}" matches no parameter of category {choice.category_id}; '
-                "add a rule to the mapping file's attributes if it should be sent"
-            )
-    return found
-
-
-def _override_parameters(
-    product: Mapping[str, Any], index: ParameterIndex, choice: CategoryChoice
-) -> tuple[dict[str, dict[str, Any]], list[StatusError]]:
-    """``allegro.parameters`` by parameter id, in Allegro's request shape."""
-    overrides = product.get("allegro") or {}
-    result: dict[str, dict[str, Any]] = {}
-    problems = []
-    for position, raw in enumerate(overrides.get("parameters") or []):
-        definition = index.by_id(str(raw.get("id")))
-        if definition is None:
-            problems.append(
-                problem(
-                    Code.PARAMETER_ID_NOT_FOUND,
-                    f"Parameter {raw.get('id')} sent in allegro.parameters does not exist in "
-                    f"category {choice.category_id}. Remove it or use an id from the "
-                    "category's parameters.",
-                    path=f"allegro.parameters[{position}]",
-                )
-            )
-            continue
-        entry: dict[str, Any] = {"id": _pid(definition)}
-        values_ids = raw.get("valuesIds", raw.get("values_ids"))
-        range_value = raw.get("rangeValue", raw.get("range_value"))
-        if raw.get("values") is not None:
-            entry["values"] = [str(v) for v in raw["values"]]
-        if values_ids is not None:
-            entry["valuesIds"] = [str(v) for v in values_ids]
-        if range_value is not None:
-            low = range_value.get("from", range_value.get("from_"))
-            entry["rangeValue"] = {"from": str(low), "to": str(range_value.get("to"))}
-        result[entry["id"]] = entry
-    return result, problems
-
-
 # --- conversion --------------------------------------------------------------------------
 
 
@@ -296,14 +112,14 @@ def _depth(definition: Mapping[str, Any], index: ParameterIndex) -> int:
 
 
 def _value_problem(
-    candidate: _Candidate, error: ValueProblem, choice: CategoryChoice
+    candidate: Candidate, error: ValueProblem, choice: CategoryChoice
 ) -> StatusError:
     definition = candidate.definition
     fix = error.fix[:1].upper() + error.fix[1:]
     message = (
         f"{candidate.label[:1].upper()}{candidate.label[1:]} cannot be sent as parameter "
-        f'"{definition.get("name")}" ({_pid(definition)}) of category {choice.category_id}: '
-        f"{error.reason}. {fix}."
+        f'"{definition.get("name")}" ({parameter_id(definition)}) of category '
+        f"{choice.category_id}: {error.reason}. {fix}."
     )
     return problem(error.code, message, path=candidate.path)
 
@@ -313,17 +129,17 @@ def _known(parameters: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
 
 
 def _convert_all(
-    candidates: list[_Candidate],
+    candidates: list[Candidate],
     chosen: dict[str, dict[str, Any]],
     index: ParameterIndex,
     choice: CategoryChoice,
     notes: list[str],
-) -> list[tuple[_Candidate, ValueProblem]]:
+) -> list[tuple[Candidate, ValueProblem]]:
     """Fill ``chosen`` (parameter id -> request parameter) from ``candidates``; returns the
     parameters none of whose candidates converted, with the best candidate's problem."""
-    by_parameter: dict[str, list[_Candidate]] = {}
+    by_parameter: dict[str, list[Candidate]] = {}
     for candidate in sorted(candidates, key=lambda c: c.priority):
-        by_parameter.setdefault(_pid(candidate.definition), []).append(candidate)
+        by_parameter.setdefault(parameter_id(candidate.definition), []).append(candidate)
     order = sorted(by_parameter, key=lambda pid: _depth(by_parameter[pid][0].definition, index))
     failed = []
     for pid in order:
@@ -367,67 +183,26 @@ def _condition(
     notes: list[str],
 ) -> StatusError | None:
     definition = index.by_id(CONDITION_PARAMETER_ID) or index.by_name("Stan")
-    if definition is None or _pid(definition) in chosen:
+    if definition is None or parameter_id(definition) in chosen:
         return None
     default = mapping.defaults.condition if mapping is not None else None
     if default is None:
         notes.append(
-            f'condition "{definition.get("name")}" ({_pid(definition)}) is not set: add '
+            f'condition "{definition.get("name")}" ({parameter_id(definition)}) is not set: add '
             "defaults.condition to the mapping file, or send it in allegro.parameters"
         )
         return None
     try:
-        chosen[_pid(definition)] = convert(definition, default).parameter
+        chosen[parameter_id(definition)] = convert(definition, default).parameter
     except ValueProblem as error:
         return problem(
             error.code,
             f'The mapping file\'s defaults.condition "{default}" is not a value of parameter '
-            f'"{definition.get("name")}" ({_pid(definition)}): {error.reason}. Change '
+            f'"{definition.get("name")}" ({parameter_id(definition)}): {error.reason}. Change '
             "defaults.condition to one of the allowed value ids or labels.",
             path="defaults.condition",
         )
     return None
-
-
-# --- catalogue parameters ------------------------------------------------------------------
-
-
-def _comparable(parameter: Mapping[str, Any]) -> tuple[Any, ...]:
-    if parameter.get("valuesIds"):
-        return ("ids", frozenset(str(v) for v in parameter["valuesIds"]))
-    range_value = parameter.get("rangeValue")
-    values = [range_value.get("from"), range_value.get("to")] if range_value else []
-    values += list(parameter.get("values") or [])
-    out: list[Decimal | str] = []
-    for value in values:
-        try:
-            out.append(Decimal(str(value).strip()))
-        except InvalidOperation:
-            out.append(fold(str(value)))
-    return ("values", frozenset(out))
-
-
-def _leave_to_catalogue(
-    parameters: list[dict[str, Any]],
-    item: Mapping[str, Any],
-    keep: set[str],
-    names: Mapping[str, str],
-    notes: list[str],
-) -> list[dict[str, Any]]:
-    theirs = {str(p.get("id")): p for p in item.get("parameters") or []}
-    result = []
-    for parameter in parameters:
-        pid = str(parameter["id"])
-        if pid in keep or pid not in theirs:
-            result.append(parameter)
-            continue
-        if _comparable(parameter) != _comparable(theirs[pid]):
-            shown = ", ".join(str(v) for v in theirs[pid].get("values") or [])
-            notes.append(
-                f'parameter "{names.get(pid, pid)}" ({pid}) is taken from catalogue product '
-                f"{item.get('id')} ({shown}); the store's value differs and is not sent"
-            )
-    return result
 
 
 # --- the step --------------------------------------------------------------------------------
@@ -456,14 +231,14 @@ def enrich(
     product = state.product
     index = derived(parameters, "enrich.ParameterIndex", ParameterIndex)
     notes: list[str] = []
-    product_id, linked, link_notes = _link(product, choice, catalogue)
+    product_id, linked, link_notes = link(product, choice, catalogue)
     notes.extend(link_notes)
 
-    chosen, problems = _override_parameters(product, index, choice)
+    chosen, problems = override_parameters(product, index, choice)
     overridden = set(chosen)
-    candidates = _attribute_candidates(
+    candidates = attribute_candidates(
         product.get("attributes") or {}, index, choice, mapping, notes
-    ) + _field_candidates(product, index, notes)
+    ) + field_candidates(product, index, notes)
     failed = _convert_all(candidates, chosen, index, choice, notes)
     condition_problem = _condition(chosen, index, mapping, notes)
     if condition_problem is not None:
@@ -481,14 +256,14 @@ def enrich(
     if problems:
         raise Rejected(problems)
 
-    position = {_pid(d): i for i, d in enumerate(index.definitions)}
+    position = {parameter_id(d): i for i, d in enumerate(index.definitions)}
     ordered = sorted(chosen.values(), key=lambda p: position.get(str(p["id"]), len(position)))
     definitions = {pid: index.by_id(pid) or {} for pid in chosen}
     product_parameters = [p for p in ordered if _describes_product(definitions[str(p["id"])])]
     offer_parameters = [p for p in ordered if not _describes_product(definitions[str(p["id"])])]
     if linked is not None:
         names = {pid: str(d.get("name", pid)) for pid, d in definitions.items()}
-        product_parameters = _leave_to_catalogue(
+        product_parameters = leave_to_catalogue(
             product_parameters, linked, overridden, names, notes
         )
     return Enriched(
