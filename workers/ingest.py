@@ -20,7 +20,10 @@ when it starts consuming and every :data:`~workers.status.SWEEP_INTERVAL_S` afte
 status whose publication a dead process never finished is published even when no message
 of its event comes again.
 
-Run it with ``python -m workers.ingest`` (``allegro-feed worker`` does).
+Run it with ``python -m workers.ingest`` (``allegro-feed worker`` does, with the batcher
+beside it). With batching on, the bridge stages stock and price changes of existing offers
+for the batcher (:mod:`workers.batching`): a bridge run on its own needs one for the same
+store, or those changes wait.
 """
 
 from __future__ import annotations
