@@ -133,7 +133,10 @@ def wait_for(
         if time.monotonic() > deadline:
             # The processes' own words, for whoever reads a failure in CI.
             logs = "\n".join(f"--- {p.name} log, last lines:\n{p.tail()}" for p in running)
-            missing = explain() if explain is not None else ""
+            try:
+                missing = explain() if explain is not None else ""
+            except Exception as exc:  # never hide the timeout behind a failing description
+                missing = f"(describing what is missing failed: {exc!r})"
             pytest.fail(f"timed out waiting for {what}\n{missing}\n{logs}")
         time.sleep(0.02)
 
@@ -262,7 +265,13 @@ def _still_missing(pipeline: Pipeline, batch: Batch) -> str:
             f"offer {offer.offer_id if offer else None} "
             f"(published v{offer.published_version if offer else None})"
         )
-    counts = {q: pipeline.queue_count(q) for q in pipeline.names.all_queues()}
+    # A connection of its own: the pipeline's may have missed its heartbeats meanwhile.
+    with pika.BlockingConnection(pika.URLParameters(pipeline.settings.amqp_url)) as connection:
+        channel = connection.channel()
+        counts = {
+            q: channel.queue_declare(q, passive=True).method.message_count
+            for q in pipeline.names.all_queues()
+        }
     ready = {q: n for q, n in counts.items() if n}
     return f"{len(missing)} events without a status:\n" + "\n".join(lines) + f"\nready: {ready}"
 
