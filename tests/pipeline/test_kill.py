@@ -49,8 +49,17 @@ def in_process() -> bool:
 @pytest.fixture(scope="module")
 def pipeline_options() -> dict[str, Any]:
     # Leases of a killed worker expire after 5 s instead of 30; a publish stays shorter
-    # than its lease (operation polling + one call's retries < 5 s).
-    return {"sku_lease_s": 5.0, "operation_poll_max_s": 3.0, "retry_max_time_s": 1.5}
+    # than its lease (operation polling + one call's retries < 5 s). A worker killed after
+    # committing a creation intent and before its POST reached the sandbox leaves an intent
+    # and no offer: the restarted worker POSTs again only after the grace (120 s by
+    # default, longer than the batch's wait). The sandbox's search does not lag here, so
+    # a short grace loses nothing.
+    return {
+        "sku_lease_s": 5.0,
+        "operation_poll_max_s": 3.0,
+        "retry_max_time_s": 1.5,
+        "create_grace_s": 10.0,
+    }
 
 
 class Process:
