@@ -23,7 +23,8 @@ of its event comes again.
 Run it with ``python -m workers.ingest`` (``allegro-feed worker`` does, with the batcher
 beside it). With batching on, the bridge stages stock and price changes of existing offers
 for the batcher (:mod:`workers.batching`): a bridge run on its own needs one for the same
-store, or those changes wait.
+store, or those changes wait; with each sweep the bridge warns (``ingest.staged_waiting``)
+when staged changes have waited unclaimed longer than :data:`STAGED_STALL_S`.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ RECONNECT_BACKOFF_S = (1.0, 30.0)
 MAX_INTERNAL_FAILURES = 5
 #: Outages: the message is requeued for as long as they last.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, BrokerError, OSError)
+#: A change staged for the batcher and not claimed for this long is reported
+#: (``ingest.staged_waiting``), s: a batcher claims one within its batch window, or after a
+#: rate-limit block (60 s) at worst.
+STAGED_STALL_S = 120.0
 
 
 class IngestBridge:
@@ -194,6 +199,32 @@ class IngestBridge:
         except Exception:
             # Never the end of the bridge: the statuses wait in the outbox for the next one.
             log.warning("ingest.sweep_failed", exc_info=True)
+        self._check_staged()
+
+    def _check_staged(self) -> None:
+        """Warn when changes staged for the batcher have waited unclaimed for longer than
+        :data:`STAGED_STALL_S`: no batcher runs for this store (a bridge started on its
+        own), or the one that runs is stuck. Their events have no status until one claims
+        them."""
+        if self.batch_repo is None:
+            return
+        try:
+            count, oldest = self.batch_repo.unclaimed()
+        except Exception:
+            log.warning("ingest.staged_check_failed", exc_info=True)
+            return
+        age_s = time.time() - oldest if oldest is not None else 0.0
+        if count and age_s > STAGED_STALL_S:
+            log.warning(
+                "ingest.staged_waiting",
+                changes=count,
+                oldest_age_s=round(age_s, 1),
+                action=(
+                    "no batcher has claimed these stock/price changes: check that one runs "
+                    "for this store (allegro-feed worker starts it beside the bridge; alone: "
+                    "python -m workers.batching) and read its log"
+                ),
+            )
 
     def _internal_failure(self, body: bytes) -> bool:
         """Count a failure of ``body`` that is no outage; True once it is to be given up."""

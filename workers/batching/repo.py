@@ -218,6 +218,17 @@ class BatchRepo(JournalTable):
         oldest = float(row[1]) if row[1] is not None else None
         return int(row[0]), oldest, int(row[2])
 
+    def unclaimed(self) -> tuple[int, float | None]:
+        """How many staged changes of every account no batcher has claimed yet, and the
+        earliest ``first_at`` among them (epoch seconds; None when there are none)."""
+        row = self.db.read(
+            lambda conn: conn.execute(
+                "SELECT COUNT(*), MIN(first_at) FROM batch_pending "
+                "WHERE first_at IS NOT NULL AND inflight IS NULL"
+            ).fetchone()
+        )
+        return int(row[0]), float(row[1]) if row[1] is not None else None
+
     def absorption(self, account: str, since: float) -> tuple[int, int]:
         """How the changes staged for ``account`` since ``since`` landed: ``(absorbed,
         fresh)``. Absorbed: the pending changes opened before ``since`` that took another

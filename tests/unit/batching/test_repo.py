@@ -49,6 +49,17 @@ def command(repo: BatchRepo, skus: list[str], *, cid: str, account: str = "defau
     return NewCommand(CommandType.QUANTITY, 5, tuple(items), command_id=cid)
 
 
+def test_unclaimed_counts_the_staged_changes_no_batcher_has_claimed(repo: BatchRepo) -> None:
+    assert repo.unclaimed() == (0, None)
+    repo.stage(staged("A", 1, 3), 10.0)
+    repo.stage(staged("B", 1, 4), 12.0)
+    repo.stage(staged("C", 1, 5, account="other"), 11.0)
+    assert repo.unclaimed() == (3, 10.0)  # every account, the oldest first_at
+
+    repo.claim("default", [command(repo, ["A"], cid="c1")], owner="b", lease_s=30, now=13.0)
+    assert repo.unclaimed() == (2, 11.0)  # A is in flight now
+
+
 def test_staging_coalesces_and_deduplicates(repo: BatchRepo) -> None:
     assert repo.stage(staged("A", 1, 3), 10.0) is StageOutcome.STAGED
     assert repo.stage(staged("A", 3, 9), 10.1) is StageOutcome.STAGED

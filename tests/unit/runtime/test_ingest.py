@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -608,3 +609,37 @@ def test_a_failing_sweep_never_stops_the_bridge(bench: Bench, settings: Settings
     bridge.sweep_soon()
     with pytest.raises(pika.exceptions.StreamLostError):  # the consumer reconnects
         bridge._sweep_when_due(bench.handler)
+
+
+def test_changes_staged_and_unclaimed_for_long_are_reported(
+    bench: Bench, settings: Settings, tmp_path: Any
+) -> None:
+    # A bridge started on its own stages stock/price changes that only a batcher sends.
+    import time
+
+    from structlog.testing import capture_logs
+
+    from workers.batching import BatchRepo
+    from workers.batching.model import ChangeKind, StagedEvent
+    from workers.ingest import STAGED_STALL_S, IngestBridge
+    from workers.store import open_store
+
+    url = f"sqlite:///{tmp_path}/batch.db"
+    open_store(url).close()  # migrates: the batching tables included
+    with BatchRepo(url) as repo:
+        bridge = IngestBridge(settings, bench.store, broker=None, batch_repo=repo)  # type: ignore[arg-type]
+        change = StagedEvent("default", "SKU-1", ChangeKind.STOCK, {"available": 2}, 2, "ev-2")
+        repo.stage(change, time.time() - 5)
+        with capture_logs() as fresh:
+            bridge._check_staged()
+        repo.stage(
+            dataclasses.replace(change, sku="SKU-2", event_id="ev-3"),
+            time.time() - STAGED_STALL_S - 5,
+        )
+        with capture_logs() as stale:
+            bridge._check_staged()
+
+    assert [line for line in fresh if line["event"] == "ingest.staged_waiting"] == []
+    [warning] = [line for line in stale if line["event"] == "ingest.staged_waiting"]
+    assert warning["changes"] == 2 and warning["oldest_age_s"] > STAGED_STALL_S
+    assert "python -m workers.batching" in warning["action"]
