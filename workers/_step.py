@@ -21,6 +21,7 @@ from workers.topology import Step
 
 if TYPE_CHECKING:
     from workers.services import Services
+    from workers.settings import Settings
 
 __all__ = ["StepBase", "current_attempts"]
 
@@ -38,7 +39,11 @@ class StepBase:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.settings = services.settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings of the process (the services' own, looked up on each use)."""
+        return self.services.settings
 
     def report(
         self,

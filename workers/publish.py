@@ -224,7 +224,7 @@ class PublishStep(StepBase):
         # silent; in practice within seconds). The grace only delays the retry of a
         # creation that really failed, never a normal publication: a generous default
         # costs little.
-        grace_s = self.services.settings.create_grace_s
+        grace_s = self.settings.create_grace_s
         if age_s < grace_s:
             self.wait_for_search(intent, age_s, grace_s)
         log.warning(
