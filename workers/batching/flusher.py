@@ -112,6 +112,7 @@ class Batcher:
             self.outcomes,
             owner=self.owner,
             lease_s=LEADER_LEASE_S,
+            clock=clock,
         )
         self.stager = Stager(repo, reporter, clock=clock)
         self._renew_at: dict[str, float] = {}  # account -> monotonic time to renew the lead

@@ -95,7 +95,8 @@ class JournalWorker:
     """Works the journal entries of the accounts its batcher leads (see the module doc).
     ``owner``: the batcher's name in the entries' leases, taken for ``lease_s``;
     ``http_threads``: the size of the pool for the HTTP calls of one run (started when
-    first needed, stopped by :meth:`close`)."""
+    first needed, stopped by :meth:`close`); ``clock``: the batcher's (epoch seconds), read
+    when a PUT has answered to time its first poll from then."""
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class JournalWorker:
         owner: str,
         lease_s: float,
         http_threads: int = HTTP_THREADS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if http_threads < 1:
             raise ValueError("http_threads must be at least 1")
@@ -119,6 +121,7 @@ class JournalWorker:
         self.owner = owner
         self.lease_s = lease_s
         self.http_threads = http_threads
+        self.clock = clock
         self.durations = DurationEstimate()
         self._sku_renewed: dict[str, float] = {}  # command id -> monotonic time of renewal
         self._pending_at: dict[str, float] = {}  # command id -> last poll that found it busy
@@ -334,12 +337,16 @@ class JournalWorker:
                 self._complete(entry, now, None, tick)
             return
         first_poll_s = self.first_poll_s(entry.type)
+        # From the answer, not from the run's start: Allegro's processing began then, and
+        # a run slowed by its other work would otherwise poll too early and wait a whole
+        # poll interval more.
+        answered_at = max(now, self.clock())
         self.repo.mark_sent(
             cid,
             owner=self.owner,
             trace_id=result.trace_id,
             now=now,
-            next_at=now + first_poll_s,
+            next_at=answered_at + first_poll_s,
         )
         tick.sent += 1
         log.info(

@@ -233,6 +233,26 @@ def test_the_first_poll_comes_when_commands_of_the_kind_lately_finished(rig: Rig
     assert batcher.journal.durations.get(CommandType.QUANTITY) == pytest.approx(1.2)
 
 
+def test_the_first_poll_is_timed_from_the_puts_answer_not_the_runs_start(rig: Rig) -> None:
+    allegro = _allegro(rig)
+    rig.offer("A")
+    batcher = rig.batcher()
+    put = allegro.change_quantity
+
+    def slow_put(*args: Any, **kwargs: Any) -> Any:
+        rig.now += 0.2  # the run was slow to get to the PUT (its other work, the machine)
+        return put(*args, **kwargs)
+
+    allegro.change_quantity = slow_put  # type: ignore[method-assign]
+    rig.stage(batcher, "A", 2, 3)
+    rig.now += 1.0
+    started = rig.now
+    batcher.run_once(started)
+    (entry,) = rig.repo.entries()
+    assert entry.sent_at == started
+    assert entry.next_at == pytest.approx(started + 0.2 + 0.25)  # answered + the interval
+
+
 def test_a_duration_is_bounded_by_what_the_worker_saw(rig: Rig) -> None:
     allegro = _allegro(rig)
     rig.offer("A")
