@@ -30,7 +30,7 @@ __all__ = [
 MAX_FIRST_POLL_S = 10.0
 #: The earliest first poll, for commands that Allegro lately finished at once, s.
 MIN_FIRST_POLL_S = 0.05
-#: The first poll comes at ``estimate * factor + seconds`` after the PUT's run.
+#: The first poll comes at ``estimate * factor + seconds`` after the PUT answered.
 FIRST_POLL_MARGIN = (1.1, 0.02)
 #: Weight of the newest duration in a command kind's estimate (:class:`DurationEstimate`).
 ESTIMATE_WEIGHT = 0.3
