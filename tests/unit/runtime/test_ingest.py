@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pika
 import pika.exceptions
 import pytest
+from structlog.testing import capture_logs
 
 from schemas.events import EventType
 from schemas.status import Status, StatusMessage
+from workers.batching import BatchRepo
+from workers.batching.model import ChangeKind, StagedEvent
 from workers.broker import Payload, first_step, part_digests
-from workers.ingest import IngestHandler, Outcome, parked_properties
+from workers.ingest import STAGED_STALL_S, IngestBridge, IngestHandler, Outcome, parked_properties
 from workers.settings import Settings
 from workers.status import SWEEP_INTERVAL_S, SWEEP_MIN_AGE_S, status_for
-from workers.store import RecordOutcome, StoreUnavailable
+from workers.store import RecordOutcome, StoreUnavailable, open_store
 from workers.topology import Step
 
 from .conftest import FakePublisher, FakeStore, recorded, state
@@ -262,8 +267,6 @@ class Method:
 def test_the_bridge_acks_handled_and_requeues_failed_deliveries(
     bench: Bench, settings: Settings
 ) -> None:
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp()
     body = json.dumps(_event()).encode()
@@ -284,8 +287,6 @@ def test_the_bridge_acks_handled_and_requeues_failed_deliveries(
 def test_a_broken_amqp_connection_is_left_to_the_reconnect(
     bench: Bench, settings: Settings
 ) -> None:
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp()
     bench.publisher.fail = pika.exceptions.StreamLostError("gone")
@@ -376,8 +377,6 @@ def _new(bench: Bench, count: int) -> list[dict[str, Any]]:
 def test_a_batch_of_good_deliveries_is_acked_once_up_to_its_last_tag(
     bench: Bench, settings: Settings
 ) -> None:
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp()
 
@@ -392,8 +391,6 @@ def test_a_batch_of_good_deliveries_is_acked_once_up_to_its_last_tag(
 def test_a_delivery_of_a_batch_that_meets_an_outage_alone_is_requeued_alone(
     bench: Bench, settings: Settings
 ) -> None:
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp(bench.log)
     events = _new(bench, 3)
@@ -428,8 +425,6 @@ def test_a_failure_after_the_batch_commit_requeues_every_delivery_and_publishes_
 ) -> None:
     from dramatiq.errors import BrokerError
 
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp()
     first, third = _new(bench, 2)
@@ -454,8 +449,6 @@ def test_a_failure_after_the_batch_commit_requeues_every_delivery_and_publishes_
 def test_a_batch_publishes_and_enqueues_nothing_before_its_store_work_is_done(
     settings: Settings, store: type[FakeStore]
 ) -> None:
-    from workers.ingest import IngestBridge
-
     bench = Bench(settings, store)
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
     amqp = FakeAmqp(bench.log)
@@ -593,8 +586,6 @@ def test_the_bridge_sweeps_at_start_then_every_interval(
 
 
 def test_a_failing_sweep_never_stops_the_bridge(bench: Bench, settings: Settings) -> None:
-    from workers.ingest import IngestBridge
-
     bridge = IngestBridge(settings, bench.store, broker=None)  # type: ignore[arg-type]
 
     def broken(*_args: Any, **_kwargs: Any) -> list[Any]:
@@ -612,18 +603,9 @@ def test_a_failing_sweep_never_stops_the_bridge(bench: Bench, settings: Settings
 
 
 def test_changes_staged_and_unclaimed_for_long_are_reported(
-    bench: Bench, settings: Settings, tmp_path: Any
+    bench: Bench, settings: Settings, tmp_path: Path
 ) -> None:
     # A bridge started on its own stages stock/price changes that only a batcher sends.
-    import time
-
-    from structlog.testing import capture_logs
-
-    from workers.batching import BatchRepo
-    from workers.batching.model import ChangeKind, StagedEvent
-    from workers.ingest import STAGED_STALL_S, IngestBridge
-    from workers.store import open_store
-
     url = f"sqlite:///{tmp_path}/batch.db"
     open_store(url).close()  # migrates: the batching tables included
     with BatchRepo(url) as repo:
