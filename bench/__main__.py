@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -65,6 +66,11 @@ def _selected(only: Sequence[str] | None) -> list[str]:
     return [name for name in SCENARIOS if name in wanted]
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM stops the benchmark as Ctrl-C does: what it started is stopped first."""
+    raise KeyboardInterrupt
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -110,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started_at = datetime.now(UTC)
     begun = time.monotonic()
     interrupted = False
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         for name in names:
             _say(f"{name} ...")
@@ -127,7 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted = True
         _say("interrupted: stopping what the benchmark started ...")
     finally:
-        finish_teardowns()
+        # A second Ctrl-C or a SIGTERM must not leave the workers behind half-stopped.
+        ignored = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            finish_teardowns()
+        finally:
+            for sig, handler in ignored.items():
+                signal.signal(sig, handler)
+            signal.signal(signal.SIGTERM, previous)
     total_s = time.monotonic() - begun
     machine = machine_info(amqp_url)
     pools = (
