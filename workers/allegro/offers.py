@@ -373,3 +373,25 @@ class OffersMixin(ClientBase):
             total = body.get("totalCount") if isinstance(body, Mapping) else None
             if len(page) < OFFERS_PAGE_LIMIT or (isinstance(total, int) and offset >= total):
                 return offers
+
+    def find_offers_by_id(
+        self, offer_ids: Iterable[str], *, statuses: Sequence[str] = ()
+    ) -> list[OfferListing]:
+        """The seller's offers among ``offer_ids`` (only those in ``statuses``, e.g.
+        ``("ENDED",)``, when given), through ``GET /sale/offers`` with ``offer.id``
+        repeated (FACTS §9), at most 100 ids a request. Offers Allegro does not list
+        (unknown, archived) are missing from the result."""
+        wanted: dict[str, None] = {}  # insertion-ordered set
+        for value in offer_ids:
+            text = str(value).strip()
+            if not text:
+                raise InvalidRequest("offer ids must not be empty")
+            wanted[text] = None
+        ids = list(wanted)
+        found: list[OfferListing] = []
+        for start in range(0, len(ids), 100):  # a command's 1,000 offers: ten requests
+            chunk = ids[start : start + 100]
+            params: list[tuple[str, str | int]] = [("offer.id", v) for v in chunk]
+            params.extend(("publication.status", s) for s in statuses)
+            found.extend(o for o in self._offer_pages(params) if o.id in wanted)
+        return found
