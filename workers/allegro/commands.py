@@ -2,8 +2,11 @@
 
 Each command is ``PUT /sale/<kind>/{commandId}`` with a UUID made by the client, which makes
 it idempotent: a PUT re-sent after a lost answer gets 409 ("already used"), which here means
-"accepted earlier" — the report is fetched and returned instead of raising. Processing is
-asynchronous; read progress with :meth:`get_command_report` and :meth:`get_command_tasks`.
+"accepted earlier": the result says so (``already_accepted``) with an empty report instead
+of raising. The report is not read then: Allegro does not promise that a command's report
+can be read as soon as its PUT has answered (``GET`` may answer 404 for a while), and a 404
+there must not read as "refused". Processing is asynchronous; read progress with
+:meth:`get_command_report` and :meth:`get_command_tasks`.
 """
 
 from __future__ import annotations
@@ -160,11 +163,12 @@ class CommandsMixin(ClientBase):
                 command_id=cid,
                 trace_id=response.trace_id,
             )
-            report = self.get_command_report(kind, cid)
+            # No report read here: it may not be visible yet (404), which says nothing
+            # about the command; the caller polls it.
             return CommandResult(
                 command_id=cid,
                 kind=kind,
-                report=report,
+                report=GeneralReport(id=cid),
                 status=409,
                 trace_id=response.trace_id,
                 already_accepted=True,

@@ -19,9 +19,12 @@ __all__ = [
     "ESTIMATE_WEIGHT",
     "FIRST_POLL_MARGIN",
     "MAX_FIRST_POLL_S",
+    "MAX_POLL_PAUSE_S",
     "MIN_FIRST_POLL_S",
+    "POLL_GROWTH",
     "DurationEstimate",
     "first_poll_s",
+    "poll_pause_s",
     "server_duration",
     "took_s",
 ]
@@ -32,6 +35,10 @@ MAX_FIRST_POLL_S = 10.0
 MIN_FIRST_POLL_S = 0.05
 #: The first poll comes at ``estimate * factor + seconds`` after the PUT answered.
 FIRST_POLL_MARGIN = (1.1, 0.02)
+#: A busy (or not yet visible) command's next poll comes ``poll_s * POLL_GROWTH**polls``
+#: after this one, at most :data:`MAX_POLL_PAUSE_S` (``polls``: the polls made so far).
+POLL_GROWTH = 1.5
+MAX_POLL_PAUSE_S = 3.0
 #: Weight of the newest duration in a command kind's estimate (:class:`DurationEstimate`).
 ESTIMATE_WEIGHT = 0.3
 
@@ -70,6 +77,17 @@ def first_poll_s(estimate: float | None, poll_s: float) -> float:
     # request and a whole poll interval. Commands that finish at once are read soon.
     estimate = estimate * FIRST_POLL_MARGIN[0] + FIRST_POLL_MARGIN[1]
     return max(min(poll_s, MIN_FIRST_POLL_S), min(estimate, MAX_FIRST_POLL_S))
+
+
+def poll_pause_s(poll_s: float, polls: int) -> float:
+    """How long after a poll that found its command busy (or its report not visible yet)
+    the next one comes, s: ``poll_s`` after the first such poll, growing by
+    :data:`POLL_GROWTH` with each one after, capped at :data:`MAX_POLL_PAUSE_S` (or
+    ``poll_s`` when that is longer). A long command is read a few times a minute instead
+    of four times a second: each read counts against the client's request budget and
+    Allegro's per-minute allowance of offer changes read (FACTS §3)."""
+    growth = POLL_GROWTH ** min(max(polls, 0), 32)
+    return max(poll_s, min(poll_s * growth, MAX_POLL_PAUSE_S))
 
 
 def server_duration(report: GeneralReport) -> float | None:

@@ -11,8 +11,9 @@
   when commands of its kind have lately taken to finish (:mod:`._pacing`); once it is
   complete, every item is settled (:class:`~workers.batching.outcome.Outcomes`):
   when the report counts every offer a success, without reading the tasks, otherwise
-  from the tasks; a restock's ACTIVATE is written and sent at once; the entry is marked
-  DONE and the SKUs released;
+  from the tasks; a 404 on its report means "not visible yet" (polled again, see
+  :meth:`JournalWorker._unseen`), never a refusal; a restock's ACTIVATE is written
+  and sent at once; the entry is marked DONE and the SKUs released;
 - a settle entry is settled at once.
 
 The HTTP calls of one run (the PUTs, the report and task reads: :mod:`._calls`) are made
@@ -50,7 +51,7 @@ from workers.allegro.results import CommandResult
 from workers.store.base import Store, StoreError
 
 from ._calls import CommandClient, Poll, Started, answered, probes, put, read, still_busy
-from ._pacing import DurationEstimate, first_poll_s, server_duration, took_s
+from ._pacing import DurationEstimate, first_poll_s, poll_pause_s, server_duration, took_s
 from ._unit import bookkeeping
 from .config import BatchSettings
 from .model import CommandType, JournalEntry, JournalState, NewCommand, SettleOutcome
@@ -60,6 +61,7 @@ from .repo import BatchRepo
 __all__ = [
     "HTTP_THREADS",
     "SKU_LEASE_OWNER",
+    "UNSEEN_GRACE_S",
     "JournalWorker",
     "Tick",
 ]
@@ -73,6 +75,9 @@ SKU_LEASE_OWNER = "allegro-feed:batcher"
 MAX_BACKOFF_S = 60.0
 #: How long a poll that Allegro refused (e.g. the account's tokens were revoked) waits, s.
 PERMANENT_POLL_BACKOFF_S = 30.0
+#: How long a SENT command's report may answer 404 (not visible yet) before the command is
+#: PUT again under its id, s: its PUT was accepted, so this is only a safety net.
+UNSEEN_GRACE_S = 300.0
 #: Threads of a worker's pool for the HTTP calls of one run.
 HTTP_THREADS = 8
 
@@ -369,12 +374,7 @@ class JournalWorker:
         try:
             report, tasks, tasks_read = poll()
         except NotFound:
-            # Allegro does not know it (it never took the PUT): send it again, same id.
-            log.warning("batch.command_unknown", command_id=cid)
-            self._pending_at.pop(cid, None)
-            self.repo.reschedule(
-                cid, owner=self.owner, next_at=now, error="unknown", state=JournalState.NEW
-            )
+            self._unseen(entry, now)
             return None
         except TransientError as exc:
             pause_s = max(exc.retry_after_s or 0.0, self._backoff(entry.polls))
@@ -395,6 +395,27 @@ class JournalWorker:
             log.debug("batch.tasks_not_read", command_id=cid, offers=len(tasks))
         with self._bookkeeping():  # one commit for all of it; statuses published after
             return self._finish(entry, tasks, now, tick)
+
+    def _unseen(self, entry: JournalEntry, now: float) -> None:
+        """A poll of a SENT command met 404 (its report or tasks). Its PUT was answered
+        201 or 409, so Allegro has it: the report is not visible yet (Allegro does not
+        promise it at once). Polled again after a growing pause, still SENT; only once it
+        has stayed unseen for :data:`UNSEEN_GRACE_S` is it PUT again under its id (201:
+        Allegro had lost it; 409: it has it, polled on). Never refused for this."""
+        cid = entry.command_id
+        unseen_s = now - entry.sent_at if entry.sent_at is not None else UNSEEN_GRACE_S
+        if unseen_s >= UNSEEN_GRACE_S:
+            log.warning("batch.command_unknown", command_id=cid, unseen_s=round(unseen_s, 1))
+            self._pending_at.pop(cid, None)
+            self.repo.reschedule(
+                cid, owner=self.owner, next_at=now, error="unknown", state=JournalState.NEW
+            )
+            return
+        pause_s = poll_pause_s(self.config.poll_s, entry.polls)
+        log.info("batch.report_not_visible_yet", command_id=cid, retry_in_s=round(pause_s, 3))
+        self.repo.reschedule(
+            cid, owner=self.owner, next_at=now + pause_s, error="report not found yet", poll=True
+        )
 
     def _finish(
         self, entry: JournalEntry, by_offer: Mapping[str, CommandTask], now: float, tick: Tick

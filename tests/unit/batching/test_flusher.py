@@ -27,7 +27,7 @@ from workers.allegro import (
     ValidationFailed,
 )
 from workers.batching import Batcher, BatchRepo, BatchSettings, Handover, JournalState
-from workers.batching.sender import SKU_LEASE_OWNER
+from workers.batching.sender import SKU_LEASE_OWNER, UNSEEN_GRACE_S
 from workers.domain.plan import fingerprint
 from workers.store import OfferRecord, Store, open_store
 
@@ -410,8 +410,13 @@ def test_a_command_allegro_does_not_know_is_put_again(rig: Rig) -> None:
     rig.run(batcher, seconds=1.0)
     (cid,) = rig.allegro.commands
     del rig.allegro.commands[cid]  # Allegro lost it
+    rig.run(batcher, seconds=0.25)  # 404: not visible yet, polled again later
+    (entry,) = rig.repo.entries()
+    assert entry.state is JournalState.SENT
+    rig.run(batcher, seconds=UNSEEN_GRACE_S)  # still 404 after the grace: PUT again
     rig.settle_all(batcher)
-    assert [m for m, c in rig.allegro.calls if c == cid] == ["PUT", "GET", "PUT", "GET", "TASKS"]
+    calls = [m for m, c in rig.allegro.calls if c == cid]
+    assert calls == ["PUT", "GET", "GET", "PUT", "GET", "TASKS"]
     assert rig.reporter.of(event) is Status.UPDATED
 
 

@@ -1,0 +1,58 @@
+"""The fast path against the sandbox over HTTP where Allegro's behaviour goes beyond the
+plain command: a report that answers 404 for a while after its PUT, an offer Allegro ended
+itself (a buyer took the last unit) and then restocked, stock 0 for an offer already
+ended, and the status after an ACTIVATE. Same world as :mod:`tests.pipeline.test_batching`
+(the batcher driven directly, a fake batcher clock, the sandbox clock advanced)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.testing import SandboxHandle
+from tests.pipeline.conftest import stock_changed
+from tests.pipeline.test_batching import World, _world
+
+pytestmark = pytest.mark.integration
+
+QUANTITY_REPORT = r"^/sale/offer-quantity-change-commands/[^/]+$"
+
+
+@pytest.fixture(autouse=True)
+def _fresh(sandbox: SandboxHandle) -> None:
+    sandbox.reset()
+
+
+@pytest.fixture(autouse=True)
+def _calls_follow_allegros_spec(sandbox: SandboxHandle, allegro_spec: Any) -> Iterator[None]:
+    yield
+    if allegro_spec is None:
+        return
+    problems = [p for entry in sandbox.requests() for p in allegro_spec.check_exchange(entry)]
+    assert not problems, "calls that break Allegro's spec:\n  " + "\n  ".join(problems[:20])
+
+
+@pytest.fixture
+def world(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[World]:
+    yield from _world(sandbox, f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def test_a_report_404_after_the_put_is_polled_again_not_handed_over(world: World) -> None:
+    skus = world.create_offers(2, stock=5)
+    # The command's report is not visible for its first three reads.
+    world.sandbox.inject_fault(
+        method="GET", path=QUANTITY_REPORT, kind="status", status=404, count=3
+    )
+    batcher = world.batcher()
+    events = [world.stage(batcher, stock_changed(sku, 2, 8)) for sku in skus]
+    world.drive(batcher, sandbox_step_s=0.5)
+    assert world.handovers == []
+    statuses = world.statuses()
+    assert [statuses[event][0]["status"] for event in events] == ["UPDATED"] * 2
+    calls = world.command_calls()
+    assert [c["status"] for c in calls if c["method"] == "PUT"] == [201]  # sent once
+    assert sum(1 for c in calls if c["method"] == "GET" and c["status"] == 404) == 3
+    assert {world.offers()[sku]["stock"]["available"] for sku in skus} == {8}
