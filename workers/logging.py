@@ -10,9 +10,15 @@ Redaction works on three levels, because a secret can hide in a key, in a well-k
 shape, or verbatim inside an exception message:
 
 1. values of keys that name a secret (``client_secret``, ``access_token``, ``Authorization`` …);
-2. textual shapes: ``Bearer …``/``Basic …`` credentials, JWTs, ``refresh_token=…`` form pairs;
+2. textual shapes: ``Bearer …``/``Basic …`` credentials, JWTs, ``refresh_token=…`` and
+   ``token: …`` pairs, and an opaque token given in free text after the word "token"
+   ("Access token expired: 8fK2…", as Allegro's ``error_description`` reads);
 3. exact values registered with :func:`register_secret` (the client registers the client
    secret and every token it receives), wherever they appear in a rendered string.
+
+:func:`redact_text` is the same scrubbing for one string; exception texts and status
+messages use it too (``workers.allegro.errors``, ``workers.middleware``, ``workers.status``),
+so that there is one definition of what a secret looks like.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from workers.settings import Settings
 
-__all__ = ["REDACTED", "configure_logging", "redact_secrets", "register_secret"]
+__all__ = ["REDACTED", "configure_logging", "redact_secrets", "redact_text", "register_secret"]
 
 REDACTED = "[REDACTED]"
 
@@ -52,20 +58,55 @@ _SECRET_KEYS = {
     "setcookie",
 }
 
-_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+#: Shapes of secrets in text; each names the secret part ``secret``.
+_TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
     # HTTP credentials in headers or reprs.
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 " + REDACTED),
+    re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<secret>[A-Za-z0-9._~+/=-]{6,})"),
     # JSON Web Tokens (Allegro's tokens are JWTs).
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    re.compile(r"(?P<secret>\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)"),
     # key=value and "key": "value" pairs of form bodies, URLs and JSON text.
-    (
-        re.compile(
-            r"(?i)((?:client_secret|access_token|refresh_token|device_code|code_verifier|"
-            r"password)[\"']?\s*[=:]\s*[\"']?)[^\"'&\s,}]+"
-        ),
-        r"\1" + REDACTED,
+    re.compile(
+        r"(?i)(?:client_secret|access_token|refresh_token|id_token|device_code|"
+        r"code_verifier|password|api_?key|\btoken|\bsecret)[\"']?\s*[=:]\s*[\"']?"
+        r"(?P<secret>[^\"'&\s,;)}\[\]]+)"
     ),
 )
+
+#: An opaque token given in free text after the word "token": a run of 16 or more token
+#: characters at most 40 characters after it, e.g. "Access token expired: 8fK2...",
+#: "Invalid refresh token: ...". Replaced when it looks like a token (see _token_like). The
+#: gap does not cross brackets and the run does not start with "/": the "[HTTP 401, GET
+#: /sale/...]" context of an error and API paths stay as they are.
+_AFTER_TOKEN = re.compile(
+    r"(?i)\btoken\b[^\n\[\]]{0,40}?[\s:=\"'(]"
+    r"(?P<secret>[A-Za-z0-9._~+=-][A-Za-z0-9._~+/=-]{15,})"
+)
+
+
+def _token_like(run: str) -> bool:
+    # Words and setting names after "token" stay readable; a run with a digit, or one
+    # long enough to be random, is taken for a token (a false positive only hides a word).
+    return len(run) >= 32 or any(c.isdigit() for c in run)
+
+
+def _redact_shape(
+    pattern: re.Pattern[str], text: str, found: list[str], *, check: Any = None
+) -> str:
+    """``text`` with the ``secret`` part of each match of ``pattern`` redacted; the secrets
+    are appended to ``found``."""
+
+    def replace(match: re.Match[str]) -> str:
+        secret = match.group("secret")
+        if secret == REDACTED or (check is not None and not check(secret)):
+            return match.group(0)
+        found.append(secret)
+        whole, start = match.group(0), match.start()
+        return (
+            whole[: match.start("secret") - start] + REDACTED + whole[match.end("secret") - start :]
+        )
+
+    return pattern.sub(replace, text)
+
 
 _registered: set[str] = set()
 #: :data:`_registered` longest first (a secret that contains another is replaced whole),
@@ -93,23 +134,36 @@ def register_secret(value: str | None) -> None:
 #: Every match of :data:`_TEXT_PATTERNS` contains one of these (lower case): text without
 #: any of them skips the regular expressions (most log values: ids, SKUs, codes).
 _TRIGGERS = (
+    "token",
+    "secret",
+    "apikey",
+    "api_key",
     "bearer",
     "basic",
     "eyj",
-    "client_secret",
-    "access_token",
-    "refresh_token",
     "device_code",
     "code_verifier",
     "password",
 )
 
 
-def _redact_text(text: str) -> str:
+def redact_text(text: str) -> str:
+    """``text`` with every secret it shows replaced by :data:`REDACTED`: credential and
+    token shapes, ``key=value`` pairs of secret keys, opaque tokens named in free text, and
+    the values registered with :func:`register_secret`. Use it on any text taken from an
+    exception or from Allegro's answers before it leaves the process (a log line, a status
+    message, a database column)."""
     lowered = text.lower()
     if any(trigger in lowered for trigger in _TRIGGERS):
-        for pattern, replacement in _TEXT_PATTERNS:
-            text = pattern.sub(replacement, text)
+        found: list[str] = []
+        for pattern in _TEXT_PATTERNS:
+            text = _redact_shape(pattern, text, found)
+        if "token" in lowered:
+            text = _redact_shape(_AFTER_TOKEN, text, found, check=_token_like)
+        # A secret recognised by its shape once is hidden wherever else the text repeats it.
+        for secret in sorted(set(found), key=len, reverse=True):
+            if len(secret) >= _MIN_SECRET_LEN and secret in text:
+                text = text.replace(secret, REDACTED)
     for secret in _registered_longest_first:  # one read of the tuple: no lock needed
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -124,7 +178,7 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     if depth > 8:
         return value
     if isinstance(value, str):
-        return _redact_text(value)
+        return redact_text(value)
     if isinstance(value, MutableMapping | dict):
         return {
             k: (REDACTED if _is_secret_key(k) and v is not None else _redact_value(v, depth + 1))
@@ -136,7 +190,7 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
         return value
     # Anything else is rendered by the renderer with str()/repr(); render it here so that a
     # secret inside an object's repr cannot slip past.
-    return _redact_text(str(value))
+    return redact_text(str(value))
 
 
 def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:

@@ -27,6 +27,7 @@ from dramatiq.middleware import Middleware, Retries
 from schemas.status import Status, StatusError, StatusMessage
 from workers.allegro.errors import EditInProgress, OperationPending, RateLimited
 from workers.domain.model import Rejected
+from workers.logging import redact_text
 from workers.settings import Settings
 
 __all__ = [
@@ -172,22 +173,29 @@ class _Reporter(Protocol):
 
 def failure_errors(exception: BaseException) -> list[StatusError]:
     """The error items of a failure: Allegro's own items when it sent some, plus one item
-    naming the exception (class and text) so the status says what went wrong last."""
+    naming the exception (class and text) so the status says what went wrong last.
+
+    Every text is scrubbed of secrets (:func:`workers.logging.redact_text`): the status is
+    published and kept in the history, and an exception from outside ``workers.allegro``
+    may quote a token or a connection string."""
     items: list[StatusError] = []
     for item in getattr(exception, "errors", ()) or ():
         code = getattr(item, "code", None)
-        text = getattr(item, "message", None) or getattr(item, "user_message", None) or ""
+        text = redact_text(
+            str(getattr(item, "message", None) or getattr(item, "user_message", None) or "")
+        )
         if isinstance(code, str) or text:
+            user_message = getattr(item, "user_message", None)
             items.append(
                 StatusError(
                     code=code or "ALLEGRO_ERROR",
-                    message=str(text),
+                    message=text,
                     path=getattr(item, "path", None),
-                    user_message=getattr(item, "user_message", None) or str(text),
+                    user_message=redact_text(str(user_message)) if user_message else text,
                 )
             )
     trace_id = getattr(exception, "trace_id", None)
-    text = str(exception) or type(exception).__name__
+    text = redact_text(str(exception) or type(exception).__name__)
     items.append(
         StatusError(
             code=type(exception).__name__,

@@ -52,6 +52,7 @@ import structlog
 
 from schemas.status import Status, StatusError, StatusMessage
 from workers.allegro.errors import ErrorItem
+from workers.logging import redact_text
 from workers.status_publishers import (
     PUBLISH_ATTEMPTS,
     BrokerChannelPublisher,
@@ -72,6 +73,7 @@ __all__ = [
     "StatusRecorder",
     "StatusReporter",
     "allegro_errors",
+    "scrubbed",
     "status_for",
     "status_properties",
 ]
@@ -163,9 +165,29 @@ def status_for(
     )
 
 
+def scrubbed(message: StatusMessage) -> StatusMessage:
+    """``message`` with every secret removed from its error texts
+    (:func:`workers.logging.redact_text`); the same object when there was none. The last
+    line of defence before a status is stored and published: texts are scrubbed where they
+    are made (Allegro's errors, exception texts), this catches what another path missed."""
+    if not message.errors:
+        return message
+    errors: list[StatusError] = []
+    changed = False
+    for error in message.errors:
+        text = redact_text(error.message)
+        user = redact_text(error.user_message) if error.user_message else error.user_message
+        if text != error.message or user != error.user_message:
+            changed = True
+            error = error.model_copy(update={"message": text, "user_message": user})
+        errors.append(error)
+    return message.model_copy(update={"errors": errors}) if changed else message
+
+
 def allegro_errors(items: Iterable[ErrorItem], *, fallback: str) -> list[StatusError]:
-    """Allegro's error items as status items (codes and texts pass through unchanged);
-    one item with ``fallback`` as its message when Allegro sent none."""
+    """Allegro's error items as status items (their texts were scrubbed of secrets when
+    parsed); one item with ``fallback`` as its message when Allegro sent none."""
+    fallback = redact_text(fallback)
     errors = [
         StatusError(
             code=item.code or "ALLEGRO_ERROR",
@@ -255,11 +277,13 @@ class StatusReporter:
         """Record and publish ``message``; False when the event already has its terminal
         status (then that one is published if it is still unpublished). Raises when the
         store or RabbitMQ fails: the status stays in the outbox."""
+        message = scrubbed(message)
         return self._reported(message, self._store.add_status(message))
 
     def report_many(self, messages: Sequence[StatusMessage]) -> list[bool]:
         """:meth:`report` for each message, recorded in one store transaction (then
         published in order: at the end of the deferred block, if one is open)."""
+        messages = [scrubbed(m) for m in messages]
         taken = self._store.add_statuses(messages)
         return [self._reported(m, t) for m, t in zip(messages, taken, strict=True)]
 

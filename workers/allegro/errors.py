@@ -35,6 +35,12 @@ quote it to Allegro support), ``method`` and ``path`` (never a query string, so 
 leak through it) and ``errors`` (Allegro's items). Transient errors also say whether the
 request may already have taken effect (``maybe_applied``), which decides whether a
 non-idempotent POST may be sent again.
+
+No secret reaches an error's text: the message, the texts of the error items and the
+rendered ``str()`` are scrubbed with :func:`workers.logging.redact_text` when the error (or
+item) is made. Allegro's 401 ``error_description`` may quote the refused token ("Access
+token expired: …"), and these texts end up in status messages, the batching journal and
+logs.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workers.logging import redact_text
 
 __all__ = [
     "AllegroError",
@@ -93,19 +101,30 @@ class ErrorItem(BaseModel):
     user_message: str | None = Field(default=None, alias="userMessage")
     metadata: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("code", "message", "details", "path", "user_message", mode="before")
+    @field_validator("code", "path", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
         if value is None or isinstance(value, str):
             return value
         return str(value)
 
+    @field_validator("message", "details", "user_message", mode="before")
+    @classmethod
+    def _free_text(cls, value: Any) -> Any:
+        # Free text may quote what was sent, a token included: scrubbed once, here.
+        if value is None:
+            return value
+        return redact_text(value if isinstance(value, str) else str(value))
+
     @field_validator("metadata", mode="before")
     @classmethod
     def _metadata(cls, value: Any) -> dict[str, str]:
         # Allegro documents a string map, production sends [] for "no metadata".
         if isinstance(value, Mapping):
-            return {str(k): v if isinstance(v, str) else _to_text(v) for k, v in value.items()}
+            return {
+                str(k): redact_text(v if isinstance(v, str) else _to_text(v))
+                for k, v in value.items()
+            }
         return {}
 
     def summary(self) -> str:
@@ -153,6 +172,7 @@ class AllegroError(Exception):
         path: str | None = None,
         errors: Iterable[ErrorItem] = (),
     ) -> None:
+        message = redact_text(message)
         self.message = message
         self.status = status
         self.trace_id = trace_id
@@ -183,7 +203,9 @@ class AllegroError(Exception):
             more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
             text = f"{text}: {shown}{more}"
         context = self._context()
-        return f"{text} [{context}]" if context else text
+        # Scrubbed again: a secret registered after the error was made (the token of a
+        # refresh that ran meanwhile) is hidden too.
+        return redact_text(f"{text} [{context}]" if context else text)
 
     def _state(self) -> dict[str, Any]:
         return dict(self.__dict__)
