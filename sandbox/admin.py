@@ -8,6 +8,9 @@ faulted) and the device-flow page a person opens from ``verification_uri``.
 - ``POST /__sandbox/device/approve`` ``{"user_code", "user"?}``, ``/deny`` ``{"user_code"}``
 - ``GET|POST /__sandbox/tokens``: token-issue counts; issue a user token pair directly
 - ``GET /__sandbox/offers``: every offer of every seller
+- ``POST /__sandbox/offers/{offer_id}/purchase`` ``{"quantity": n}``: buyers take ``n``
+  units of an ACTIVE offer (default 1): ``stock.available`` falls, ``stock.sold`` grows;
+  the last unit sold ends the offer with ``endedBy`` EMPTY_STOCK, as Allegro does
 - ``GET /__sandbox/requests?since=N``: the request log after entry N
 """
 
@@ -24,6 +27,7 @@ from starlette.routing import Route
 
 from sandbox.clock import iso_millis
 from sandbox.config import DEFAULT_CLIENT_ID, UnknownKnobError
+from sandbox.lifecycle import end, stock_available
 from sandbox.oauth import VERIFICATION_PATH, issue_user_tokens
 from sandbox.offer_views import render_offer
 from sandbox.state import SandboxState
@@ -190,6 +194,37 @@ async def all_offers(request: Request, state: SandboxState) -> dict[str, Any]:
 
 
 @_admin
+async def purchase(request: Request, state: SandboxState) -> dict[str, Any]:
+    now = state.settle()
+    offer_id = str(request.path_params["offer_id"])
+    offer = state.offers.get(offer_id)
+    if offer is None:
+        raise _Bad(404, f"unknown offer {offer_id!r}")
+    body = await _json(request)
+    quantity = body.get("quantity", 1)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise _Bad(400, "quantity must be a positive integer")
+    if offer.status != "ACTIVE":
+        raise _Bad(409, f"offer {offer_id} is {offer.status}: only an ACTIVE offer is bought")
+    available = stock_available(offer.body)
+    if quantity > available:
+        raise _Bad(409, f"offer {offer_id} has {available} units available, not {quantity}")
+    stock = dict(offer.body.get("stock") or {})
+    stock["available"] = available - quantity
+    offer.body = {**offer.body, "stock": stock}
+    offer.sold += quantity
+    offer.updated_at = now
+    offer.revision += 1
+    if stock["available"] == 0:
+        end(offer, "EMPTY_STOCK", now)  # selling the last unit ends the offer [FACTS §11]
+    return {
+        "id": offer.id,
+        "stock": {"available": stock["available"], "sold": offer.sold},
+        "publication": {"status": offer.status, "endedBy": offer.ended_by},
+    }
+
+
+@_admin
 async def logged_requests(request: Request, state: SandboxState) -> dict[str, Any]:
     try:
         since = int(request.query_params.get("since", "0"))
@@ -252,6 +287,7 @@ routes = [
     Route("/__sandbox/tokens", token_counts, methods=["GET"]),
     Route("/__sandbox/tokens", issue_token, methods=["POST"]),
     Route("/__sandbox/offers", all_offers, methods=["GET"]),
+    Route("/__sandbox/offers/{offer_id}/purchase", purchase, methods=["POST"]),
     Route("/__sandbox/requests", logged_requests, methods=["GET"]),
     Route(VERIFICATION_PATH, verification_page, methods=["GET", "POST"]),
 ]

@@ -133,6 +133,15 @@ class SandboxHandle:
         result: list[dict[str, Any]] = self._call("GET", "/offers")["offers"]
         return result
 
+    def purchase(self, offer_id: str, quantity: int = 1) -> dict[str, Any]:
+        """Act as buyers taking ``quantity`` units of an ACTIVE offer: its stock falls, and
+        the last unit sold ends it (``endedBy`` EMPTY_STOCK). Returns the offer's ``id``,
+        ``stock`` (``available``, ``sold``) and ``publication`` (``status``, ``endedBy``)."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/offers/{offer_id}/purchase", json={"quantity": quantity}
+        )
+        return result
+
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         """Logged API and OAuth calls with ``seq`` greater than ``since``, oldest first."""
         result: list[dict[str, Any]] = self._call("GET", "/requests", params={"since": since})[
