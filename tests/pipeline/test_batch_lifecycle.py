@@ -56,3 +56,46 @@ def test_a_report_404_after_the_put_is_polled_again_not_handed_over(world: World
     assert [c["status"] for c in calls if c["method"] == "PUT"] == [201]  # sent once
     assert sum(1 for c in calls if c["method"] == "GET" and c["status"] == 404) == 3
     assert {world.offers()[sku]["stock"]["available"] for sku in skus} == {8}
+
+
+def _offer_id(world: World, sku: str) -> str:
+    record = world.store.get_offer("default", sku)
+    assert record is not None and record.offer_id is not None
+    return record.offer_id
+
+
+def test_an_offer_sold_out_at_allegro_comes_back_when_restocked(world: World) -> None:
+    sold_out, other = world.create_offers(2, stock=2)
+    ended = world.sandbox.purchase(_offer_id(world, sold_out), 2)  # buyers take every unit
+    assert ended["publication"] == {"status": "ENDED", "endedBy": "EMPTY_STOCK"}
+    batcher = world.batcher()
+    events = {sku: world.stage(batcher, stock_changed(sku, 2, 10)) for sku in (sold_out, other)}
+    world.drive(batcher, sandbox_step_s=0.5)
+
+    offers = world.offers()
+    assert offers[sold_out]["publication"]["status"] == "ACTIVE"
+    assert offers[sold_out]["stock"]["available"] == 10
+    statuses = world.statuses()
+    (status,) = statuses[events[sold_out]]
+    assert (status["status"], status["publication_status"]) == ("UPDATED", "ACTIVE")
+    assert [s["status"] for s in statuses[events[other]]] == ["UPDATED"]
+    record = world.store.get_offer("default", sold_out)
+    assert record is not None and record.publication_status == "ACTIVE"
+    assert world.handovers == []
+    # The extra reads: one status read after the quantity command, one after the ACTIVATE.
+    searches = [
+        r for r in world.sandbox.requests() if (r["method"], r["path"]) == ("GET", "/sale/offers")
+    ]
+    assert len(searches) == 2
+
+
+def test_stock_0_of_an_offer_sold_out_at_allegro_ends_ended(world: World) -> None:
+    (sku,) = world.create_offers(1, stock=1)
+    world.sandbox.purchase(_offer_id(world, sku))
+    batcher = world.batcher()
+    event = world.stage(batcher, stock_changed(sku, 2, 0))
+    world.drive(batcher, sandbox_step_s=0.5)
+    (status,) = world.statuses()[event]
+    assert (status["status"], status["publication_status"]) == ("ENDED", "ENDED")
+    assert world.offers()[sku]["publication"]["status"] == "ENDED"
+    assert world.handovers == []

@@ -7,16 +7,20 @@ afterwards in its own thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol, TypeVar
 
-from workers.allegro.models import CommandTask, GeneralReport
+import structlog
+
+from workers.allegro.errors import PermanentError
+from workers.allegro.models import CommandTask, GeneralReport, OfferListing
 from workers.allegro.results import CommandKind, CommandResult
 
 from .model import CommandType, JournalEntry, JournalState
+from .plan import ACTIVATE, END, LIVE
 
 __all__ = [
     "CommandClient",
@@ -24,10 +28,13 @@ __all__ = [
     "Started",
     "answered",
     "probes",
+    "publication_check",
     "put",
     "read",
     "still_busy",
 ]
+
+log = structlog.get_logger(__name__)
 
 KINDS = {
     CommandType.QUANTITY: CommandKind.QUANTITY,
@@ -69,14 +76,21 @@ class CommandClient(Protocol):
         self, kind: CommandKind | str, command_id: str, *, page_size: int = 500
     ) -> list[CommandTask]: ...
 
+    def find_offers_by_id(
+        self, offer_ids: Iterable[str], *, statuses: Sequence[str] = ()
+    ) -> list[OfferListing]: ...
+
 
 class Poll(NamedTuple):
     """What a poll read: the report, and its results by offer id once it is complete
-    (None while Allegro is processing the command)."""
+    (None while Allegro is processing the command); once complete, the publication
+    status Allegro listed afterwards for the offers :func:`publication_check` names
+    (those listed, by offer id)."""
 
     report: GeneralReport
     tasks: dict[str, CommandTask] | None
     tasks_read: bool  # False: every task succeeded by the report's counts (not read)
+    seen: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -165,11 +179,63 @@ def read(client: CommandClient, entry: JournalEntry) -> Poll:
     kind, cid = KINDS[entry.type], entry.command_id
     report = client.get_command_report(kind, cid)
     if not report.completed:
-        return Poll(report, None, tasks_read=False)
+        return Poll(report, None, tasks_read=False, seen={})
     if all_succeeded(report, entry):
-        return Poll(report, successes(entry), tasks_read=False)
-    tasks = client.get_all_command_tasks(kind, cid, page_size=1000)
-    return Poll(report, {t.offer_id: t for t in tasks if t.offer_id}, tasks_read=True)
+        tasks, tasks_read = successes(entry), False
+    else:
+        found = client.get_all_command_tasks(kind, cid, page_size=1000)
+        tasks, tasks_read = {t.offer_id: t for t in found if t.offer_id}, True
+    return Poll(report, tasks, tasks_read, seen=publication_seen(client, entry, tasks))
+
+
+def publication_check(
+    entry: JournalEntry, tasks: Mapping[str, CommandTask]
+) -> tuple[list[str], tuple[str, ...]]:
+    """The offers of a finished command whose publication status is read from Allegro,
+    and the status asked for (the others are not listed, which keeps the answer small):
+
+    - quantity: the offers it changed that the registry believed live. Allegro ends an
+      offer itself (its last unit sold: ``EMPTY_STOCK``; or an end we did not ask for),
+      and a quantity command leaves an ENDED offer ENDED (FACTS §11): one found ENDED
+      gets the ACTIVATE a restock gets;
+    - ``END``: the offers whose task did not succeed: one Allegro had ended already is
+      ENDED all the same;
+    - ``ACTIVATE``: the offers it activated: ACTIVE once Allegro lists them so, else
+      still ACTIVATING.
+    """
+    succeeded = {offer_id for offer_id, task in tasks.items() if task.status == "SUCCESS"}
+    if entry.type is CommandType.QUANTITY:
+        ids = [
+            item.offer_id
+            for item in entry.items
+            if item.offer_id in succeeded
+            and item.then != ACTIVATE
+            and (item.publication_status or "").upper() in LIVE
+        ]
+        return [i for i in ids if i], ("ENDED",)
+    if entry.type is CommandType.PUBLICATION and entry.value == END:
+        return [i for i in entry.offer_ids if i not in succeeded], ("ENDED",)
+    if entry.type is CommandType.PUBLICATION and entry.value == ACTIVATE:
+        return [i for i in entry.offer_ids if i in succeeded], ("ACTIVE",)
+    return [], ()
+
+
+def publication_seen(
+    client: CommandClient, entry: JournalEntry, tasks: Mapping[str, CommandTask]
+) -> dict[str, str]:
+    """The statuses :func:`publication_check` asks for, by offer id (one ``GET
+    /sale/offers`` per 100 offers, none when there is nothing to check). A transient
+    failure is raised (the poll is made again); a refusal (e.g. a token without
+    offers:read) is logged and reads as "nothing listed"."""
+    ids, wanted = publication_check(entry, tasks)
+    if not ids:
+        return {}
+    try:
+        listed = client.find_offers_by_id(ids, statuses=wanted)
+    except PermanentError as exc:
+        log.warning("batch.publication_read_refused", command_id=entry.command_id, error=str(exc))
+        return {}
+    return {offer.id: offer.status for offer in listed if offer.id and offer.status}
 
 
 def all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:

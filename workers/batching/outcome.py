@@ -16,6 +16,7 @@ failed otherwise is handed to the PATCH path, whose status then stands for it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,8 +29,16 @@ from workers.allegro.models import CommandTask
 from workers.status import status_for
 from workers.store import OfferRecord, Store, offer_stamp
 
-from .model import EventRef, Handover, Item, JournalEntry, NewCommand, SettleOutcome
-from .plan import ACTIVATE, FailureAction, failure_action, follow_up, registry_after
+from .model import (
+    CommandType,
+    EventRef,
+    Handover,
+    Item,
+    JournalEntry,
+    NewCommand,
+    SettleOutcome,
+)
+from .plan import ACTIVATE, END, FailureAction, failure_action, follow_up, registry_after
 from .plan import success_status as _success_status
 from .reporting import OnTaskFailed, Reporter, status_errors
 
@@ -50,6 +59,21 @@ def _publication(value: str | None) -> str | None:
 
 def _succeeded(task: CommandTask | None) -> bool:
     return task is not None and task.status == "SUCCESS"
+
+
+def _done(
+    entry: JournalEntry, item: Item, tasks: Mapping[str, CommandTask], seen: Mapping[str, str]
+) -> bool:
+    """Whether the command did what it was to do for ``item``: its task succeeded, or it
+    was an END for an offer Allegro lists ENDED (ended already, e.g. sold out)."""
+    offer_id = item.offer_id or ""
+    if _succeeded(tasks.get(offer_id)):
+        return True
+    return (
+        entry.type is CommandType.PUBLICATION
+        and entry.value == END
+        and (seen.get(offer_id) == "ENDED")
+    )
 
 
 @dataclass
@@ -231,13 +255,26 @@ class Outcomes:
             else:
                 self.hand_over(entry.account, item, "needs the PATCH path")
 
-    def prepare(self, entry: JournalEntry, tasks: Mapping[str, CommandTask]) -> Settlement:
+    def prepare(
+        self,
+        entry: JournalEntry,
+        tasks: Mapping[str, CommandTask],
+        seen: Mapping[str, str] | None = None,
+    ) -> Settlement:
         """What :meth:`finish` writes for a command Allegro has finished (``tasks`` by
-        offer id), worked out without writing: the batcher calls it before it takes the
-        store's writer lock. The registry entries it reads do not change meanwhile (the
-        batcher holds the SKUs' publishing leases while their change is in flight), and
-        :meth:`finish` checks their stamps before writing."""
-        done = [i for i in entry.items if _succeeded(tasks.get(i.offer_id or ""))]
+        offer id; ``seen``: the publication statuses Allegro listed afterwards for the
+        offers the batcher checked, see :func:`._calls.publication_check`), worked out
+        without writing: the batcher calls it before it takes the store's writer lock.
+        The registry entries it reads do not change meanwhile (the batcher holds the
+        SKUs' publishing leases while their change is in flight), and :meth:`finish`
+        checks their stamps before writing.
+
+        An offer Allegro lists ENDED after a quantity command succeeded for it (it ended
+        it itself: sold out, ``EMPTY_STOCK``) is restocked as one the registry knew
+        ENDED: its ACTIVATE follows, its status waits for it. An END whose task failed
+        for an offer Allegro lists ENDED counts as done."""
+        seen = seen or {}
+        done = [i for i in entry.items if _done(entry, i, tasks, seen)]
         records = self._records(entry.account, [item.sku for item in done])
         settlement = Settlement(
             succeeded=len(done),
@@ -247,16 +284,22 @@ class Outcomes:
         try:
             for item in entry.items:
                 task = tasks.get(item.offer_id or "")
-                if not _succeeded(task):
+                if not _done(entry, item, tasks, seen):
                     settlement.failed.append((item, task))
                     continue
+                allegro = seen.get(item.offer_id or "")
+                if item.then is None and entry.type is CommandType.QUANTITY and allegro == "ENDED":
+                    log.info("batch.ended_at_allegro", sku=item.sku, offer_id=item.offer_id)
+                    item = dataclasses.replace(item, then=ACTIVATE, publication_status="ENDED")
                 record = records.get(item.sku)
                 if record is not None and record.offer_id == item.offer_id:
-                    settlement.updates.append(registry_after(record, entry.type, entry.value, item))
+                    settlement.updates.append(
+                        registry_after(record, entry.type, entry.value, item, allegro)
+                    )
                 if item.then == ACTIVATE:
                     settlement.restocked.append(item)  # its status waits for the ACTIVATE
                     continue
-                status, publication = _success_status(entry.type, entry.value, item)
+                status, publication = _success_status(entry.type, entry.value, item, allegro)
                 self.report_item(
                     entry.account,
                     item,
@@ -273,12 +316,15 @@ class Outcomes:
         entry: JournalEntry,
         tasks: Mapping[str, CommandTask],
         settlement: Settlement | None = None,
+        *,
+        seen: Mapping[str, str] | None = None,
     ) -> NewCommand | None:
-        """The outcome of a command Allegro has finished; ``tasks`` by offer id;
-        ``settlement``: what :meth:`prepare` gave for it (else prepared here). Returns the
-        ``ACTIVATE`` command to send next for restocked offers (no id yet), or None."""
+        """The outcome of a command Allegro has finished; ``tasks`` by offer id, ``seen``
+        as for :meth:`prepare`; ``settlement``: what :meth:`prepare` gave for it (else
+        prepared here). Returns the ``ACTIVATE`` command to send next for restocked
+        offers (no id yet), or None."""
         if settlement is None or self._moved(entry.account, settlement):
-            settlement = self.prepare(entry, tasks)  # under the writer lock now
+            settlement = self.prepare(entry, tasks, seen)  # under the writer lock now
         with self._statuses_together():
             for item, task in settlement.failed:
                 self._failed(entry, item, task)

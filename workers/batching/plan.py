@@ -56,6 +56,7 @@ from .model import (
 __all__ = [
     "ACTIVATE",
     "END",
+    "LIVE",
     "FailureAction",
     "coalesce",
     "current_in_state",
@@ -70,7 +71,8 @@ __all__ = [
 
 END: Final = "END"
 ACTIVATE: Final = "ACTIVATE"
-_LIVE: Final = frozenset({"ACTIVE", "ACTIVATING"})
+#: The publication statuses of an offer that is (or is about to be) for sale.
+LIVE: Final = frozenset({"ACTIVE", "ACTIVATING"})
 _PUBLICATION_STATUSES: Final = frozenset(s.value for s in PublicationStatus)
 #: Error codes of a failed task that a PATCH of the same value would meet again: the change
 #: is reported REJECTED with Allegro's error instead of being retried alone.
@@ -177,7 +179,7 @@ def _decide_stock(item: Item, record: OfferRecord) -> tuple[_Key, Item]:
     wanted_unit = item.value.get("unit")
     if unit is not None and wanted_unit is not None and wanted_unit != unit:
         return _settle(item, SettleOutcome.HANDOVER)  # the quantity command keeps the unit
-    if status in _LIVE:
+    if status in LIVE:
         if available == 0:
             return (CommandType.PUBLICATION, END, None), item
         if available == count:
@@ -326,24 +328,47 @@ def follow_up(items: Sequence[Item], *, parent: str) -> NewCommand | None:
 # --- outcomes ---------------------------------------------------------------------------------
 
 
-def success_status(ctype: CommandType, value: Any, item: Item) -> tuple[Status, str | None]:
-    """The status of an item whose task succeeded, and the offer's publication status."""
+def _publication_after(ctype: CommandType, value: Any, seen: str | None) -> str | None:
+    """The offer's publication status once a task of ``ctype``/``value`` succeeded, when
+    the command decides it: ENDED after END; after ACTIVATE, ACTIVE only when Allegro
+    listed the offer ACTIVE afterwards (``seen``), else ACTIVATING: the task's success
+    says the activation was taken, and it runs on, with a full validation, and may still
+    fail (FACTS §11: ACTIVATING is "scheduled or being activated"; endedBy ERROR). After
+    a quantity command, ENDED when Allegro listed the offer so (it ended it itself, and
+    the command leaves an ENDED offer ENDED). None: the registry's status stands."""
     if ctype is CommandType.PUBLICATION:
         if value == END:
-            return Status.ENDED, "ENDED"
-        return Status.UPDATED, "ACTIVE"
+            return "ENDED"
+        return "ACTIVE" if seen == "ACTIVE" else "ACTIVATING"
+    if ctype is CommandType.QUANTITY and seen == "ENDED":
+        return "ENDED"
+    return None
+
+
+def success_status(
+    ctype: CommandType, value: Any, item: Item, seen: str | None = None
+) -> tuple[Status, str | None]:
+    """The status of an item whose task succeeded, and the offer's publication status
+    (``seen``: the status Allegro listed for the offer after the command, if read)."""
+    if ctype is CommandType.PUBLICATION and value == END:
+        return Status.ENDED, "ENDED"
+    after = _publication_after(ctype, value, seen)
+    if after is not None:
+        return Status.UPDATED, after
     known = item.publication_status if item.publication_status in _PUBLICATION_STATUSES else None
     return Status.UPDATED, known
 
 
-def registry_after(record: OfferRecord, ctype: CommandType, value: Any, item: Item) -> OfferRecord:
+def registry_after(
+    record: OfferRecord, ctype: CommandType, value: Any, item: Item, seen: str | None = None
+) -> OfferRecord:
     """The registry entry once ``item``'s task succeeded: the published body's stock or
-    price set to the value sent (with its fingerprint), the publication status after
-    END/ACTIVATE, and the published version raised to the change's version."""
+    price set to the value sent (with its fingerprint), the publication status the
+    command leaves (see :func:`success_status`; ``seen`` as there), and the published
+    version raised to the change's version."""
     # A shallow copy: only ``stock`` and ``sellingMode`` change, and they are replaced by
     # new objects below, so ``record`` is left as it was.
     body = dict(record.published_body) if record.published_body is not None else None
-    status = record.publication_status
     if body is not None and item.kind is ChangeKind.STOCK:
         stock = dict(body.get("stock") or {}) if isinstance(body.get("stock"), dict) else {}
         stock["available"] = int(item.value.get("available", 0))
@@ -357,8 +382,7 @@ def registry_after(record: OfferRecord, ctype: CommandType, value: Any, item: It
         amount = key[0] if key is not None else item.value["amount"]
         selling["price"] = {"amount": amount, "currency": item.value["currency"]}
         body["sellingMode"] = selling
-    if ctype is CommandType.PUBLICATION:
-        status = "ENDED" if value == END else "ACTIVE"
+    status = _publication_after(ctype, value, seen) or record.publication_status
     return dataclasses.replace(
         record,
         publication_status=status,

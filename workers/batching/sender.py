@@ -268,9 +268,9 @@ class JournalWorker:
             if cid in skipped or cid not in polls or entry.type is CommandType.SETTLE:
                 continue
             try:
-                _, tasks, _ = polls[cid]()
+                _, tasks, _, seen = polls[cid]()
                 if tasks is not None:
-                    found[cid] = self.outcomes.prepare(entry, tasks)
+                    found[cid] = self.outcomes.prepare(entry, tasks, seen)
             except Exception:  # noqa: S112 - the same call fails again where it is handled
                 continue
         return found
@@ -372,7 +372,7 @@ class JournalWorker:
         cid = entry.command_id
         tick.polled += 1
         try:
-            report, tasks, tasks_read = poll()
+            report, tasks, tasks_read, seen = poll()
         except NotFound:
             self._unseen(entry, now)
             return None
@@ -394,7 +394,7 @@ class JournalWorker:
         if not tasks_read:
             log.debug("batch.tasks_not_read", command_id=cid, offers=len(tasks))
         with self._bookkeeping():  # one commit for all of it; statuses published after
-            return self._finish(entry, tasks, now, tick)
+            return self._finish(entry, tasks, seen, now, tick)
 
     def _unseen(self, entry: JournalEntry, now: float) -> None:
         """A poll of a SENT command met 404 (its report or tasks). Its PUT was answered
@@ -418,14 +418,20 @@ class JournalWorker:
         )
 
     def _finish(
-        self, entry: JournalEntry, by_offer: Mapping[str, CommandTask], now: float, tick: Tick
+        self,
+        entry: JournalEntry,
+        by_offer: Mapping[str, CommandTask],
+        seen: Mapping[str, str],
+        now: float,
+        tick: Tick,
     ) -> JournalEntry | None:
-        """Settle a command Allegro has finished (``by_offer``: its results by offer id):
+        """Settle a command Allegro has finished (``by_offer``: its results by offer id;
+        ``seen``: the publication statuses Allegro listed for its offers afterwards):
         every item's outcome, the entry DONE, the follow-up (a restock's ACTIVATE) written.
         Only the store and the journal, no call: returns the follow-up entry, NEW, for
         the caller to send."""
         settlement = self._settlements.pop(entry.command_id, None)
-        follow = self.outcomes.finish(entry, by_offer, settlement)
+        follow = self.outcomes.finish(entry, by_offer, settlement, seen=seen)
         written = self._complete(entry, now, follow, tick)
         if written is None:
             return None

@@ -22,6 +22,7 @@ from workers.allegro import (
     ErrorItem,
     GeneralReport,
     NotConnected,
+    OfferListing,
     RateLimited,
     ServerError,
     ValidationFailed,
@@ -48,6 +49,8 @@ class FakeAllegro:
         self.complete = True
         self.fail: dict[str, list[dict[str, Any]]] = {}  # offer id -> Allegro's errors
         self.missing: set[str] = set()  # offers left out of the task report
+        self.listed: dict[str, str] = {}  # offer id -> publication status GET /sale/offers shows
+        self.searches: list[tuple[list[str], tuple[str, ...]]] = []
 
     def _put(self, kind: CommandKind, ids: Iterable[str], value: Any, cid: str | None) -> Any:
         assert cid is not None
@@ -117,6 +120,17 @@ class FakeAllegro:
             )
             for oid in ids
             if oid not in self.missing
+        ]
+
+    def find_offers_by_id(
+        self, offer_ids: Iterable[str], *, statuses: Sequence[str] = ()
+    ) -> list[OfferListing]:
+        ids = list(offer_ids)
+        self.searches.append((ids, tuple(statuses)))
+        return [
+            OfferListing.model_validate({"id": i, "publication": {"status": self.listed[i]}})
+            for i in ids
+            if i in self.listed and (not statuses or self.listed[i] in statuses)
         ]
 
     def puts(self) -> list[tuple[CommandKind, list[str], Any]]:
@@ -364,8 +378,8 @@ def test_a_settlement_whose_registry_entry_was_saved_before_the_lock_is_worked_o
     prepare = batcher.outcomes.prepare
     saved: list[str] = []
 
-    def then_saved_by_someone(entry: Any, tasks: Any) -> Any:
-        settlement = prepare(entry, tasks)
+    def then_saved_by_someone(entry: Any, tasks: Any, seen: Any = None) -> Any:
+        settlement = prepare(entry, tasks, seen)
         if not saved:
             saved.append(entry.command_id)
             rename_meanwhile(rig, "A")

@@ -345,8 +345,15 @@ def test_registry_after_stock_price_end_and_activate() -> None:
     ended = registry_after(record, CommandType.PUBLICATION, END, _item(value={"available": 0}))
     assert ended.publication_status == "ENDED"
     assert ended.published_body is not None and ended.published_body["stock"]["available"] == 0
-    active = registry_after(ended, CommandType.PUBLICATION, ACTIVATE, _item())
+    # An ACTIVATE task's success: ACTIVATING (the activation runs on, FACTS §11), ACTIVE
+    # once Allegro lists the offer so.
+    activating = registry_after(ended, CommandType.PUBLICATION, ACTIVATE, _item())
+    assert activating.publication_status == "ACTIVATING"
+    active = registry_after(ended, CommandType.PUBLICATION, ACTIVATE, _item(), "ACTIVE")
     assert active.publication_status == "ACTIVE"
+    # A quantity command on an offer Allegro lists ENDED leaves it ENDED.
+    sold_out = registry_after(record, CommandType.QUANTITY, 4, _item(), "ENDED")
+    assert sold_out.publication_status == "ENDED"
     price = _item(kind=ChangeKind.PRICE, value={"amount": "12.5", "currency": "PLN"})
     priced = registry_after(record, CommandType.PRICE, price.value, price)
     assert priced.published_body is not None
@@ -365,6 +372,10 @@ def test_registry_after_stock_price_end_and_activate() -> None:
 def test_success_status() -> None:
     assert success_status(CommandType.PUBLICATION, END, _item()) == (Status.ENDED, "ENDED")
     assert success_status(CommandType.PUBLICATION, ACTIVATE, _item()) == (
+        Status.UPDATED,
+        "ACTIVATING",
+    )
+    assert success_status(CommandType.PUBLICATION, ACTIVATE, _item(), "ACTIVE") == (
         Status.UPDATED,
         "ACTIVE",
     )

@@ -192,7 +192,9 @@ def test_a_restock_counted_a_success_activates_at_once_without_reading_tasks(rig
     assert [m for m, _ in allegro.calls] == ["PUT", "GET", "PUT", "GET"]
     assert rig.reporter.of(event) is Status.UPDATED
     record = rig.store.get_offer("default", "A")
-    assert record is not None and record.publication_status == "ACTIVE"
+    # Allegro does not list it ACTIVE yet: the activation was taken, it runs on.
+    assert record is not None and record.publication_status == "ACTIVATING"
+    assert allegro.searches == [(["o-A"], ("ACTIVE",))]
 
 
 # --- the first poll ----------------------------------------------------------------------------
@@ -459,7 +461,7 @@ def test_finish_settles_the_items_and_returns_the_follow_up_unsent(rig: Rig) -> 
     tick = Tick()
     leased = rig.repo.lease_due("default", owner="test-batcher", lease_s=15, now=rig.now + 1)
     assert [e.command_id for e in leased] == [entry.command_id]
-    follow = batcher.journal._finish(leased[0], {"o-A": task}, rig.now, tick)
+    follow = batcher.journal._finish(leased[0], {"o-A": task}, {}, rig.now, tick)
     assert follow is not None and follow.state is JournalState.NEW
     assert (follow.type, follow.value, follow.parent) == (
         CommandType.PUBLICATION,
