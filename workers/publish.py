@@ -21,7 +21,16 @@ So "not found" after an uncertain POST proves nothing, and:
    instead of POSTing again; not found after the grace → Allegro really created nothing:
    POST again;
 4. a POST that Allegro certainly refused or that was never sent (400/401/403/404/406/422,
-   429, connection refused) clears the intent at once, so a corrected event does not wait.
+   429, connection refused) clears the intent at once, so a corrected event does not wait;
+5. a 202 puts the offer in the registry at once, with its operation, before the operation
+   is polled; a later run polls that operation and never POSTs (``workers.publish_create``).
+
+**Allegro's answer decides the status** (``workers.publish_outcome``): an offer meant to be
+for sale that comes back INACTIVE or ENDED is activated in the same run when nothing stands
+in the way (Allegro ended it itself, or a failed creation left a draft), and is otherwise
+REJECTED with Allegro's errors. **An offer Allegro no longer knows** (404: archived 60 days
+after it ended, or a deleted draft) is forgotten; the product gets a new offer, a deleted
+one ends there.
 """
 
 from __future__ import annotations
@@ -34,35 +43,35 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from schemas.status import PublicationStatus, Status, StatusMessage
-from workers._step import StepBase
+from schemas.status import Status
 from workers.allegro import (
     AllegroClient,
     AllegroError,
-    BadRequest,
-    Forbidden,
-    InvalidRequest,
-    NotAcceptable,
     NotFound,
-    OfferResult,
     OperationFailed,
-    TransientError,
-    Unauthorized,
     ValidationFailed,
 )
 from workers.broker import Payload, is_superseded
 from workers.domain.model import ProductState
 from workers.domain.offer import stock_price_overlay
-from workers.domain.plan import PublishAction, PublishPlan, fingerprint, plan_publish
+from workers.domain.plan import (
+    ACTIVATE_PATCH,
+    ENDED_PATCH,
+    PublishAction,
+    PublishPlan,
+    needs_activation,
+    plan_publish,
+)
 from workers.middleware import Deferred
-from workers.status import allegro_errors
+from workers.publish_create import CreationMixin, nothing_created
+from workers.publish_outcome import Run
 from workers.store import CreateIntent, OfferRecord, Store
 from workers.topology import Step
 
 if TYPE_CHECKING:
     from workers.services import Services
 
-__all__ = ["CREATE_RECHECK_MS", "LEASE_WAIT_MS", "PublishStep"]
+__all__ = ["CREATE_RECHECK_MS", "LEASE_WAIT_MS", "PublishStep", "nothing_created"]
 
 log = structlog.get_logger(__name__)
 
@@ -70,41 +79,14 @@ log = structlog.get_logger(__name__)
 LEASE_WAIT_MS = (200, 1_000)
 #: While an intent is within its grace, look for the offer again after this long, ms.
 CREATE_RECHECK_MS = 5_000
-#: The POST's own refusals: Allegro answered and created nothing.
-_REFUSALS: tuple[type[AllegroError], ...] = (
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    NotAcceptable,
-    ValidationFailed,
-)
 _OFFERS_PATH = "/sale/product-offers"
-
-
-def _publication_status(value: str | None) -> str | None:
-    """Allegro's publication status when it is one the status message knows."""
-    return value if value in {s.value for s in PublicationStatus} else None
-
-
-def nothing_created(exc: AllegroError) -> bool:
-    """Whether a failed ``create_offer`` certainly left no offer on Allegro: the POST itself
-    was refused or never sent. A failure after Allegro took the POST (polling its
-    operation, reading the offer) or one that may have been applied is not."""
-    if isinstance(exc, InvalidRequest):
-        return True  # refused locally, before anything was sent
-    if (exc.method, exc.path) != ("POST", _OFFERS_PATH):
-        return False
-    if isinstance(exc, TransientError):
-        return not exc.maybe_applied
-    return isinstance(exc, _REFUSALS) and not getattr(exc, "offer_id", None)
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class PublishStep(StepBase):
+class PublishStep(CreationMixin):
     """The publish actor's function (:meth:`publish`) and its parts.
 
     ``clock`` returns the time the age of a creation intent is measured against (the
@@ -144,21 +126,65 @@ class PublishStep(StepBase):
         state = self.pending_state(payload)
         if state is None:
             return
-        store = self.services.store
         client = self.services.client(payload.account)
-        record = store.get_offer(payload.account, payload.sku)
-        if record is None:
-            record = self.find_unrecorded(client, payload)
+        deleted = state.deleted or payload.mode == "delete"
+        run = Run(self.services.store.get_offer(payload.account, payload.sku))
+        try:
+            plan = self.run_calls(client, payload, state, run, deleted=deleted)
+        except (ValidationFailed, OperationFailed) as exc:
+            with self._outcome(lease):
+                self.rejected_by_allegro(payload, run, exc)
+            return
+        if plan is None:
+            return  # handed on to the content path
+        saved, message = self.prepare_outcome(payload, state, plan, run, deleted=deleted)
+        with self._outcome(lease):
+            self.save_outcome(saved, message)
+
+    def run_calls(
+        self,
+        client: AllegroClient,
+        payload: Payload,
+        state: ProductState,
+        run: Run,
+        *,
+        deleted: bool,
+    ) -> PublishPlan | None:
+        """Find the offer, plan, make the planned calls (``run`` keeps the offer and the
+        last answer); the plan, or None when the message was handed to the content path."""
+        if run.record is not None and run.record.operation_url:
+            # The body this run wants, to tell whether the finished creation gave it.
+            wanted = None if deleted else self.desired(payload, state, None, deleted=False)
+            resumed = self.resume_creation(client, payload, run, wanted)
+            if resumed is not None:
+                return resumed
+        if run.record is None:
+            run.record = self.find_unrecorded(client, payload)
+        plan = self.plan(payload, state, run, deleted=deleted)
+        if plan is None:
+            return None
+        try:
+            self.execute(client, payload, plan, run, deleted=deleted)
+        except NotFound as exc:
+            if run.record is None or not _about_offer(exc, run.record.offer_id):
+                raise
+            return self.offer_gone(client, payload, state, run, deleted=deleted)
+        return plan
+
+    def plan(
+        self, payload: Payload, state: ProductState, run: Run, *, deleted: bool
+    ) -> PublishPlan | None:
+        """What to send for ``run.record`` (None: handed on to the content path)."""
+        record = run.record
         # No body of ours on the offer yet: found by external.id (a crash or a lost answer
         # after Allegro created it) or left by a failed operation. Succeeding now is the
         # SKU's first publication, even though it takes a PATCH.
-        first = record is None or record.published_body is None
-        deleted = state.deleted or payload.mode == "delete"
+        run.first = record is None or record.published_body is None
         desired = self.desired(payload, state, record, deleted=deleted)
         if desired is None:
             # A stock/price change of an offer whose content we never sent: do it in full.
             self.forward(Step.CATEGORIZE, payload.replace(mode="content"))
-            return
+            return None
         published = record.published_body if record is not None else None
         if record is not None and published is None and record.publication_status is None:
             published = {}  # an offer we know only by id: patch it whole, never POST
@@ -174,15 +200,7 @@ class PublishStep(StepBase):
             reason=plan.reason,
             offer_id=record.offer_id if record is not None else None,
         )
-        try:
-            result = self.execute(client, payload, plan, record)
-        except (ValidationFailed, OperationFailed) as exc:
-            with self._outcome(lease):
-                self.rejected_by_allegro(payload, record, exc)
-            return
-        saved, message = self.prepare_outcome(payload, state, plan, record, result, first=first)
-        with self._outcome(lease):
-            self.save_outcome(saved, message)
+        return plan
 
     @contextmanager
     def _outcome(self, lease: _Lease | None) -> Iterator[None]:
@@ -211,12 +229,15 @@ class PublishStep(StepBase):
 
     # --- finding the offer ----------------------------------------------------------------
 
-    def find_unrecorded(self, client: AllegroClient, payload: Payload) -> OfferRecord | None:
+    def find_unrecorded(
+        self, client: AllegroClient, payload: Payload, *, exclude: str | None = None
+    ) -> OfferRecord | None:
         """The SKU's offer when the registry has none: adopted from Allegro's search, or
         None when there is none to find. Raises :class:`Deferred` while an earlier POST
-        may have created one that the search does not list yet (see the module doc)."""
+        may have created one that the search does not list yet (see the module doc).
+        ``exclude``: an offer id never to adopt (one Allegro answered 404 for)."""
         intent = self.services.store.create_intent(payload.account, payload.sku)
-        record = self.adopt(client, payload)
+        record = self.adopt(client, payload, exclude=exclude)
         if record is not None or intent is None:
             return record
         age_s = (self.clock() - intent.attempted_at).total_seconds()
@@ -254,10 +275,14 @@ class PublishStep(StepBase):
             delay_ms=delay_ms,
         )
 
-    def adopt(self, client: AllegroClient, payload: Payload) -> OfferRecord | None:
+    def adopt(
+        self, client: AllegroClient, payload: Payload, *, exclude: str | None = None
+    ) -> OfferRecord | None:
         """The SKU's offer found on Allegro by ``external.id`` (saved in the registry), or
         None. Prefers an offer that is not ended; Allegro lists the newest first."""
-        found = [o for o in client.find_offers_by_external_id([payload.sku]) if o.id]
+        found = [
+            o for o in client.find_offers_by_external_id([payload.sku]) if o.id and o.id != exclude
+        ]
         if not found:
             return None
         offer = next((o for o in found if o.status != "ENDED"), found[0])
@@ -300,104 +325,72 @@ class PublishStep(StepBase):
         client: AllegroClient,
         payload: Payload,
         plan: PublishPlan,
-        record: OfferRecord | None,
-    ) -> OfferResult | None:
-        """The planned Allegro calls; the last call's result (None when no call)."""
+        run: Run,
+        *,
+        deleted: bool,
+    ) -> None:
+        """The planned Allegro calls (``run.result``: the last answer, None when no call);
+        then the activation the answer shows to be missing (:func:`needs_activation`)."""
         if plan.action is PublishAction.CREATE:
             if plan.body is None:
                 raise ValueError("a CREATE plan without a body")
-            return self.create(client, payload, plan.body)
-        result = None
-        for patch in plan.patches:
-            if record is None:
-                raise ValueError(f"plan {plan.action} needs an offer in the registry")
-            result = client.update_offer(record.offer_id, patch)
-        return result
+            run.result = self.create(client, payload, plan.body, run)
+        else:
+            for patch in plan.patches:
+                if run.record is None:
+                    raise ValueError(f"plan {plan.action} needs an offer in the registry")
+                run.sent_end = run.sent_end or patch == ENDED_PATCH or _ends(patch)
+                run.result = client.update_offer(run.record.offer_id, patch)
+        result = run.result
+        if result is None or result.offer_id is None:
+            return
+        offer = result.offer
+        refused = bool(offer.validation_errors)
+        if not needs_activation(plan, offer.status, deleted=deleted, refused=refused):
+            return
+        # Allegro ended the offer itself (EMPTY_STOCK, EXPIRATION, ADMIN) or left a draft
+        # while the registry said otherwise: stock > 0 alone does not bring it back (§11).
+        log.warning("offer.not_live", offer_id=result.offer_id, publication_status=offer.status)
+        if run.record is None or run.record.offer_id != result.offer_id:
+            run.record = self._known(payload, result)
+        run.result = client.update_offer(result.offer_id, ACTIVATE_PATCH)
 
-    def create(self, client: AllegroClient, payload: Payload, body: dict[str, Any]) -> OfferResult:
-        """``POST /sale/product-offers``, its intent committed first (see the module doc)."""
-        store = self.services.store
-        intent = store.record_create_intent(payload.account, payload.sku)
-        log.info("offer.creating", attempts=intent.attempts)
-        try:
-            return client.create_offer(body, resend_if_unsure=False)
-        except AllegroError as exc:
-            if nothing_created(exc):
-                store.clear_create_intent(payload.account, payload.sku)
-            raise
-
-    # --- outcome ----------------------------------------------------------------------------
-
-    def prepare_outcome(
+    def offer_gone(
         self,
+        client: AllegroClient,
         payload: Payload,
         state: ProductState,
-        plan: PublishPlan,
-        record: OfferRecord | None,
-        result: OfferResult | None,
+        run: Run,
         *,
-        first: bool,
-    ) -> tuple[OfferRecord | None, StatusMessage]:
-        """What the outcome writes: the registry entry to save (what Allegro has now; None:
-        nothing to save) and the status to report. Worked out before the store's writer
-        lock is taken: the fingerprint and the status message are the costly part."""
-        offer_id = record.offer_id if record is not None else None
-        publication = record.publication_status if record is not None else None
-        trace_id = None
-        if result is not None:
-            offer_id = result.offer_id or offer_id
-            publication = result.offer.status or publication
-            trace_id = result.trace_id
-        saved = None
-        if offer_id is not None and plan.expected is not None and result is not None:
-            version = state.version if payload.mode == "content" else payload.version
-            if record is not None and record.published_version is not None:
-                version = max(version, record.published_version)
-            saved = OfferRecord(
-                account=payload.account,
-                sku=payload.sku,
-                offer_id=offer_id,
-                publication_status=publication,
-                fingerprint=fingerprint(plan.expected),
-                published_version=version,
-                published_body=plan.expected,
+        deleted: bool,
+    ) -> PublishPlan | None:
+        """Allegro answered 404 for the registry's offer: archived 60 days after it ended,
+        or a draft Allegro deleted (FACTS.md §11). The entry is forgotten; a deleted product
+        ends there (ENDED), a product with content gets a new offer, created from its
+        current desired state (a stock/price change goes through the content path)."""
+        gone = run.record
+        assert gone is not None
+        self.forget(payload, gone)
+        run.result = None
+        if deleted:
+            return PublishPlan(
+                PublishAction.NOOP_ENDED, Status.ENDED, None, "deleted; the offer is gone"
             )
-        status = plan.status_if_done
-        if first and status in (Status.UPDATED, Status.UNCHANGED) and result is not None:
-            status = Status.PUBLISHED
-        message = self.status(
-            payload,
-            status,
-            offer_id=offer_id,
-            publication_status=_publication_status(publication),
-            trace_id=trace_id,
-        )
-        return saved, message
+        run.record = self.find_unrecorded(client, payload, exclude=gone.offer_id)
+        plan = self.plan(payload, state, run, deleted=False)
+        if plan is not None:
+            self.execute(client, payload, plan, run, deleted=False)
+        return plan
 
-    def save_outcome(self, saved: OfferRecord | None, message: StatusMessage) -> None:
-        """Save the registry entry, then report the status (:meth:`prepare_outcome` gave
-        both)."""
-        if saved is not None:
-            self.services.store.save_offer(saved)
-        self.services.reporter.report(message)
 
-    def rejected_by_allegro(
-        self, payload: Payload, record: OfferRecord | None, exc: ValidationFailed | OperationFailed
-    ) -> None:
-        """Allegro refused the offer (422, or its async processing failed): REJECTED."""
-        offer_id = getattr(exc, "offer_id", None) or (record.offer_id if record else None)
-        if record is None and offer_id:
-            # The offer exists despite the failure: never create another one.
-            self.services.store.save_offer(
-                OfferRecord(account=payload.account, sku=payload.sku, offer_id=offer_id)
-            )
-        self.report(
-            payload,
-            Status.REJECTED,
-            allegro_errors(exc.errors, fallback=str(exc)),
-            offer_id=offer_id,
-            trace_id=exc.trace_id,
-        )
+def _ends(patch: dict[str, Any]) -> bool:
+    publication = patch.get("publication")
+    return isinstance(publication, dict) and publication.get("status") == "ENDED"
+
+
+def _about_offer(exc: AllegroError, offer_id: str) -> bool:
+    """Whether ``exc`` answered a call on the offer ``offer_id`` itself (its PATCH)."""
+    return (exc.path or "").rstrip("/").endswith(f"{_OFFERS_PATH}/{offer_id}")
 
 
 class _Lease:

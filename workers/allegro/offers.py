@@ -89,13 +89,36 @@ def _check_external_id(value: str) -> None:
         )
 
 
+def _accepted(response: ApiResponse) -> OfferResult:
+    """A 202 of the POST as a pending result: the offer as shown, its operation named."""
+    offer = parse_model(ProductOffer, response.body, response.trace_id)
+    location = response.location or ""
+    match = _OPERATION_PATH.search(location)
+    return OfferResult(
+        offer=offer,
+        status=202,
+        trace_id=response.trace_id,
+        operation=OperationRef(
+            url=location,
+            offer_id=offer.id or (match.group(1) if match else None),
+            operation_id=match.group(2) if match else None,
+            retry_after_s=response.retry_after_s,
+        ),
+        pending=True,
+    )
+
+
 class OffersMixin(ClientBase):
     """Offer endpoints (all with the seller's token)."""
 
     # --- create / update ----------------------------------------------------------------
 
     def create_offer(
-        self, body: Mapping[str, Any] | BaseModel, *, resend_if_unsure: bool = True
+        self,
+        body: Mapping[str, Any] | BaseModel,
+        *,
+        resend_if_unsure: bool = False,
+        wait: bool = True,
     ) -> OfferResult:
         """Create an offer (``POST /sale/product-offers``) and wait for its final state.
 
@@ -106,11 +129,16 @@ class OffersMixin(ClientBase):
         a transient error when the POST may have been applied and the body has no
         ``external.id`` to check that with.
 
-        ``resend_if_unsure=False``: the POST is sent once, re-sent only after failures that
-        certainly did not reach Allegro. After one that may have been applied the offer is
-        looked up by ``external.id`` once; when that finds nothing the failure is raised
-        (``maybe_applied`` true) rather than risking a second offer behind a search that
-        lags.
+        ``wait=False``: a 202 is returned at once (``OfferResult.pending``, the offer's
+        id and ``operation`` set, the offer as the 202 showed it), so that the caller
+        can record the offer before polling it with :meth:`wait_operation`.
+
+        The POST is re-sent only after failures that certainly did not reach Allegro.
+        After one that may have been applied the offer is looked up by ``external.id``
+        once; when that finds nothing the failure is raised (``maybe_applied`` true):
+        Allegro's search may not list a new offer yet, and a second POST would make a
+        second offer. ``resend_if_unsure=True`` sends the POST again instead, for a
+        caller that accepts that risk.
         """
         payload = _as_body(body, patch=False)
         external_id = _external_id(payload)
@@ -119,9 +147,11 @@ class OffersMixin(ClientBase):
         if external_id is not None and not resend_if_unsure:
             outcome = self._post_offer_once(payload, external_id)
         else:
-            outcome = self._post_offer(payload, external_id)
+            outcome = self._post_offer(payload, external_id, resend=resend_if_unsure)
         if isinstance(outcome, OfferResult):
             return outcome
+        if not wait and outcome.status == 202 and outcome.location:
+            return _accepted(outcome)
         return self._offer_result(outcome)
 
     def _post_offer_once(
@@ -140,11 +170,12 @@ class OffersMixin(ClientBase):
             return found
 
     def _post_offer(
-        self, payload: dict[str, Any], external_id: str | None
+        self, payload: dict[str, Any], external_id: str | None, *, resend: bool
     ) -> ApiResponse | OfferResult:
-        # With an external id, ambiguous failures may be retried because each retry
-        # first checks whether the previous attempt created the offer.
-        retry = Retry.SAFE if external_id else Retry.UNSAFE
+        # With an external id (and the caller's consent), ambiguous failures may be
+        # retried because each retry first checks whether the previous attempt created
+        # the offer.
+        retry = Retry.SAFE if external_id and resend else Retry.UNSAFE
         call = CallState()
         ambiguous: TransientError | None = None
         for attempt in self._http.retrying(retry):

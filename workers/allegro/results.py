@@ -21,6 +21,8 @@ class OperationRef:
     polls: int = 0
     #: ``Trace-Id`` of the last poll (the 303)
     trace_id: str | None = None
+    #: ``Retry-After`` of the 202 that named it, s (when to poll first)
+    retry_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class OfferResult:
     :meth:`wait_operation` the final 303). ``offer`` is the offer's final state (after the
     operation finished, when there was one). ``recovered`` is True when a POST's answer was
     lost and the offer was found by ``external.id`` instead of being created twice.
+    ``pending`` is True for the 202 of ``create_offer(wait=False)``: ``offer`` is the
+    state the 202 showed, and ``operation`` is still to be polled.
     """
 
     offer: ProductOffer
@@ -38,10 +42,11 @@ class OfferResult:
     trace_id: str | None
     operation: OperationRef | None = None
     recovered: bool = False
+    pending: bool = False
 
     @property
     def offer_id(self) -> str | None:
-        return self.offer.id
+        return self.offer.id or (self.operation.offer_id if self.operation else None)
 
 
 class CommandKind(StrEnum):

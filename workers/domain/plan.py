@@ -46,7 +46,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -64,7 +65,11 @@ __all__ = [
     "content",
     "fingerprint",
     "merge_patch",
+    "needs_activation",
+    "not_live",
     "plan_publish",
+    "wants_live",
+    "warned_keys",
 ]
 
 #: Top-level fields Allegro fills in itself when absent, or that are read-only: a patch
@@ -343,3 +348,48 @@ def _plan_deleted(old: dict[str, Any], status: str | None) -> PublishPlan:
     return PublishPlan(
         PublishAction.END, Status.ENDED, old, "deleted", patch=copy.deepcopy(ENDED_PATCH)
     )
+
+
+# --- reading Allegro's answer ---------------------------------------------------------------
+
+#: What a plan that leaves the offer for sale may end in (FACTS.md §11).
+_NOT_LIVE: Final = frozenset({"INACTIVE", "ENDED"})
+_LIVE_ACTIONS: Final = frozenset(
+    {PublishAction.CREATE, PublishAction.PATCH, PublishAction.REACTIVATE}
+)
+
+
+def wants_live(plan: PublishPlan, *, deleted: bool) -> bool:
+    """Whether ``plan``'s calls are meant to leave the offer for sale (ACTIVE, or
+    ACTIVATING when scheduled): a creation, change or re-activation with stock above 0 of a
+    product that is not deleted."""
+    return (
+        not deleted
+        and plan.action in _LIVE_ACTIONS
+        and plan.expected is not None
+        and _available(plan.expected) > 0
+    )
+
+
+def not_live(plan: PublishPlan, status: str | None, *, deleted: bool) -> bool:
+    """Whether Allegro's answer (``publication.status``) shows an offer that is not for
+    sale although ``plan`` meant it to be."""
+    return wants_live(plan, deleted=deleted) and (status or "").upper() in _NOT_LIVE
+
+
+def needs_activation(
+    plan: PublishPlan, status: str | None, *, deleted: bool, refused: bool
+) -> bool:
+    """Whether the offer must still be activated (``ACTIVATE_PATCH``) after ``plan``'s
+    calls: Allegro's answer shows it INACTIVE or ENDED (ended by Allegro itself, e.g.
+    ``EMPTY_STOCK``, or a draft left by a failed creation, while the registry believed it
+    live), the plan wanted it for sale and did not activate it already. ``refused``: the
+    answer lists validation errors; activating would only be refused again, so not."""
+    return plan.activate is None and not refused and not_live(plan, status, deleted=deleted)
+
+
+def warned_keys(paths: Iterable[str | None]) -> set[str]:
+    """The top-level fields named by the paths of an answer's top-level ``warnings``
+    (parts Allegro did not save, FACTS.md §8): ``images``, ``productSet[0].product`` →
+    ``images``, ``productSet``."""
+    return {re.split(r"[.\[]", path, maxsplit=1)[0] for path in paths if path}

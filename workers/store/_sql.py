@@ -50,7 +50,8 @@ class RowAppeared(StoreUnavailable):
 #: The parts a stock or price event can change on its own.
 _LIGHT_PARTS = frozenset({"stock", "price"})
 _OFFER_COLUMNS = (
-    "sku, offer_id, publication_status, fingerprint, published_version, published_body, updated_at"
+    "sku, offer_id, publication_status, fingerprint, published_version, published_body, "
+    "updated_at, operation_url"
 )
 #: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
 #: ``sku`` and :data:`PARTS_COLUMNS` without the content itself, then whether there is some.
@@ -261,7 +262,7 @@ class SqlStore(StatusSql):
         }
 
     def _offer(self, account: str, row: Sequence[Any]) -> OfferRecord:
-        sku, offer_id, status, fingerprint, version, body, updated_at = row
+        sku, offer_id, status, fingerprint, version, body, updated_at, operation_url = row
         return OfferRecord(
             account=account,
             sku=sku,
@@ -271,6 +272,7 @@ class SqlStore(StatusSql):
             published_version=version,
             published_body=self.dialect.json_out(body) if body is not None else None,
             updated_at=self.dialect.time_out(updated_at),
+            operation_url=operation_url,
         )
 
     def save_offer(self, record: OfferRecord) -> None:
@@ -285,13 +287,14 @@ class SqlStore(StatusSql):
             for record in records:
                 conn.execute(
                     "INSERT INTO offers (account, sku, offer_id, publication_status, "
-                    "fingerprint, published_version, published_body, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "fingerprint, published_version, published_body, updated_at, operation_url) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (account, sku) DO UPDATE SET offer_id = excluded.offer_id, "
                     "publication_status = excluded.publication_status, "
                     "fingerprint = excluded.fingerprint, "
                     "published_version = excluded.published_version, "
-                    "published_body = excluded.published_body, updated_at = excluded.updated_at",
+                    "published_body = excluded.published_body, updated_at = excluded.updated_at, "
+                    "operation_url = excluded.operation_url",
                     (
                         record.account,
                         record.sku,
@@ -301,6 +304,7 @@ class SqlStore(StatusSql):
                         record.published_version,
                         self.dialect.json_in(record.published_body),
                         self.dialect.time_in(record.updated_at) if record.updated_at else now,
+                        record.operation_url,
                     ),
                 )
                 if not clear_intents:
@@ -312,6 +316,14 @@ class SqlStore(StatusSql):
                 )
 
         self._tx(work)
+
+    def forget_offer(self, account: str, sku: str, offer_id: str) -> bool:
+        return bool(
+            self._write(
+                "DELETE FROM offers WHERE account = ? AND sku = ? AND offer_id = ?",
+                (account, sku, offer_id),
+            )
+        )
 
     # --- creation intents ---------------------------------------------------------------
 

@@ -82,7 +82,12 @@ class RecordResult:
 
 @dataclass(frozen=True)
 class OfferRecord:
-    """The registry entry of one SKU's Allegro offer and what was last published to it."""
+    """The registry entry of one SKU's Allegro offer and what was last published to it.
+
+    ``operation_url``: set while Allegro is still processing the offer's creation (the
+    ``Location`` of the POST's 202); the offer exists, its final state is not known yet.
+    ``fingerprint`` then belongs to the body that was POSTed, and ``published_body`` is
+    None."""
 
     account: str
     sku: str
@@ -92,6 +97,7 @@ class OfferRecord:
     published_version: int | None = None
     published_body: dict[str, Any] | None = None
     updated_at: datetime | None = None
+    operation_url: str | None = None
 
 
 def offer_stamp(record: OfferRecord) -> tuple[str, str | None, int | None, datetime | None]:
@@ -229,6 +235,11 @@ class Store(Protocol):
         """:meth:`save_offer` for every record, in one transaction. ``clear_intents=False``
         leaves creation intents alone: for entries that existed already (an intent is only
         ever recorded for a SKU without one), one statement less per record."""
+
+    def forget_offer(self, account: str, sku: str, offer_id: str) -> bool:
+        """Remove the SKU's registry entry when it still names ``offer_id`` (Allegro no
+        longer knows that offer: archived, or a deleted draft); True when one was removed.
+        An entry another worker replaced meanwhile is left alone."""
 
     # --- creation intents -------------------------------------------------------------------
     #

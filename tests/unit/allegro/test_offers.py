@@ -136,7 +136,7 @@ def test_post_lost_response_with_external_id_returns_existing_offer(
 def test_post_resent_when_lookup_finds_nothing(client: AllegroClient, fake: FakeAllegro) -> None:
     fake.on("POST", POST, reply(500), reply(201, {"id": "78"}))
     fake.on("GET", "/sale/offers", reply(200, {"offers": [], "totalCount": 0}))
-    result = client.create_offer(WITH_EXTERNAL)
+    result = client.create_offer(WITH_EXTERNAL, resend_if_unsure=True)
     assert result.offer_id == "78" and not result.recovered
     assert len(fake.calls("POST", POST)) == 2
     assert len(fake.calls("GET", "/sale/offers")) == 1

@@ -168,6 +168,14 @@ class FakeStore:
         self.intents[(account, sku)] = intent
         return intent
 
+    def forget_offer(self, account: str, sku: str, offer_id: str) -> bool:
+        self.calls.append(f"forget_offer:{offer_id}")
+        record = self.offers.get((account, sku))
+        if record is None or record.offer_id != offer_id:
+            return False
+        del self.offers[(account, sku)]
+        return True
+
     def create_intent(self, account: str, sku: str) -> CreateIntent | None:
         return self.intents.get((account, sku))
 
@@ -231,7 +239,9 @@ class FakeClient:
         self.calls.append(("find", list(external_ids)))
         return list(self.found)
 
-    def create_offer(self, body: dict[str, Any], *, resend_if_unsure: bool = True) -> OfferResult:
+    def create_offer(
+        self, body: dict[str, Any], *, resend_if_unsure: bool = False, wait: bool = True
+    ) -> OfferResult:
         self.calls.append(("POST", body))
         self.resend_if_unsure.append(resend_if_unsure)
         self._maybe_fail()
