@@ -49,12 +49,14 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticKnownError
 
+from schemas._raw import load_object, scan
 from schemas.errors import (
     ErrorCode,
     EventError,
@@ -90,6 +92,8 @@ DEFAULT_MAX_EVENT_BYTES = 1_048_576
 _INT64_MAX = 2**63 - 1
 _INT32_MAX = 2**31 - 1
 _NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+#: Validation context key: :func:`parse_event` scanned the data already (see _refuse_unsafe).
+_SCANNED = "allegro_feed_scanned"
 _ACCOUNT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -219,6 +223,19 @@ class _ProductEventBase(_EventModel):
     )
 
     _notes: tuple[FieldError, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unsafe(cls, data: Any, info: ValidationInfo) -> Any:
+        # No string with a NUL, no non-finite number anywhere in the event: neither can be
+        # stored (PostgreSQL refuses both; orjson writes infinity as null) nor sent.
+        if info.context and info.context.get(_SCANNED):
+            return data
+        problems = scan(data)
+        if problems:
+            first = problems[0]
+            raise custom_error(first.message, fix=first.fix, field=first.field, code=first.code)
+        return data
 
     @property
     def notes(self) -> tuple[FieldError, ...]:
@@ -394,87 +411,16 @@ def gtin_check_digit_ok(gtin: str) -> bool:
     return (10 - total % 10) % 10 == int(gtin[-1])
 
 
-class _NonFiniteNumber(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFiniteNumber(name)
-
-
-def _load_object(raw: bytes, limit: int) -> dict[str, Any]:
-    """Bytes -> a JSON object, or :class:`EventError` about the body as a whole."""
-
-    def fail(message: str, fix: str, code: ErrorCode) -> EventError:
-        return EventError([FieldError("", message, fix, code)])
-
-    if len(raw) > limit:
-        raise fail(
-            f"is {len(raw)} bytes, more than the limit of {limit}",
-            "send images as URLs and trim the description",
-            ErrorCode.EVENT_TOO_LARGE,
-        )
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise fail(
-            f"is not UTF-8 text (byte {exc.start}: {exc.reason})",
-            "encode the JSON as UTF-8",
-            ErrorCode.EVENT_NOT_UTF8,
-        ) from None
-    duplicates: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                duplicates.append(key)
-            result[key] = value
-        return result
-
-    try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
-    except _NonFiniteNumber as exc:
-        raise fail(
-            f"is not valid JSON: {exc} is not a JSON number",
-            "send a finite number or leave the field out",
-            ErrorCode.EVENT_NOT_JSON,
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise fail(
-            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            "publish one JSON object per message",
-            ErrorCode.EVENT_NOT_JSON,
-        ) from None
-    if not isinstance(data, dict):
-        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-        raise fail(
-            f"must be a JSON object, got {kind.get(type(data), 'a number')}",
-            "publish one JSON object per message",
-            ErrorCode.EVENT_NOT_OBJECT,
-        )
-    if duplicates:
-        raise EventError(
-            [
-                FieldError(
-                    key,
-                    "appears more than once in one object",
-                    "keep one",
-                    ErrorCode.EVENT_DUPLICATE_KEY,
-                )
-                for key in dict.fromkeys(duplicates)
-            ]
-        )
-    return data
-
-
 def _identity(data: Mapping[str, Any]) -> dict[str, Any]:
     """What can be read of the event's identity, for the REJECTED status of a bad event."""
     event_id, sku, version = data.get("event_id"), data.get("sku"), data.get("version")
     account = data.get("account", "default")
+    # A NUL would make the REJECTED status itself unstorable (PostgreSQL refuses it).
     return {
-        "event_id": event_id if isinstance(event_id, str) and 0 < len(event_id) <= 255 else None,
-        "sku": sku if isinstance(sku, str) and 0 < len(sku) <= 100 else None,
+        "event_id": event_id
+        if isinstance(event_id, str) and 0 < len(event_id) <= 255 and "\x00" not in event_id
+        else None,
+        "sku": sku if isinstance(sku, str) and 0 < len(sku) <= 100 and "\x00" not in sku else None,
         "account": account
         if isinstance(account, str) and re.fullmatch(_ACCOUNT_PATTERN, account)
         else None,
@@ -503,8 +449,11 @@ def parse_event(
     JSON, not an object, a key repeated, unknown routing key, unknown ``type``, and each
     invalid field with its dotted path and fix.
     """
-    data = _load_object(raw, DEFAULT_MAX_EVENT_BYTES if max_bytes is None else max_bytes)
+    data = load_object(raw, DEFAULT_MAX_EVENT_BYTES if max_bytes is None else max_bytes)
     identity = _identity(data)
+    # NULs, non-finite numbers, over-long integers, deep nesting: refused with their paths
+    # before the models see them (and the models then skip the same scan).
+    unsafe = scan(data)
     # A key that is no event type is reported with whatever else is wrong with the body.
     key_errors: list[FieldError] = []
     if routing_key is not None and routing_key not in _MODELS:
@@ -526,15 +475,21 @@ def parse_event(
                 "type", "is required", f"add type: one of {choices}", ErrorCode.MISSING_FIELD
             )
         else:
+            try:
+                shown = json.dumps(raw_type)[:60]
+            except (TypeError, ValueError):  # NaN or an over-long integer: scan names it
+                shown = "no string"
             error = FieldError(
                 "type",
-                f"must be one of {choices}, got {json.dumps(raw_type)[:60]}",
+                f"must be one of {choices}, got {shown}",
                 "use one of these types",
                 ErrorCode.EVENT_UNKNOWN_TYPE,
             )
-        raise EventError([*key_errors, error], **identity)
+        raise EventError([*key_errors, *unsafe, error], **identity)
+    if unsafe:
+        raise EventError([*key_errors, *unsafe], **identity)
     try:
-        event = model.model_validate(data)
+        event = model.model_validate(data, context={_SCANNED: True})
     except ValidationError as exc:
         errors = field_errors_from_validation(exc, model=model, hints=EVENT_HINTS)
         for i, error in enumerate(errors):
