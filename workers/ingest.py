@@ -11,7 +11,9 @@ Nothing is acked before its outcome is durable, so a crash or a lost connection 
 nothing: RabbitMQ redelivers the unacked messages and the handler is idempotent. A store or
 broker failure is not the event's fault: the message is nacked back to the queue after a
 growing pause (the bridge never crashes on one message); one that keeps failing for
-another reason (a bug) is parked after a few attempts and reported ``FAILED``. A lost
+another reason (a bug) is parked after a few attempts and reported ``FAILED`` (or
+``REJECTED`` under its ``message_id`` when it cannot be read). A body the parser itself
+breaks on is parked at once: parsing is pure, so a retry would only stall the queue. A lost
 connection is re-opened with backoff; SIGTERM/SIGINT stop the bridge after the current
 message.
 
@@ -46,7 +48,13 @@ from dramatiq.errors import BrokerError
 
 from workers.batching.repo import BatchRepo
 from workers.broker import connection_parameters, create_broker, send_step
-from workers.ingest_handler import MAX_REASON_CHARS, IngestHandler, Outcome, parked_properties
+from workers.ingest_handler import (
+    MAX_REASON_CHARS,
+    IngestHandler,
+    Outcome,
+    ParseFailed,
+    parked_properties,
+)
 from workers.settings import Settings
 from workers.status import SWEEP_INTERVAL_S, ChannelPublisher
 from workers.store import Store, StoreUnavailable, open_store
@@ -293,7 +301,10 @@ class IngestBridge:
                 if not isinstance(result, Exception):
                     channel.basic_ack(method.delivery_tag)
                     log.debug("ingest.acked", outcome=str(result))
-                elif not isinstance(result, TRANSIENT_ERRORS) and self._internal_failure(body):
+                elif isinstance(result, ParseFailed) or (
+                    not isinstance(result, TRANSIENT_ERRORS) and self._internal_failure(body)
+                ):
+                    # A parser failure is parked at once: the same bytes fail it again.
                     handler.give_up(body, method.routing_key, properties, result)
                     channel.basic_ack(method.delivery_tag)
                 else:

@@ -5,12 +5,15 @@
    missing fields, unknown type, too large, ...) is parked as it came in
    ``allegro.ingest.rejected`` (original properties and headers plus ``x-rejected-reason``,
    ``x-rejected-at``, ``x-original-routing-key``; publisher confirms) and reported
-   ``REJECTED`` with every field error and its fix.
-2. ``store.record_event``: SUPERSEDED → status ``SUPERSEDED``. DUPLICATE whose event has
-   its terminal status (FAILED excepted) or was handed on already → nothing more (no second
-   API write, no second status), but a status the store holds unpublished is published
-   now. NEW, or DUPLICATE never handed on (a crash came between) → 3.
-3. The first step is enqueued through the Dramatiq broker (confirmed), then the event is
+   ``REJECTED`` with every field error and its fix. A body the parser itself breaks on
+   (a bug) is :class:`ParseFailed`, which the bridge parks at once.
+2. An ``event_id`` with a terminal status (FAILED excepted: a replay) is not merged again:
+   nothing more (no second API write, no second status), but a status the store holds
+   unpublished is published now. One that ended ``REJECTED`` (a corrected event re-sent
+   under the same id) is parked with the reason: publish it under a new ``event_id``.
+3. ``store.record_event``: SUPERSEDED → status ``SUPERSEDED``. DUPLICATE handed on already
+   → nothing more. NEW, or DUPLICATE never handed on (a crash came between) → 4.
+4. The first step is enqueued through the Dramatiq broker (confirmed), then the event is
    marked dispatched. Deletes go to ``publish``; a change of only stock and/or price of a
    SKU that has an offer goes to ``publish`` directly (the fast path, never behind content
    work); everything else to ``categorize``.
@@ -20,39 +23,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import pika
 import structlog
 
-from schemas.errors import EventError
+from schemas.errors import EventError, FieldError
 from schemas.events import ProductEvent, ProductPriceChanged, ProductStockChanged, parse_event
 from schemas.status import Status, StatusError, StatusMessage
 from workers.batching._unit import store_unit
 from workers.batching.repo import BatchRepo
 from workers.batching.stage import Stager
 from workers.broker import Payload, event_parts, first_step, part_digests
+from workers.ingest_parking import (
+    MAX_REASON_CHARS,
+    ParseFailed,
+    message_id,
+    parked_properties,
+    with_property_errors,
+)
 from workers.settings import Settings
 from workers.status import SWEEP_MIN_AGE_S, Publisher, StatusReporter
 from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
-from workers.topology import (
-    ORIGINAL_ROUTING_KEY_HEADER,
-    REJECTED_AT_HEADER,
-    REJECTED_REASON_HEADER,
-    Names,
-    Step,
-)
+from workers.topology import Names, Step
 
-__all__ = ["MAX_REASON_CHARS", "Delivery", "IngestHandler", "Outcome", "parked_properties"]
+__all__ = [
+    "MAX_REASON_CHARS",
+    "Delivery",
+    "IngestHandler",
+    "Outcome",
+    "ParseFailed",
+    "parked_properties",
+    "with_property_errors",
+]
 
 log = structlog.get_logger("workers.ingest")
 
 #: One delivery as the bridge hands it over: body, routing key, properties.
 Delivery = tuple[bytes, str, pika.BasicProperties]
-#: Longest reason text put into the ``x-rejected-reason`` header, characters.
-MAX_REASON_CHARS = 4_000
 
 
 class Outcome(StrEnum):
@@ -62,32 +71,6 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"  # older than what the store holds: reported
     DUPLICATE = "duplicate"  # handed on before: nothing to do
     DISPATCHED = "dispatched"  # handed on to the first step
-
-
-def parked_properties(
-    properties: pika.BasicProperties, routing_key: str, reason: str, *, now: datetime | None = None
-) -> pika.BasicProperties:
-    """The original properties and headers of a parked event plus ``x-rejected-reason``,
-    ``x-rejected-at`` (RFC 3339, UTC) and ``x-original-routing-key``; persistent."""
-    headers: dict[str, Any] = dict(properties.headers or {})
-    headers[REJECTED_REASON_HEADER] = reason[:MAX_REASON_CHARS]
-    headers[REJECTED_AT_HEADER] = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
-    headers[ORIGINAL_ROUTING_KEY_HEADER] = routing_key
-    return pika.BasicProperties(
-        content_type=properties.content_type,
-        content_encoding=properties.content_encoding,
-        headers=headers,
-        delivery_mode=pika.DeliveryMode.Persistent,
-        priority=properties.priority,
-        correlation_id=properties.correlation_id,
-        reply_to=properties.reply_to,
-        expiration=None,  # a parked event stays until it is replayed or purged
-        message_id=properties.message_id,
-        timestamp=properties.timestamp,
-        type=properties.type,
-        user_id=None,  # RabbitMQ checks user_id against the publishing connection's user
-        app_id=properties.app_id,
-    )
 
 
 class IngestHandler:
@@ -143,7 +126,7 @@ class IngestHandler:
         after_commit: list[Callable[[], object]] = []
         dispatched: list[str] = []
         # Parsed before the transaction: the store's writer lock is held for writing only.
-        parsed = [self.parse(body, routing_key) for body, routing_key, _ in deliveries]
+        parsed = [self.parse(body, key, properties) for body, key, properties in deliveries]
         # The registry entries the fast path asks for, read before the lock too: only the
         # batcher and the publish actor change them, and both look again under the SKU's
         # lease, so an entry that changed meanwhile costs a detour, never a wrong change.
@@ -219,15 +202,24 @@ class IngestHandler:
         bound = structlog.contextvars.get_contextvars()
         self._after_commit.append(lambda: log.info(event, **{**bound, **fields}))
 
-    def parse(self, body: bytes, routing_key: str) -> ProductEvent | Exception:
-        """The delivery's event, or why it is none (:class:`EventError`: bad input; any
-        other exception: a bug, raised again by :meth:`handle`)."""
+    def parse(
+        self,
+        body: bytes,
+        routing_key: str,
+        properties: pika.BasicProperties | None = None,
+    ) -> ProductEvent | Exception:
+        """The delivery's event, or why it is none: :class:`EventError` for bad input (with
+        the message's content encoding or type named when they explain it), or
+        :class:`ParseFailed` when the parser itself broke (a bug: the same bytes would
+        break it again, so the bridge parks them at once instead of retrying)."""
         try:
             return parse_event(
                 body, routing_key=routing_key, max_bytes=self.settings.max_event_bytes
             )
-        except Exception as exc:  # handed to handle(), which rejects or raises it
-            return exc
+        except EventError as exc:
+            return with_property_errors(exc, properties)
+        except Exception as exc:  # handed to handle(), which raises it for the bridge
+            return ParseFailed(exc)
 
     def handle(
         self,
@@ -240,7 +232,7 @@ class IngestHandler:
         """Decide and act on one delivery; the caller acks when this returns. Raises only
         for store and broker failures (the caller nacks the message back then).
         ``parsed``: what :meth:`parse` gave for it, when the caller parsed it already."""
-        event = self.parse(body, routing_key) if parsed is None else parsed
+        event = self.parse(body, routing_key, properties) if parsed is None else parsed
         if isinstance(event, EventError):
             self.reject(body, routing_key, properties, event)
             return Outcome.REJECTED
@@ -251,27 +243,25 @@ class IngestHandler:
         )
         for note in event.notes:
             log.warning("ingest.event_note", note=str(note), routing_key=routing_key)
+        # An event_id that has its terminal status already is never merged again: each
+        # event ends in exactly one status (a FAILED one excepted: that is a replay).
+        prior = self.reporter.settled(event.event_id, grace_s=SWEEP_MIN_AGE_S)
+        if prior is not None and prior.status is Status.REJECTED:
+            self.reused(body, routing_key, properties, prior)
+            return Outcome.DUPLICATE
+        if prior is not None and prior.status is not Status.FAILED:
+            self._log("ingest.duplicate", version=event.version, status=str(prior.status))
+            return Outcome.DUPLICATE
         result = self.store.record_event(event)
         if result.outcome is RecordOutcome.SUPERSEDED:
             self.reporter.report(StatusMessage.for_event(event, Status.SUPERSEDED))
             self._log("ingest.superseded", version=event.version)
             return Outcome.SUPERSEDED
-        if result.outcome is RecordOutcome.DUPLICATE and self.finished(event, result):
+        if result.outcome is RecordOutcome.DUPLICATE and result.dispatched:
             self._log("ingest.duplicate", version=event.version)
             return Outcome.DUPLICATE
         self.dispatch(event, result)
         return Outcome.DISPATCHED
-
-    def finished(self, event: ProductEvent, result: RecordResult) -> bool:
-        """Whether a redelivered event needs nothing more: it was handed on, or it has its
-        terminal status (FAILED excepted: a replay). Its status is published first when the
-        store holds it unpublished (the bridge died between recording and publishing) and
-        was decided at least :data:`~workers.status.SWEEP_MIN_AGE_S` ago."""
-        # A duplicate of an event that finished a moment ago (a producer's retry): its
-        # status is on its way from the step that decided it; publishing it here too would
-        # only send it twice. One left unpublished is the outbox sweep's.
-        prior = self.reporter.settled(event.event_id, grace_s=SWEEP_MIN_AGE_S)
-        return result.dispatched or (prior is not None and prior.status is not Status.FAILED)
 
     def dispatch(self, event: ProductEvent, result: RecordResult) -> None:
         """Hand the event on to its first step, then mark it dispatched."""
@@ -330,7 +320,7 @@ class IngestHandler:
         error: EventError,
     ) -> None:
         """Park the raw bytes, then report REJECTED (a crash between parks twice at worst)."""
-        status = StatusMessage.rejected(error, message_id=properties.message_id)
+        status = StatusMessage.rejected(error, message_id=message_id(properties))
         structlog.contextvars.bind_contextvars(
             event_id=status.event_id, sku=status.sku, account=status.account
         )
@@ -350,12 +340,47 @@ class IngestHandler:
             parked_in=self.names.rejected_queue,
         )
 
+    def reused(
+        self,
+        body: bytes,
+        routing_key: str,
+        properties: pika.BasicProperties,
+        prior: StatusMessage,
+    ) -> None:
+        """Park an event whose ``event_id`` ended ``REJECTED`` already (a corrected event
+        re-sent under the same id): it is not merged, and gets no second status, since each
+        event ends in exactly one. The reason in the parked message and the log says to
+        publish it with a new ``event_id``."""
+        reason = (
+            f"event_id {prior.event_id} was already used by an event that ended REJECTED "
+            f"at {prior.at.isoformat()}; this one was not applied: publish the corrected "
+            "event with a new event_id (and a higher version)"
+        )
+        parked = parked_properties(properties, routing_key, reason)
+        self._later(
+            lambda: self.publisher.publish(
+                "", self.names.rejected_queue, body, parked, mandatory=True
+            )
+        )
+        log.warning(
+            "ingest.event_id_reused",
+            routing_key=routing_key,
+            message_id=properties.message_id,
+            prior_status=str(prior.status),
+            reason=reason,
+            parked_in=self.names.rejected_queue,
+        )
+
     def give_up(
         self, body: bytes, routing_key: str, properties: pika.BasicProperties, error: Exception
     ) -> None:
         """Park a delivery that keeps failing on our side (a bug, not the event's fault) so
-        that it stops blocking the queue; report it FAILED when the event can be read. It
-        can be replayed from the parking queue once fixed."""
+        that it stops blocking the queue, and report it: ``FAILED`` when the event can be
+        read (it can be replayed from the parking queue once fixed), ``REJECTED`` under the
+        AMQP ``message_id`` when it cannot. Never raises for the event's sake: a status that
+        cannot be reported is logged with its content."""
+        if isinstance(error, ParseFailed):
+            error = error.error
         reason = f"internal error, replay once fixed: {error!r}"[:MAX_REASON_CHARS]
         self.publisher.publish(
             "",
@@ -365,9 +390,35 @@ class IngestHandler:
             mandatory=True,
         )
         log.error("ingest.gave_up", error=repr(error), parked_in=self.names.rejected_queue)
+        status = self._gave_up_status(body, routing_key, properties, error, reason)
         try:
-            event = parse_event(body, max_bytes=self.settings.max_event_bytes)
-            item = StatusError(code=type(error).__name__, message=reason, user_message=reason)
-            self.reporter.report(StatusMessage.for_event(event, Status.FAILED, errors=[item]))
+            self.reporter.report(status)
         except Exception:
-            log.exception("ingest.gave_up_unreported")
+            log.exception("ingest.gave_up_unreported", status=status.model_dump(mode="json"))
+
+    def _gave_up_status(
+        self,
+        body: bytes,
+        routing_key: str,
+        properties: pika.BasicProperties,
+        error: Exception,
+        reason: str,
+    ) -> StatusMessage:
+        """The status of a delivery given up on: see :meth:`give_up`."""
+        item = StatusError(code=type(error).__name__, message=reason, user_message=reason)
+        event = self.parse(body, routing_key, properties)
+        if not isinstance(event, Exception):
+            try:
+                return StatusMessage.for_event(event, Status.FAILED, errors=[item])
+            except Exception:  # the identity cannot be reported as it is: as unreadable
+                log.exception("ingest.gave_up_identity")
+        elif isinstance(event, EventError):
+            return StatusMessage.rejected(event, message_id=message_id(properties))
+        unreadable = FieldError(
+            "",
+            f"could not be read because of an internal error ({type(error).__name__}); "
+            f"the message is parked in {self.names.rejected_queue}",
+            "report it to the allegro-feed operators: they replay it once the bug is fixed",
+            "INTERNAL_ERROR",
+        )
+        return StatusMessage.rejected(EventError([unreadable]), message_id=message_id(properties))
