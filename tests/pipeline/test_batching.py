@@ -454,10 +454,11 @@ def test_price_changes_coalesce_into_one_fixed_price_command(
         world.assert_statuses_follow_task_success()
 
 
-def test_failed_tasks_are_rejected_with_allegros_error_or_retried_alone(world: World) -> None:
+def test_failed_tasks_are_handed_to_the_patch_path_alone(world: World) -> None:
     skus = world.create_offers(3)
     ok, foreign, busy = skus
-    # An offer id of another seller in the registry: Allegro's task says it does not exist.
+    # An offer id of another seller in the registry: Allegro's task says it does not exist
+    # (as for an archived offer); the PATCH path replaces it.
     token = world.sandbox.issue_user_token("seller-cz")["access_token"]
     with world.sandbox.client(token=token) as http:
         body = offer_body(f"{world.prefix}cz", amount="999.00")
@@ -486,14 +487,14 @@ def test_failed_tasks_are_rejected_with_allegros_error_or_retried_alone(world: W
 
     statuses = world.statuses()
     assert statuses[newest[ok]][0]["status"] == "UPDATED"
-    (refusal,) = statuses[newest[foreign]]
-    assert refusal["status"] == "REJECTED"
-    assert refusal["errors"][0]["code"] == "OfferNotFoundException"
-    assert refusal["errors"][0]["userMessage"]
-    # The conflict is handed to the PATCH path, alone; its status comes from there.
-    assert newest[busy] not in statuses
-    assert [(h.sku, h.event_id, h.version) for h in world.handovers] == [(busy, newest[busy], 3)]
-    assert world.handovers[0].errors[0]["code"] == "ConflictException"
+    # Both failures are handed to the PATCH path, alone; their statuses come from there.
+    assert newest[foreign] not in statuses and newest[busy] not in statuses
+    handed = [(h.sku, h.event_id, h.version) for h in world.handovers]
+    assert handed == [(foreign, newest[foreign], 3), (busy, newest[busy], 3)]
+    gone, conflict = world.handovers
+    assert gone.errors[0]["code"] == "OfferNotFoundException"
+    assert "no longer exists" in gone.reason
+    assert conflict.errors[0]["code"] == "ConflictException"
     assert {statuses[first[sku]][0]["status"] for sku in skus} == {"SUPERSEDED"}
     assert world.offers()[ok]["stock"]["available"] == 9
     record = world.store.get_offer("default", busy)

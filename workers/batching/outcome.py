@@ -356,7 +356,13 @@ class Outcomes:
             offer_id=item.offer_id,
             codes=[e.get("code") for e in errors],
         )
-        if failure_action(errors) == FailureAction.RETRY:
+        action = failure_action(errors)
+        if action == FailureAction.GONE:
+            # Archived (ended over 60 days ago): no command can change it again.
+            reason = f"the offer no longer exists at Allegro: {message}"
+            self.hand_over(entry.account, item, reason, errors)
+            return
+        if action == FailureAction.RETRY:
             self.hand_over(entry.account, item, f"task failed: {message}", errors)
             return
         self.report_item(

@@ -79,12 +79,15 @@ _PUBLICATION_STATUSES: Final = frozenset(s.value for s in PublicationStatus)
 PERMANENT_TASK_CODES: Final = frozenset(
     {
         "INVALID_OFFER_QUANTITY",
-        "OfferNotFoundException",
         "OfferStatusChangeNotAllowedException",
         "PriceNotFoundException",
     }
 )
 _PERMANENT_PREFIXES: Final = ("ConstraintViolationException",)
+#: Error codes of a failed task that say the offer does not exist (any more): an ENDED
+#: offer is archived after 60 days, then 404 and unchangeable (FACTS §11). The PATCH path
+#: takes the change: it forgets the dead offer and creates a new one.
+GONE_TASK_CODES: Final = frozenset({"OfferNotFoundException"})
 #: Order of the command groups in a plan.
 _ORDER: Final = {
     (CommandType.PUBLICATION, None): 0,
@@ -398,12 +401,16 @@ class FailureAction:
 
     REJECT = "reject"  # report REJECTED with Allegro's errors
     RETRY = "retry"  # hand the change to the PATCH path, alone
+    GONE = "gone"  # the offer does not exist: the PATCH path, which replaces it
 
 
 def failure_action(errors: Sequence[Mapping[str, Any]]) -> str:
-    """REJECT when Allegro's error says the same value would fail again (the offer is not
-    the seller's or is gone, the value is out of range, the status change is not allowed),
-    else RETRY (a conflict with an edit in progress, an error we do not know)."""
+    """GONE when Allegro's error says the offer does not exist (archived, or not the
+    seller's); REJECT when it says the same value would fail again (the value is out of
+    range, the status change is not allowed); else RETRY (a conflict with an edit in
+    progress, an error we do not know)."""
+    if any(str(error.get("code") or "") in GONE_TASK_CODES for error in errors):
+        return FailureAction.GONE
     for error in errors:
         code = str(error.get("code") or "")
         if code in PERMANENT_TASK_CODES or code.startswith(_PERMANENT_PREFIXES):

@@ -157,3 +157,34 @@ def test_a_refused_status_read_settles_as_before(rig: Rig) -> None:
     rig.settle_all(batcher)
     assert _message(rig, event) == (Status.UPDATED, "ACTIVE")
     assert [kind for kind, _, _ in rig.allegro.puts()] == [CommandKind.QUANTITY]
+
+
+# --- an offer that no longer exists (archived) ----------------------------------------------
+
+
+def test_a_task_failing_for_an_offer_that_no_longer_exists_goes_the_patch_path(
+    rig: Rig,
+) -> None:
+    # Ended over 60 days ago: archived, Allegro's task says it does not exist (FACTS §11).
+    rig.offer("A", status="ENDED", stock=0)
+    rig.allegro.fail = {"o-A": [{"code": "OfferNotFoundException", "message": "not found"}]}
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 5)
+    rig.settle_all(batcher)
+    (handover,) = rig.handovers
+    assert (handover.sku, handover.event_id, handover.offer_id) == ("A", event, "o-A")
+    assert "no longer exists" in handover.reason
+    assert handover.errors[0]["code"] == "OfferNotFoundException"
+    assert rig.reporter.of(event) is None  # the PATCH path reports it
+    assert [kind for kind, _, _ in rig.allegro.puts()] == [CommandKind.QUANTITY]  # no ACTIVATE
+
+
+def test_without_a_patch_path_a_gone_offer_is_rejected_with_allegros_error(rig: Rig) -> None:
+    rig.offer("A")
+    rig.allegro.fail = {"o-A": [{"code": "OfferNotFoundException", "message": "not found"}]}
+    batcher = rig.batcher(handover=False)
+    event = rig.stage(batcher, "A", 2, 7)
+    rig.settle_all(batcher)
+    (message,) = [m for m in rig.reporter.messages if m.event_id == event]
+    assert message.status is Status.REJECTED
+    assert message.errors[0].code == "OfferNotFoundException"

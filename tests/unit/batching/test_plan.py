@@ -392,12 +392,13 @@ def test_success_status() -> None:
 @pytest.mark.parametrize(
     ("codes", "action"),
     [
-        (["OfferNotFoundException"], FailureAction.REJECT),
+        (["OfferNotFoundException"], FailureAction.GONE),
         (["INVALID_OFFER_QUANTITY"], FailureAction.REJECT),
         (["ConstraintViolationException.Price"], FailureAction.REJECT),
         (["ConflictException"], FailureAction.RETRY),
         ([], FailureAction.RETRY),
-        (["SomethingNew", "OfferNotFoundException"], FailureAction.REJECT),
+        (["SomethingNew", "OfferNotFoundException"], FailureAction.GONE),
+        (["INVALID_OFFER_QUANTITY", "OfferNotFoundException"], FailureAction.GONE),
     ],
 )
 def test_failure_action(codes: list[str], action: str) -> None:
