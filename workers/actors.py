@@ -40,9 +40,9 @@ import structlog
 
 from schemas.status import Status
 from workers._step import StepBase, current_attempts
-from workers.allegro import PermanentError
+from workers.allegro import NotFound, PermanentError
 from workers.broker import Payload, is_superseded
-from workers.domain.categorize import categorize, check_leaf
+from workers.domain.categorize import categorize, check_leaf, unknown_category
 from workers.domain.enrich import enrich
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
 from workers.domain.offer import build_offer
@@ -120,7 +120,11 @@ class Steps(StepBase):
         try:
             choice = categorize(state.product, self.services.mapping)
             client = self.services.client(payload.account)
-            check_leaf(self.services.category(client, choice.category_id), choice)
+            try:
+                category = self.services.category(client, choice.category_id)
+            except NotFound:  # Allegro has no such category: the input's fault, not ours
+                raise unknown_category(choice.category_id, choice) from None
+            check_leaf(category, choice)
         except Rejected as exc:
             self.report(payload, Status.REJECTED, exc.errors)
             return
@@ -145,7 +149,10 @@ class Steps(StepBase):
             store_category=state.product.get("category"),
         )
         try:
-            parameters = self.services.parameters(client, payload.category_id)
+            try:
+                parameters = self.services.parameters(client, payload.category_id)
+            except NotFound:  # the category went away since categorize
+                raise unknown_category(payload.category_id, choice) from None
             catalogue = self.services.catalogue(client, state.product)
             enriched = enrich(state, choice, parameters, catalogue, self.services.mapping)
         except Rejected as exc:

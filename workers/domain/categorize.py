@@ -12,7 +12,8 @@ Paths are compared with :func:`schemas.mapping.normalize_category_path` (separat
 ``UNMAPPED_CATEGORY``, naming the store category and the two ways to fix it.
 
 Allegro lists offers only in leaf categories; :func:`check_leaf` checks the chosen one once
-its ``CategoryDto`` has been fetched.
+its ``CategoryDto`` has been fetched, and :func:`unknown_category` is the rejection of an id
+Allegro does not know (404).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from schemas.mapping import MappingFile, normalize_category_path
 from schemas.status import StatusError
 from workers.domain.model import CategoryChoice, Rejected, problem
 
-__all__ = ["UNMAPPED_CATEGORY", "categorize", "check_leaf"]
+__all__ = ["UNMAPPED_CATEGORY", "categorize", "check_leaf", "unknown_category"]
 
 #: The code of every "no usable Allegro category" outcome.
 UNMAPPED_CATEGORY = "UNMAPPED_CATEGORY"
@@ -102,27 +103,46 @@ def _unmapped(store_category: str | None, mapping: MappingFile | None) -> Status
     return problem(UNMAPPED_CATEGORY, f"{message} {fix}", path="category")
 
 
+def _source(choice: CategoryChoice | None) -> tuple[str, str]:
+    """(what to change, the event field to name) for a category id from ``choice``."""
+    if choice is not None and choice.source == "override":
+        return "the product's allegro.category_id", "allegro.category_id"
+    if choice is not None:
+        where = f"the mapping file's categories.{choice.source}"
+        if choice.store_category:
+            where += f' entry for "{choice.store_category}"'
+        return where, "category"
+    return "the mapping", "category.id"  # source unknown: the offer's field
+
+
 def check_leaf(category: Mapping[str, Any], choice: CategoryChoice | None = None) -> None:
     """Reject unless ``category`` (Allegro's ``CategoryDto``) is a leaf.
 
-    ``choice`` (optional) says where the id came from, to name the right fix. Raises
-    :class:`Rejected` (``UNMAPPED_CATEGORY``).
+    ``choice`` (optional) says where the id came from, to name the right fix and field
+    (``allegro.category_id`` for an override, ``category`` for a mapped store category).
+    Raises :class:`Rejected` (``UNMAPPED_CATEGORY``).
     """
     if category.get("leaf") is True:
         return
     name = category.get("name") or "?"
     category_id = category.get("id") or (choice.category_id if choice else "?")
-    if choice is not None and choice.source == "override":
-        where = "the product's allegro.category_id"
-    elif choice is not None:
-        where = f"the mapping file's categories.{choice.source}"
-        if choice.store_category:
-            where += f' entry for "{choice.store_category}"'
-    else:
-        where = "the mapping"
+    where, path = _source(choice)
     message = (
         f'Allegro category "{name}" ({category_id}) is not a leaf category: offers can only '
         "be listed in a leaf category (one without subcategories). "
         f"Change {where} to one of its subcategories."
     )
-    raise Rejected([problem(UNMAPPED_CATEGORY, message, path="category.id")])
+    raise Rejected([problem(UNMAPPED_CATEGORY, message, path=path)])
+
+
+def unknown_category(category_id: str, choice: CategoryChoice | None = None) -> Rejected:
+    """The rejection of a category id Allegro answers 404 for (``GET /sale/categories/{id}``
+    or its ``/parameters``: "the category with the given ID does not exist"), naming where
+    the id came from (``UNMAPPED_CATEGORY``). A replay cannot help, so it is no failure."""
+    where, path = _source(choice)
+    message = (
+        f'Allegro has no category "{category_id}" (from {where}). Change it to an existing '
+        'leaf category id: allegro-feed suggest "<product name>" lists candidates, and '
+        "allegro-feed check-mapping --against-allegro checks a mapping file."
+    )
+    return Rejected([problem(UNMAPPED_CATEGORY, message, path=path)])
