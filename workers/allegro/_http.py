@@ -2,7 +2,8 @@
 
 One place does the things every call needs: Allegro's media type, ``Accept-Language``,
 bearer or Basic authentication, no redirect following (the 303 that ends an async offer
-operation must be seen), one token refresh and re-send on 401, a log line with the
+operation must be seen), one token refresh and re-send on 401 (a refused token is never sent
+again, and a failure to refresh is raised as itself, not as 401), a log line with the
 ``Trace-Id`` of every response, the translation of httpx exceptions and HTTP statuses into
 :mod:`workers.allegro.errors`, and bounded retries of transient failures with tenacity.
 
@@ -32,6 +33,7 @@ from workers.allegro.errors import (
     ConnectionFailed,
     InvalidClient,
     PermanentError,
+    TransientError,
     error_for_status,
     parse_error_items,
 )
@@ -141,9 +143,13 @@ def _json_default(value: Any) -> Any:
 
 @dataclass
 class CallState:
-    """Per-call state kept across attempts: at most one token refresh per call."""
+    """Per-call state kept across attempts: at most one token refresh per call, and the
+    token Allegro refused in this call, which is never sent again."""
 
+    #: a refresh succeeded in this call (a second 401 is then final)
     refreshed: bool = False
+    #: the token Allegro answered 401 to; a later attempt refreshes instead of re-sending it
+    refused_token: str | None = None
 
 
 class _ResponseCookies(httpx.Cookies):
@@ -234,9 +240,9 @@ class HttpCore:
 
     # --- retries ------------------------------------------------------------------------
 
-    def retrying(self, retry: Retry) -> tenacity.Retrying:
+    def retrying(self, retry: Retry, *, max_time_s: float | None = None) -> tenacity.Retrying:
         """A tenacity controller for one call (attempt and time bounds start now)."""
-        return self.retry_policy.retrying(retry)
+        return self.retry_policy.retrying(retry, max_time_s=max_time_s)
 
     # --- requests -----------------------------------------------------------------------
 
@@ -252,12 +258,14 @@ class HttpCore:
         form: Mapping[str, str] | None = None,
         ok: Collection[int] = (200,),
         retry: Retry = Retry.SAFE,
+        max_time_s: float | None = None,
     ) -> ApiResponse:
         """Send a request, retrying transient failures as ``retry`` allows.
 
         Returns the response when its status is in ``ok``; otherwise raises the mapped
         :class:`AllegroError`. ``path`` starts with ``/`` and is appended to the API (or,
-        with ``base="auth"``, the OAuth) base URL.
+        with ``base="auth"``, the OAuth) base URL. ``max_time_s``: a shorter bound than
+        ``retry_max_time_s`` on the retries of this call.
         """
         state = CallState()
 
@@ -269,7 +277,7 @@ class HttpCore:
 
         if retry is Retry.NEVER:
             return once()
-        for attempt in self.retrying(retry):
+        for attempt in self.retrying(retry, max_time_s=max_time_s):
             with attempt:
                 return once()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -302,9 +310,7 @@ class HttpCore:
             client_id, secret = self.credentials()
             basic = httpx.BasicAuth(client_id, secret)
         elif auth is not AuthMode.NONE:
-            if self.tokens is None:
-                raise PermanentError("no token source configured for authenticated calls")
-            token = self.tokens.access_token(auth)
+            token = self._token(auth, state)
             headers["Authorization"] = f"Bearer {token}"
 
         budget = self.budget if base == "api" else None
@@ -323,17 +329,15 @@ class HttpCore:
             return response, retry_after_s
 
         response, retry_after_s = exchange()
-        if (
-            response.status_code == 401
-            and token is not None
-            and self.tokens is not None
-            and not state.refreshed
-        ):
+        if response.status_code == 401 and token is not None and not state.refreshed:
             # One refresh and one re-send per call: a token that fails twice is not
-            # going to work a third time.
-            state.refreshed = True
+            # going to work a third time. "refreshed" is set only once the refresh
+            # worked: one that failed (429, 5xx, timeout) is raised as itself, and a
+            # later attempt refreshes first instead of re-sending the refused token.
+            state.refused_token = token
             log.info("allegro.token_refused", method=method, path=path, mode=auth.value)
-            token = self.tokens.refresh(auth, token)
+            token = self._refreshed(auth, token)
+            state.refreshed = True
             headers["Authorization"] = f"Bearer {token}"
             response, retry_after_s = exchange()
         body = _parse_body(response)
@@ -347,7 +351,30 @@ class HttpCore:
                 method=method,
                 path=path,
             )
-        raise self.error_from(response.status_code, body, trace_id, retry_after_s, method, path)
+        raise self.error_from(
+            response.status_code, body, trace_id, retry_after_s, method, path, base=base
+        )
+
+    def _token(self, auth: AuthMode, state: CallState) -> str:
+        """The token to send; a fresh one when the source still has the one Allegro
+        refused earlier in this call (its refresh had failed)."""
+        if self.tokens is None:
+            raise PermanentError("no token source configured for authenticated calls")
+        try:
+            token = self.tokens.access_token(auth)
+        except AllegroError as exc:
+            raise _authenticating(exc) from None
+        if token == state.refused_token:
+            token = self._refreshed(auth, token)
+            state.refreshed = True
+        return token
+
+    def _refreshed(self, auth: AuthMode, refused: str) -> str:
+        assert self.tokens is not None
+        try:
+            return self.tokens.refresh(auth, refused)
+        except AllegroError as exc:
+            raise _authenticating(exc) from None
 
     def error_from(
         self,
@@ -357,8 +384,10 @@ class HttpCore:
         retry_after_s: float | None,
         method: str,
         path: str,
+        *,
+        base: str = "api",
     ) -> AllegroError:
-        """The error for an unexpected status."""
+        """The error for an unexpected status (``base``: the host that answered)."""
         description = None
         if isinstance(body, Mapping) and isinstance(body.get("error_description"), str):
             description = body["error_description"]
@@ -372,6 +401,7 @@ class HttpCore:
             method=method,
             path=path,
             description=description,
+            token_endpoint=base == "auth",
         )
 
     def credentials(self) -> tuple[str, str]:
@@ -445,6 +475,16 @@ class HttpCore:
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return response
+
+
+def _authenticating(exc: AllegroError) -> AllegroError:
+    """``exc``, raised while getting an API call's token, marked as such: the token call
+    had its own retries (the API call does not retry it again), and the API request was
+    not sent or was refused with 401, so it was certainly not applied."""
+    exc.while_authenticating = True
+    if isinstance(exc, TransientError):
+        exc.maybe_applied = False
+    return exc
 
 
 def _url(url: str, params: QueryParams) -> httpx.URL:

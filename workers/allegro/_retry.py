@@ -1,6 +1,9 @@
 """Retry policy of one call: which failures are retried, how long to wait, when to stop.
 
 - Only :class:`TransientError` classes are retried, decided by class, never by text.
+- Never retried within a call: a 429 of the token endpoint (:class:`TokenRateLimited`:
+  asking again while blocked makes the block longer), and an error raised while getting
+  an API call's token (``while_authenticating``: the token call had its own retries).
 - A request that is not idempotent (:attr:`Retry.UNSAFE`) is retried only after failures
   that certainly did not take effect (429, refused connection, connect timeout).
 - At most ``retry_max_attempts`` attempts and ``retry_max_time_s`` in total (a wait that
@@ -22,7 +25,7 @@ from collections.abc import Callable
 import structlog
 import tenacity
 
-from workers.allegro.errors import OperationPending, TransientError
+from workers.allegro.errors import OperationPending, TokenRateLimited, TransientError
 from workers.settings import Settings
 
 __all__ = ["Retry", "RetryPolicy", "backoff_s", "parse_retry_after"]
@@ -83,13 +86,17 @@ class RetryPolicy:
             return False
         if isinstance(exc, OperationPending):
             return False  # the caller resumes it with wait_operation()
+        if isinstance(exc, TokenRateLimited) or exc.while_authenticating:
+            return False  # see the module doc: the caller waits or reschedules
         if exc.retry_after_s is not None and exc.retry_after_s > self.settings.retry_after_max_s:
             return False  # a long wait is the caller's to schedule, not ours to sleep
         return not (retry is Retry.UNSAFE and exc.maybe_applied)
 
-    def retrying(self, retry: Retry) -> tenacity.Retrying:
-        """A tenacity controller for one call (attempt and time bounds start now)."""
+    def retrying(self, retry: Retry, *, max_time_s: float | None = None) -> tenacity.Retrying:
+        """A tenacity controller for one call (attempt and time bounds start now);
+        ``max_time_s`` lowers ``retry_max_time_s`` for this call."""
         s = self.settings
+        limit_s = s.retry_max_time_s if max_time_s is None else min(max_time_s, s.retry_max_time_s)
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -100,7 +107,7 @@ class RetryPolicy:
         return tenacity.Retrying(
             sleep=self.sleep,
             stop=tenacity.stop_after_attempt(s.retry_max_attempts)
-            | _OutOfTime(self.clock, s.retry_max_time_s),
+            | _OutOfTime(self.clock, limit_s),
             wait=wait,
             retry=tenacity.retry_if_exception(lambda exc: self.retryable(exc, retry)),
             before_sleep=_log_retry,

@@ -4,6 +4,15 @@
 - :class:`UserTokens`: a seller account's tokens from the shared :class:`TokenStore`,
   refreshed so that, across all processes sharing the store, only one refreshes and all
   pick up the new pair (Allegro's refresh tokens are single-use).
+
+Both never hand out a token Allegro refused (401) again: the next caller refreshes first.
+A token that is due for renewal but still valid is used on when the renewal fails for a
+transient reason (the token endpoint blocked with 429, a 5xx, a timeout): there is no
+point in failing a call that the current token can still make.
+
+A refreshed pair that the store does not take (a database blip) is kept in memory and used;
+storing it is tried again on later calls, before any new refresh, which then starts from
+that pair (its refresh token is the only valid one once Allegro's 60 s grace is over).
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from collections.abc import Callable
 
 import structlog
 
-from workers.allegro.errors import InvalidGrant, NotConnected
+from workers.allegro.errors import InvalidGrant, NotConnected, TransientError
 from workers.allegro.oauth import OAuthClient
 from workers.allegro.tokens import TokenSet, TokenStore
 from workers.logging import register_secret
@@ -22,6 +31,24 @@ from workers.logging import register_secret
 __all__ = ["AppTokens", "UserTokens"]
 
 log = structlog.get_logger(__name__)
+
+#: A token due for renewal is still used after a failed renewal while it stays valid for
+#: at least this long, s (a request must reach Allegro before it expires).
+USABLE_MARGIN_S = 10.0
+#: Attempts to store a refreshed pair before keeping it in memory only, and the backoff
+#: before each further attempt (s, doubling).
+SAVE_ATTEMPTS = 3
+SAVE_BACKOFF_S = 0.1
+#: After storing failed, the next attempt is made by a call this long afterwards, s.
+SAVE_RETRY_S = 5.0
+
+
+def _usable(tokens: TokenSet | None, now: float, refused: str | None) -> bool:
+    return (
+        tokens is not None
+        and tokens.access_token != refused
+        and not tokens.expired(now, USABLE_MARGIN_S)
+    )
 
 
 class AppTokens:
@@ -36,15 +63,28 @@ class AppTokens:
         self._skew_s = skew_s
         self._lock = threading.Lock()
         self._tokens: TokenSet | None = None
+        #: the token Allegro refused last (never handed out again)
+        self._refused: str | None = None
 
     def access_token(self) -> str:
         with self._lock:
-            if self._tokens is None or self._tokens.expired(self._clock(), self._skew_s):
-                self._tokens = self._oauth.client_credentials()
-            return self._tokens.access_token
+            tokens = self._tokens
+            if (
+                tokens is None
+                or tokens.access_token == self._refused
+                or tokens.expired(self._clock(), self._skew_s)
+            ):
+                try:
+                    tokens = self._tokens = self._oauth.client_credentials()
+                except TransientError:
+                    if tokens is None or not _usable(tokens, self._clock(), self._refused):
+                        raise
+                    log.warning("allegro.token_renewal_deferred", subject="application")
+            return tokens.access_token
 
     def refresh(self, failed_token: str) -> str:
         with self._lock:
+            self._refused = failed_token
             if self._tokens is None or self._tokens.access_token == failed_token:
                 self._tokens = self._oauth.client_credentials()
             return self._tokens.access_token
@@ -54,7 +94,8 @@ class UserTokens:
     """A seller account's tokens from a shared :class:`TokenStore`. Thread-safe.
 
     The access token is cached in memory and re-read from the store only when it nearly
-    expires (``skew_s`` before) or Allegro refuses it.
+    expires (``skew_s`` before) or Allegro refuses it. ``sleep`` waits between attempts
+    to store a refreshed pair (injected in tests).
     """
 
     def __init__(
@@ -64,22 +105,50 @@ class UserTokens:
         account: str,
         *,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
         skew_s: float = 60.0,
     ) -> None:
         self._oauth = oauth
         self._store = store
         self.account = account
         self._clock = clock
+        self._sleep = sleep
         self._skew_s = skew_s
         self._lock = threading.Lock()
         self._cached: TokenSet | None = None
+        #: the access token Allegro refused last (never handed out again)
+        self._refused: str | None = None
+        #: a refreshed pair the store has not taken yet, and the stored access token it
+        #: replaces; with the time of the next attempt to store it (epoch s)
+        self._unsaved: TokenSet | None = None
+        self._unsaved_over: str | None = None
+        self._next_save_at = 0.0
+        #: the access token whose failed renewal was logged (logged once per token)
+        self._deferred_for: str | None = None
 
     def current(self) -> TokenSet:
-        """A token set valid for at least ``skew_s`` more seconds (refreshing if needed)."""
+        """A token set valid for at least ``skew_s`` more seconds (refreshing if needed);
+        one valid for less when its renewal failed for a transient reason."""
         with self._lock:
+            if self._unsaved is not None and self._clock() >= self._next_save_at:
+                self._save_unsaved()
             tokens = self._cached or self._load()
-            if tokens.expired(self._clock(), self._skew_s):
-                tokens = self._refresh_shared(tokens.access_token)
+            if tokens.access_token == self._refused:
+                tokens = self._refresh_shared(tokens.access_token, force=True)
+            elif tokens.expired(self._clock(), self._skew_s):
+                try:
+                    tokens = self._refresh_shared(tokens.access_token)
+                except TransientError as exc:
+                    if not _usable(tokens, self._clock(), self._refused):
+                        raise
+                    if self._deferred_for != tokens.access_token:
+                        self._deferred_for = tokens.access_token
+                        log.warning(
+                            "allegro.token_renewal_deferred",
+                            account=self.account,
+                            error=type(exc).__name__,
+                            valid_for_s=round(tokens.expires_at - self._clock(), 1),
+                        )
             self._cached = tokens
             return tokens
 
@@ -87,8 +156,11 @@ class UserTokens:
         return self.current().access_token
 
     def refresh(self, failed_token: str) -> str:
-        """A new access token after Allegro refused ``failed_token`` (401)."""
+        """A new access token after Allegro refused ``failed_token`` (401). A failure to
+        refresh is raised as itself (a transient one is retried later by the caller, and
+        ``failed_token`` is not handed out again meanwhile)."""
         with self._lock:
+            self._refused = failed_token
             self._cached = self._refresh_shared(failed_token, force=True)
             return self._cached.access_token
 
@@ -105,15 +177,19 @@ class UserTokens:
         # again. If the stored access token is no longer the stale one, another process
         # refreshed while we waited: use its pair instead of refreshing again.
         with self._store.refresh_lock(self.account):
-            stored = self._load()
+            stored = self._newest(self._load())
             now = self._clock()
-            if stored.access_token != stale_access_token and not stored.expired(now, self._skew_s):
+            if (
+                stored.access_token != stale_access_token
+                and stored.access_token != self._refused
+                and not stored.expired(now, self._skew_s)
+            ):
                 log.info("allegro.tokens_picked_up", account=self.account)
                 return stored
             if not stored.refresh_token:
                 raise NotConnected(self.account, reason="the stored token cannot be refreshed")
             try:
-                fresh = self._oauth.refresh(stored.refresh_token)
+                fresh = self._oauth.refresh(stored.refresh_token, account=self.account)
             except InvalidGrant as exc:
                 raise InvalidGrant(
                     f"{exc.message}: run `allegro-feed connect --account {self.account}`",
@@ -123,7 +199,11 @@ class UserTokens:
                     method=exc.method,
                     path=exc.path,
                 ) from None
-            self._store.put(self.account, fresh)
+            # Kept before storing: a pair the store does not take is still the only valid
+            # one (the old refresh token stops working 60 s after this refresh).
+            self._cached = fresh
+            self._unsaved, self._unsaved_over = fresh, stored.access_token
+            self._store_unsaved(SAVE_ATTEMPTS)
             log.info(
                 "allegro.tokens_refreshed",
                 account=self.account,
@@ -131,3 +211,56 @@ class UserTokens:
                 forced=force,
             )
             return fresh
+
+    def _newest(self, stored: TokenSet) -> TokenSet:
+        """The newest pair: ``stored``, or the refreshed pair the store did not take yet
+        (stored now if possible). Call with the refresh lock held."""
+        unsaved = self._unsaved
+        if unsaved is None:
+            return stored
+        if stored.access_token == unsaved.access_token:  # the earlier write went through
+            self._unsaved = self._unsaved_over = None
+            return stored
+        if stored.access_token != self._unsaved_over:
+            # Another process stored a pair after ours: it refreshed later, so its pair
+            # is the valid one.
+            log.info("allegro.unsaved_tokens_superseded", account=self.account)
+            self._unsaved = self._unsaved_over = None
+            return stored
+        self._store_unsaved(1)
+        return unsaved
+
+    def _save_unsaved(self) -> None:
+        """Store the pair the store did not take before; on failure, keep it for later."""
+        try:
+            with self._store.refresh_lock(self.account):
+                newest = self._newest(self._load())
+        except Exception as exc:  # the store is still down: the pair stays in memory
+            self._next_save_at = self._clock() + SAVE_RETRY_S
+            log.warning("allegro.tokens_not_saved", account=self.account, error=type(exc).__name__)
+            return
+        self._cached = newest
+
+    def _store_unsaved(self, attempts: int) -> bool:
+        """Write :attr:`_unsaved` to the store, up to ``attempts`` times; True once done."""
+        assert self._unsaved is not None
+        for attempt in range(1, attempts + 1):
+            try:
+                self._store.put(self.account, self._unsaved)
+            except Exception as exc:  # any store failure: keep the pair, try again later
+                if attempt < attempts:
+                    self._sleep(SAVE_BACKOFF_S * 2 ** (attempt - 1))
+                    continue
+                self._next_save_at = self._clock() + SAVE_RETRY_S
+                # The class only: the text of a database error may quote the statement.
+                log.warning(
+                    "allegro.tokens_not_saved",
+                    account=self.account,
+                    error=type(exc).__name__,
+                    attempts=attempts,
+                    retry_in_s=SAVE_RETRY_S,
+                )
+                return False
+            self._unsaved = self._unsaved_over = None
+            return True
+        return False

@@ -92,7 +92,7 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
         self.budget = budget
         self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
         self._app_tokens = AppTokens(self.oauth, clock=clock)
-        self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock)
+        self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock, sleep=sleep)
         self._http.tokens = _TokenRouter(self._app_tokens, self._user_tokens)
         self.account = account
         self.store = tokens

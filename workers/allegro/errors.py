@@ -7,6 +7,7 @@ message text::
     AllegroError
     ├── TransientError                 try again later (retried inside a call within bounds)
     │   ├── RateLimited                429; ``retry_after_s`` when Allegro said how long
+    │   │   └── TokenRateLimited       429 from the token endpoint: no token issued now
     │   ├── ServerError                5xx
     │   ├── ApiTimeout                 no answer in time (alias ``TimeoutError_``)
     │   ├── ConnectionFailed           connection refused, reset or closed without a reply
@@ -34,7 +35,9 @@ Every error carries ``status`` (HTTP status or None), ``trace_id`` (Allegro's ``
 quote it to Allegro support), ``method`` and ``path`` (never a query string, so no secret can
 leak through it) and ``errors`` (Allegro's items). Transient errors also say whether the
 request may already have taken effect (``maybe_applied``), which decides whether a
-non-idempotent POST may be sent again.
+non-idempotent POST may be sent again. ``while_authenticating`` is true on an error raised
+while getting the token for an API call (the API request was not sent, or was refused with
+401): the token call had its own retries, so the API call does not retry it again.
 
 No secret reaches an error's text: the message, the texts of the error items and the
 rendered ``str()`` are scrubbed with :func:`workers.logging.redact_text` when the error (or
@@ -53,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from workers.logging import redact_text
 
 __all__ = [
+    "TOKEN_RATE_LIMIT_MIN_S",
     "AllegroError",
     "ApiTimeout",
     "AuthorizationPending",
@@ -77,6 +81,7 @@ __all__ = [
     "ServerError",
     "SlowDown",
     "TimeoutError_",
+    "TokenRateLimited",
     "TransientError",
     "Unauthorized",
     "ValidationFailed",
@@ -161,6 +166,9 @@ class AllegroError(Exception):
 
     #: Whether retrying the same request later may succeed. Decided by class.
     transient: bool = False
+    #: Raised while getting the token of an API call (set by the HTTP core): the API
+    #: request was not sent, or Allegro refused it with 401; not retried within the call.
+    while_authenticating: bool = False
 
     def __init__(
         self,
@@ -249,6 +257,17 @@ class TransientError(AllegroError):
 class RateLimited(TransientError):
     """429. ``retry_after_s`` is Allegro's ``Retry-After`` when sent (a Client-ID block is
     60 s); wait at least that long, and without it back off for a minute or more."""
+
+
+#: Wait at least this long after a 429 of the token endpoint, s (FACTS §3: no documented
+#: Retry-After, back off a minute or more; asking while blocked makes the block longer).
+TOKEN_RATE_LIMIT_MIN_S = 60.0
+
+
+class TokenRateLimited(RateLimited):
+    """429 from the token endpoint: Allegro issues no more tokens for now (FACTS §2).
+    ``retry_after_s`` is at least :data:`TOKEN_RATE_LIMIT_MIN_S`; never retried within a
+    call."""
 
 
 class ServerError(TransientError):
@@ -415,10 +434,13 @@ def error_for_status(
     method: str | None = None,
     path: str | None = None,
     description: str | None = None,
+    token_endpoint: bool = False,
 ) -> AllegroError:
     """Translate an unexpected HTTP status into the error tree (the one place that does).
 
     ``description`` is the OAuth-shaped ``error_description`` of 401 bodies, if any.
+    ``token_endpoint``: the answer came from the OAuth host (a 429 is then
+    :class:`TokenRateLimited`).
     """
     context: dict[str, Any] = {
         "status": status,
@@ -427,6 +449,15 @@ def error_for_status(
         "method": method,
         "path": path,
     }
+    if status == 429 and token_endpoint:
+        wait_s = max(retry_after_s or 0.0, TOKEN_RATE_LIMIT_MIN_S)
+        return TokenRateLimited(
+            f"Allegro's token endpoint refused to issue a token (429, too many tokens); "
+            f"not asking again for {wait_s:g} s",
+            retry_after_s=wait_s,
+            maybe_applied=False,
+            **context,
+        )
     if status == 429:
         wait = f"; retry after {retry_after_s:g} s" if retry_after_s is not None else ""
         return RateLimited(

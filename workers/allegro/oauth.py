@@ -6,10 +6,18 @@ the device flow starts at ``POST {auth}/auth/oauth/device`` (FACTS §2).
 - :class:`OAuthClient` speaks the protocol: one method per grant, errors mapped to
   :mod:`workers.allegro.errors`.
 - The tokens a call uses, and their refresh protocol, are in :mod:`workers.allegro.auth`.
+
+Allegro limits how many tokens it issues (429 from the token endpoint, FACTS §2), and asking
+again while blocked makes the block longer (§3). So a 429 there is never retried within the
+call: it raises :class:`TokenRateLimited` (wait at least 60 s), and the block is remembered
+for the whole process (:data:`TOKEN_BLOCKS`, per application and account), so that other
+threads raise at once instead of asking too.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -19,6 +27,7 @@ import structlog
 
 from workers.allegro._http import ApiResponse, AuthMode, HttpCore, Retry
 from workers.allegro.errors import (
+    TOKEN_RATE_LIMIT_MIN_S,
     AuthorizationPending,
     DeviceFlowDenied,
     DeviceFlowExpired,
@@ -26,12 +35,13 @@ from workers.allegro.errors import (
     InvalidGrant,
     OAuthError,
     SlowDown,
+    TokenRateLimited,
     TransientError,
 )
 from workers.allegro.tokens import TokenSet
 from workers.logging import register_secret
 
-__all__ = ["DeviceAuthorization", "OAuthClient"]
+__all__ = ["TOKEN_BLOCKS", "DeviceAuthorization", "OAuthClient", "TokenBlocks"]
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +52,47 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_STEP_S = 5.0
 DEFAULT_INTERVAL_S = 5.0
 DEFAULT_DEVICE_TTL_S = 3600.0
+#: How long the retries of one token call may last in all, s: within the 60 s in which
+#: Allegro still accepts a refresh token after its first use (FACTS §2).
+REFRESH_RETRY_MAX_S = 40.0
+#: The subject of the application's own (client-credentials) tokens in :class:`TokenBlocks`.
+APP_SUBJECT = "<application>"
+
+
+class TokenBlocks:
+    """Until when Allegro's token endpoint refuses new tokens (429), per application (auth
+    URL and client id) and subject (an account, or :data:`APP_SUBJECT`). Thread-safe; one
+    per process (:data:`TOKEN_BLOCKS`); a forked child keeps what its parent knew."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[tuple[str, str, str], float] = {}
+
+    def remaining_s(self, key: tuple[str, str, str], now: float) -> float:
+        """Seconds the block of ``key`` still lasts (0 when there is none)."""
+        with self._lock:
+            until = self._until.get(key)
+            if until is not None and until <= now:
+                del self._until[key]
+                until = None
+        return 0.0 if until is None else until - now
+
+    def block(self, key: tuple[str, str, str], until: float) -> None:
+        """Remember that ``key`` is blocked until ``until`` (epoch s); a longer block wins."""
+        with self._lock:
+            self._until[key] = max(until, self._until.get(key, 0.0))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # a lock held by another thread at fork is never freed
+
+
+#: The token-endpoint blocks of this process.
+TOKEN_BLOCKS = TokenBlocks()
+os.register_at_fork(after_in_child=TOKEN_BLOCKS._after_fork)
 
 
 def _number(value: Any, default: float) -> float:
@@ -120,19 +171,23 @@ class OAuthClient:
     # --- grants -------------------------------------------------------------------------
 
     def client_credentials(self) -> TokenSet:
-        """An application token (no refresh token); works on the category endpoints."""
-        response = self._token_call({"grant_type": "client_credentials"}, retry=Retry.SAFE)
+        """An application token (no refresh token); works on the category endpoints.
+
+        Raises :class:`TokenRateLimited` while Allegro refuses to issue tokens."""
+        response = self._issuing_call({"grant_type": "client_credentials"}, APP_SUBJECT)
         return self._tokens_or_raise(response, grant="client_credentials")
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        """A new pair for ``refresh_token`` (which becomes used up).
+    def refresh(self, refresh_token: str, *, account: str = "default") -> TokenSet:
+        """A new pair for ``refresh_token`` of ``account`` (which becomes used up).
 
-        Retried on transient failures: Allegro accepts a used refresh token for 60 s, so
-        re-sending after a lost answer is safe. Raises :class:`InvalidGrant` when the
-        refresh token is expired, revoked or already used.
+        Retried on 5xx, timeouts and broken connections within the call, for at most
+        :data:`REFRESH_RETRY_MAX_S`: Allegro accepts a used refresh token for 60 s, so a
+        re-send after a lost answer is safe within that time. Raises :class:`InvalidGrant`
+        when the refresh token is expired, revoked or already used, and
+        :class:`TokenRateLimited` while Allegro refuses to issue tokens for ``account``.
         """
-        response = self._token_call(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}, retry=Retry.SAFE
+        response = self._issuing_call(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, account
         )
         tokens = self._tokens_or_raise(response, grant="refresh_token")
         if tokens.refresh_token is None:
@@ -209,7 +264,39 @@ class OAuthClient:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _token_call(self, form: dict[str, str], *, retry: Retry) -> ApiResponse:
+    def _block_key(self, subject: str) -> tuple[str, str, str]:
+        return (self._core.auth_base, self._core.settings.client_id or "", subject)
+
+    def _issuing_call(self, form: dict[str, str], subject: str) -> ApiResponse:
+        """A token call that issues a token for ``subject``: not sent while the token
+        endpoint blocks it; a 429 blocks it for every thread of the process."""
+        key = self._block_key(subject)
+        remaining_s = TOKEN_BLOCKS.remaining_s(key, self._clock())
+        if remaining_s > 0:
+            raise TokenRateLimited(
+                "Allegro's token endpoint refused to issue tokens (429) a moment ago; not "
+                f"asking again for {remaining_s:.0f} s (the request was not sent)",
+                retry_after_s=remaining_s,
+                maybe_applied=False,
+                method="POST",
+                path=TOKEN_PATH,
+            )
+        try:
+            return self._token_call(form, retry=Retry.SAFE, max_time_s=REFRESH_RETRY_MAX_S)
+        except TokenRateLimited as exc:
+            wait_s = max(exc.retry_after_s or 0.0, TOKEN_RATE_LIMIT_MIN_S)
+            TOKEN_BLOCKS.block(key, self._clock() + wait_s)
+            log.warning(
+                "allegro.token_rate_limited",
+                subject=subject,
+                blocked_s=wait_s,
+                trace_id=exc.trace_id,
+            )
+            raise
+
+    def _token_call(
+        self, form: dict[str, str], *, retry: Retry, max_time_s: float | None = None
+    ) -> ApiResponse:
         return self._core.request(
             "POST",
             TOKEN_PATH,
@@ -218,6 +305,7 @@ class OAuthClient:
             form=form,
             ok=(200, 400, 401),
             retry=retry,
+            max_time_s=max_time_s,
         )
 
     def _tokens_or_raise(self, response: ApiResponse, *, grant: str) -> TokenSet:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from workers.allegro import AllegroClient, FileTokenStore, TokenSet
+from workers.allegro.oauth import TOKEN_BLOCKS
 from workers.settings import Settings
 
 API = "https://api.allegro.test"
@@ -129,6 +130,15 @@ class FakeAllegro:
         if form.get("grant_type") != "client_credentials":
             body["refresh_token"] = f"refresh-{n}"
         return httpx.Response(200, json=body)
+
+
+@pytest.fixture(autouse=True)
+def _no_token_blocks() -> Iterator[None]:
+    """Token-endpoint blocks are process-wide and every test's clock starts at the same
+    time: one test's 429 must not block the next."""
+    TOKEN_BLOCKS.clear()
+    yield
+    TOKEN_BLOCKS.clear()
 
 
 @pytest.fixture
