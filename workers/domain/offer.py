@@ -19,9 +19,10 @@ Choices, stated once:
 - **Mapping defaults** (``MappingFile.defaults``): ``handling_time`` and ``shipping_rates``
   become ``delivery``; ``return_policy``, ``implied_warranty`` and ``warranty`` become
   ``afterSalesServices``; a reference that looks like a UUID is sent as ``{id}``, anything
-  else as ``{name}`` (Allegro's ids of these are UUIDs). ``condition`` becomes parameter
-  11323 "Stan" when the enrichment gave none (a value id such as ``11323_1`` as
-  ``valuesIds``, a label such as ``Nowy`` as ``values``).
+  else as ``{name}`` (Allegro's ids of these are UUIDs). ``condition`` is not applied
+  here: the enrichment applies it against the category's own condition parameter, and
+  only when the category has one (sending 11323 to a category without it is Allegro's
+  ``ParameterIdNotFoundException``).
 - **Checked**: the body is validated with :class:`schemas.offer.OfferRequest`. When it does
   not pass and the offer rules (:func:`~workers.domain.validate.validate_offer`) see no
   problem in the data either, the builder itself is wrong: :class:`OfferBuildError`. When
@@ -38,7 +39,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from schemas.mapping import CONDITION_PARAMETER_ID
+from schemas.mapping import CONDITION_PARAMETER_ID  # re-exported
 from schemas.offer import OfferRequest
 from workers.domain.model import Enriched, ProductState
 from workers.domain.rules_common import Code, as_dict
@@ -49,7 +50,6 @@ __all__ = ["CONDITION_PARAMETER_ID", "OfferBuildError", "build_offer", "stock_pr
 _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-_VALUE_ID: Final = re.compile(r"[0-9]+_[0-9]+")
 #: Validation codes that point at the builder (or the enrichment), never at the store's data.
 _BUILDER_CODES: Final = frozenset(
     {Code.PARAMETER_ID_NOT_FOUND, Code.NOT_READABLE, Code.UNKNOWN_PROPERTY}
@@ -82,7 +82,7 @@ def build_offer(
     body: dict[str, Any] = {"productSet": [{"product": _product(enriched)}]}
     body["name"] = enriched.name
     body["category"] = {"id": enriched.category_id}
-    parameters = _with_condition(enriched, _default(defaults, "condition"))
+    parameters = copy.deepcopy(enriched.offer_parameters)
     if parameters:
         body["parameters"] = parameters
     if enriched.description is not None:
@@ -158,22 +158,6 @@ def _default(defaults: Any | None, key: str) -> str | None:
 
 def _reference(value: str) -> dict[str, str]:
     return {"id": value} if _UUID.fullmatch(value) else {"name": value}
-
-
-def _with_condition(enriched: Enriched, condition: str | None) -> list[dict[str, Any]]:
-    parameters = copy.deepcopy(enriched.offer_parameters)
-    if condition is None:
-        return parameters
-    given = [*enriched.offer_parameters, *enriched.product_parameters]
-    if any(
-        str(p.get("id")) == CONDITION_PARAMETER_ID
-        or (p.get("id") is None and str(p.get("name", "")).strip().casefold() == "stan")
-        for p in given
-    ):
-        return parameters
-    key = "valuesIds" if _VALUE_ID.fullmatch(condition) else "values"
-    parameters.append({"id": CONDITION_PARAMETER_ID, key: [condition]})
-    return parameters
 
 
 def _delivery(defaults: Any | None) -> dict[str, Any]:

@@ -139,8 +139,8 @@ class _Check(ValueChecks):
                     f"{path}: parameter {ident} does not exist in category {self.category}",
                     path,
                     f"Allegro category {self.category} has no parameter {ident}: remove it "
-                    "from the product's allegro.parameters or fix the mapping file's rule "
-                    "for it.",
+                    "where it comes from (the product's allegro.parameters, or the mapping "
+                    "file's attribute rule naming it), or choose a category that has it.",
                 )
             return spec
         if isinstance(name, str) and name.strip():

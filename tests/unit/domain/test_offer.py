@@ -182,7 +182,8 @@ def test_mapping_defaults(defaults: Any) -> None:
         "impliedWarranty": {"id": SHIPPING_ID},
         "returnPolicy": {"name": "30 dni"},
     }
-    assert body["parameters"] == [{"id": "11323", "valuesIds": ["11323_2"]}]
+    # defaults.condition is the enrichment's, against the category's own parameter.
+    assert "parameters" not in body
 
 
 def test_shipping_rates_by_id() -> None:
@@ -190,14 +191,6 @@ def test_shipping_rates_by_id() -> None:
         state(), enriched(), currency="PLN", defaults={"shipping_rates": SHIPPING_ID}
     )
     assert body["delivery"] == {"shippingRates": {"id": SHIPPING_ID}}
-
-
-def test_condition_label_goes_in_values() -> None:
-    body = build_offer(
-        state(), enriched(offer_parameters=[]), currency="PLN", defaults={"condition": "Nowy"}
-    )
-    assert body["parameters"] == [{"id": "11323", "values": ["Nowy"]}]
-    assert validate_offer(body, PARAMETERS, currency="PLN", catalogue_linked=False) == []
 
 
 @pytest.mark.parametrize(
