@@ -11,10 +11,11 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "ACCEPT_LANGUAGES",
     "ENVIRONMENT_HOSTS",
     "MARKETPLACE_CURRENCY",
     "Environment",
@@ -41,6 +42,10 @@ ENVIRONMENT_HOSTS: dict[Environment, tuple[str, str]] = {
     ),
     Environment.LOCAL: ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
 }
+
+#: The values of ``Accept-Language`` that Allegro's API accepts (the enum every sale
+#: operation declares in openapi.yaml; FACTS.md §1). It sets the language of userMessage.
+ACCEPT_LANGUAGES = ("en-US", "pl-PL", "uk-UA", "sk-SK", "cs-CZ", "hu-HU")
 
 #: Base currency per marketplace (FACTS.md §12; allegro-hu is inferred there).
 MARKETPLACE_CURRENCY = {
@@ -74,7 +79,9 @@ class Settings(BaseSettings):
     client_id: str | None = Field(None, description="Allegro application client id")
     client_secret: SecretStr | None = Field(None, description="Allegro application secret")
     accept_language: str = Field(
-        "en-US", description="language of Allegro's userMessage texts (en-US, pl-PL, ...)"
+        "en-US",
+        description="language of Allegro's userMessage texts: en-US, pl-PL, uk-UA, sk-SK, "
+        "cs-CZ or hu-HU",
     )
     http_timeout_s: float = Field(10.0, gt=0, description="read/write timeout of one call, s")
     http_connect_timeout_s: float = Field(5.0, gt=0, description="connect timeout, s")
@@ -204,6 +211,20 @@ class Settings(BaseSettings):
         "auto", pattern="^(auto|json|console)$", description="auto = console on a TTY, else JSON"
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
+
+    @field_validator("accept_language", mode="before")
+    @classmethod
+    def _accept_language(cls, value: object) -> object:
+        # Checked at startup: Allegro answers a value outside its enum with 400 on every
+        # call. Matched without regard to case and written the way the spec spells it.
+        if isinstance(value, str):
+            for known in ACCEPT_LANGUAGES:
+                if value.strip().lower() == known.lower():
+                    return known
+        raise ValueError(
+            f"ALLEGRO_FEED_ACCEPT_LANGUAGE must be one of {', '.join(ACCEPT_LANGUAGES)} "
+            f"(the languages Allegro's API accepts), not {value!r}"
+        )
 
     @model_validator(mode="after")
     def _local_defaults(self) -> Settings:
