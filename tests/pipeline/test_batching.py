@@ -507,7 +507,7 @@ def test_no_status_while_allegro_has_not_applied_the_command(world: World) -> No
     (sku,) = world.create_offers(1)
     batcher = world.batcher()
     event = world.stage(batcher, stock_changed(sku, 2, 11))
-    for _ in range(30):  # accepted (201) and polled, but Allegro has not processed it
+    for _ in range(60):  # accepted (201) and polled, but Allegro has not processed it
         batcher.run_once(world.clock())
         world.clock.advance(0.1)
     (entry,) = batcher.repo.entries()

@@ -197,17 +197,19 @@ class JournalWorker:
         polls = {cid: answered(call) for cid, call in started.polls.items()}
         # The commands held back behind their kind's oldest one (see probes): read now
         # when it is done, else looked at again with it.
-        waiting: set[str] = set()
+        waiting: dict[str, float] = {}  # command id -> pause until looked at again, s
         later: list[tuple[JournalEntry, CommandClient]] = []
+        polled = {entry.command_id: entry.polls for entry in entries}
         for probe_id, others in started.held.items():
             if still_busy(polls[probe_id]):
-                waiting.update(entry.command_id for entry, _ in others)
+                pause_s = poll_pause_s(self.config.poll_s, polled.get(probe_id, 0))
+                waiting.update((entry.command_id, pause_s) for entry, _ in others)
             else:
                 later += others
         if later:
             _, more = self._start(later)
             polls.update((cid, answered(call)) for cid, call in more.items())
-        self._settlements = self._prepare(entries, polls, waiting | set(unready))
+        self._settlements = self._prepare(entries, polls, set(waiting) | set(unready))
         follows: list[JournalEntry] = []
         # One transaction and one publication of the statuses for the bookkeeping of the
         # whole run (the ingest bridge waits for the writer lock once, not per command);
@@ -222,7 +224,7 @@ class JournalWorker:
                     with self._bookkeeping(savepoints=False):
                         if cid in waiting:
                             # Not read: no poll counted, due again with its kind's oldest.
-                            next_at = now + self.config.poll_s
+                            next_at = now + waiting[cid]
                             self.repo.reschedule(cid, owner=self.owner, next_at=next_at)
                         elif entry.type is CommandType.SETTLE:
                             self.outcomes.settle(entry)
@@ -387,8 +389,11 @@ class JournalWorker:
             )
             return None
         if tasks is None:
+            # Busy: polled again after a growing pause (see poll_pause_s), not every
+            # poll interval for as long as Allegro takes.
             self._pending_at[cid] = now
-            self.repo.reschedule(cid, owner=self.owner, next_at=now + self.config.poll_s, poll=True)
+            pause_s = poll_pause_s(self.config.poll_s, entry.polls)
+            self.repo.reschedule(cid, owner=self.owner, next_at=now + pause_s, poll=True)
             return None
         self._learn(entry, report, now)
         if not tasks_read:

@@ -213,9 +213,9 @@ def test_the_first_poll_comes_when_commands_of_the_kind_lately_finished(rig: Rig
     assert first.sent_at == rig.now
     assert first.next_at == pytest.approx(rig.now + 0.25)  # nothing learned: the interval
     for _ in range(4):
-        rig.run(batcher, seconds=0.25)  # busy at +0.25 … +1.0
+        rig.run(batcher, seconds=0.25)  # busy at +0.25, +0.5, +1.0 (the pauses grow)
     allegro.complete = True
-    rig.run(batcher, seconds=0.25)  # complete at +1.25; Allegro says it took 1.2 s
+    rig.run(batcher, seconds=0.6)  # complete at +1.6; Allegro says it took 1.2 s
     done = rig.repo.entry(first.command_id)
     assert done is not None and done.state is JournalState.DONE
     assert batcher.journal.durations.get(CommandType.QUANTITY) == pytest.approx(1.2)
@@ -485,14 +485,14 @@ def test_while_the_first_command_of_a_kind_is_busy_the_later_ones_are_not_read(
     allegro.complete = False
     rig.run(batcher, seconds=1.0)  # three quantity commands sent; Allegro is on them
     journal = [e.command_id for e in rig.repo.entries()]
-    for _ in range(3):
+    for _ in range(4):
         rig.run(batcher, seconds=0.25)
     reads = [cid for method, cid in allegro.calls if method == "GET"]
-    assert reads == [journal[0]] * 3  # only the first one, each poll interval
+    assert reads == [journal[0]] * 3  # only the first one (at +0.25, +0.5, +1.0)
     assert {e.polls for e in rig.repo.entries()} == {3, 0}  # the others counted none
 
     allegro.complete = True
-    rig.run(batcher, seconds=0.25)
+    rig.run(batcher, seconds=0.6)  # the first one's next poll, and the others with it
     reads = [cid for method, cid in allegro.calls if method == "GET"]
     # The first is done: the others are read in the same run (together, in any order).
     assert reads[3] == journal[0] and sorted(reads[4:]) == journal[1:]

@@ -1,10 +1,12 @@
 """A command Allegro accepted (PUT 201 or 409) whose report answers 404 for a while: the
 batcher polls it again after a growing pause and never hands its offers to the PATCH path;
 only after a long grace is it PUT again under the same id, and a 409 then keeps it polled.
-A scripted Allegro (:class:`FakeAllegro`) and a real SQLite store."""
+A command Allegro is busy with is polled after growing pauses too. A scripted Allegro
+(:class:`FakeAllegro`) and a real SQLite store."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +105,25 @@ def test_after_the_grace_it_is_put_again_and_a_409_keeps_it_polled(rig: Rig) -> 
     rig.settle_all(batcher, runs=50)
     assert rig.reporter.of(event) is Status.UPDATED
     assert _kinds(rig).count("PUT") == 2 and rig.handovers == []
+
+
+def test_a_busy_command_is_polled_after_growing_pauses(rig: Rig) -> None:
+    rig.offer("A")
+    batcher = rig.batcher()
+    event = rig.stage(batcher, "A", 2, 3)
+    rig.allegro.complete = False
+    rig.run(batcher, seconds=1.0)  # sent
+    sent_at = rig.now
+    polled_at: list[float] = []
+    while rig.now < sent_at + 30.0:  # Allegro busy for 30 s
+        before = len(rig.allegro.calls)
+        rig.run(batcher, seconds=0.05)
+        if len(rig.allegro.calls) > before:
+            polled_at.append(rig.now)
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(polled_at)]
+    assert gaps[0] == pytest.approx(0.25, abs=0.05)  # the poll interval at first
+    assert gaps == sorted(gaps) and gaps[-1] == pytest.approx(MAX_POLL_PAUSE_S, abs=0.05)
+    assert len(polled_at) < 20  # not 120 reads at a fixed 250 ms
+    rig.allegro.complete = True
+    rig.settle_all(batcher, runs=100)
+    assert rig.reporter.of(event) is Status.UPDATED
