@@ -61,6 +61,7 @@ class SandboxConfig:
     # --- asynchronous processing -----------------------------------------------------------
     async_ratio: float = 0.0
     async_delay_s: float = 2.0
+    activation_refusal_ratio: float = 0.0
     retry_after_s: int = 5
     command_delay_s: float = 1.0
     # --- eventual consistency --------------------------------------------------------------
@@ -90,6 +91,7 @@ class SandboxConfig:
             "fault_timeout_ratio",
             "fault_lost_response_ratio",
             "async_ratio",
+            "activation_refusal_ratio",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -160,6 +162,8 @@ KNOB_HELP: dict[str, str] = {
     "fault_lost_response_ratio": "share of API calls applied, then answered 502/504 or dropped",
     "async_ratio": "share of offer POST/PATCH answered 202 with an operation, 0..1",
     "async_delay_s": "sandbox-clock time an offer operation runs, s",
+    "activation_refusal_ratio": "share of POSTs of offers to publish that Allegro's check at "
+    "activation leaves INACTIVE with validation.errors (201, or a finished operation), 0..1",
     "retry_after_s": "Retry-After sent with 202 responses, s",
     "command_delay_s": "sandbox-clock time before batch command tasks are applied, s",
     "search_lag_s": "offers created less than this long ago (sandbox clock) are missing from "

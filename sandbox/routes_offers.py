@@ -36,7 +36,7 @@ from sandbox.responses import (
     error_item,
     not_found,
 )
-from sandbox.state import Offer, Operation
+from sandbox.state import Offer, Operation, SandboxState
 from sandbox.validation import check_types, check_unknown_properties, validate_offer
 
 __all__ = ["routes"]
@@ -165,6 +165,23 @@ def _accepted(call: Call, offer: Offer, operation: Operation) -> Response:
     )
 
 
+#: What the activation_refusal_ratio knob makes Allegro's check at activation report.
+_ACTIVATION_REFUSAL = error_item(
+    "OfferImagesNotAvailableException",
+    "The offer's images could not be downloaded; the offer was not published.",
+    path="images",
+    user_message="We could not download the offer's images. Check the image URLs.",
+)
+
+
+def _draw_refusal(state: SandboxState) -> bool:
+    """Whether Allegro's check at activation refuses this new offer (seeded)."""
+    ratio = state.config.activation_refusal_ratio
+    if ratio <= 0.0:
+        return False
+    return ratio >= 1.0 or state.async_rng.random() < ratio
+
+
 # -- POST /sale/product-offers -----------------------------------------------------------------
 
 
@@ -178,6 +195,9 @@ async def create_offer(call: Call) -> Response:
         raise _status_refusal("A new offer cannot be created as ENDED.")
     activating = requested != "INACTIVE"
     asynchronous = draw_async(state)
+    # Allegro's full check at activation may leave the new offer a draft with errors
+    # instead of answering 422 (issues #13924, #9234): the activation_refusal_ratio knob.
+    refused = activating and _draw_refusal(state)
     check = validate_offer(body, state.catalog, seller, activating=activating)
     # Problems found while publishing (no stock) come back from the operation after a 202
     # (issue #11011), not from the POST.
@@ -196,7 +216,9 @@ async def create_offer(call: Call) -> Response:
     )
     state.offers.add(offer)
     if not asynchronous:
-        if activating:
+        if refused:
+            offer.validation_errors = [*offer.validation_errors, _ACTIVATION_REFUSAL]
+        elif activating:
             activate(state, offer, now)
         return _show(call, offer, 201)
 
@@ -204,6 +226,8 @@ async def create_offer(call: Call) -> Response:
         offer.validated_at = due
         if deferred:
             offer.validation_errors = deferred
+        elif refused:
+            offer.validation_errors = [*offer.validation_errors, _ACTIVATION_REFUSAL]
         elif activating:
             activate(state, offer, due)
         return deferred

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.testing import offer_body
 from tests.pipeline.conftest import Pipeline, upserted
-from workers import middleware
+from workers import publish_create
 from workers.topology import dead_letter_queue
 
 OFFERS = r"^/sale/product-offers$"
@@ -110,17 +110,20 @@ def test_an_offer_left_by_a_crash_is_adopted_not_created_again(pipeline: Pipelin
 def test_an_operation_still_running_is_resumed_later(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(middleware, "OPERATION_WAIT_MS", 100)
+    monkeypatch.setattr(publish_create, "OPERATION_WAIT_MS", 100)
     # Every POST answers 202 and its operation takes 60 s of sandbox time: the client
-    # gives up polling, the message is deferred, and the next runs meet a busy offer (409).
+    # gives up polling, the message is deferred, and the next runs poll the operation of
+    # the offer the registry got from the 202 (never a PATCH that would meet a busy offer).
     pipeline.sandbox.configure(async_ratio=1.0, async_delay_s=60, retry_after_s=0)
     sku = pipeline.new_sku()
     event = pipeline.publish(upserted(sku, 1))
 
-    def busy_answered() -> bool:
-        return any(r["status"] == 409 for r in pipeline.sandbox.requests())
+    def polled_again() -> bool:
+        polls = [r for r in pipeline.sandbox.requests() if "/operations/" in str(r["path"])]
+        return len(polls) >= 3
 
-    pipeline.wait_until(busy_answered, "a PATCH refused while the operation runs")
+    pipeline.wait_until(polled_again, "the operation polled by later runs")
+    assert not any(r["status"] == 409 for r in pipeline.sandbox.requests())
     pipeline.sandbox.configure(async_ratio=0.0)  # later changes are applied at once
     pipeline.sandbox.advance_clock(120)
     status = pipeline.status_of(event["event_id"])
