@@ -121,3 +121,21 @@ def test_token_429_on_the_expiry_path_keeps_the_still_valid_token(
         ("GET", "/sale/offers", 200),
         ("GET", "/sale/offers", 200),
     ]
+
+
+def test_clients_on_one_store_ask_for_one_application_token(
+    sandbox: SandboxHandle, settings: Settings, clocks: Clocks
+) -> None:
+    store = FileTokenStore(settings.token_file)
+    since = _last_seq(sandbox)
+    for account in ("shop-1", "shop-2", "shop-3"):
+        with AllegroClient(
+            settings, store, account=account, sleep=clocks.sleep, clock=clocks.now
+        ) as client:
+            client.get_category("165")  # a bearer-token-for-application endpoint
+    grants = [
+        (r.get("body") or {}).get("grant_type")
+        for r in sandbox.requests(since)
+        if r["path"] == TOKEN
+    ]
+    assert grants == ["client_credentials"]

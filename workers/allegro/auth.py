@@ -1,6 +1,7 @@
 """The tokens each call uses, kept fresh.
 
-- :class:`AppTokens`: the application (client-credentials) token, cached in memory.
+- :class:`AppTokens`: the application (client-credentials) token, cached in memory and
+  shared by the clients built on one token store (:func:`shared_app_tokens`).
 - :class:`UserTokens`: a seller account's tokens from the shared :class:`TokenStore`,
   refreshed so that, across all processes sharing the store, only one refreshes and all
   pick up the new pair (Allegro's refresh tokens are single-use).
@@ -17,8 +18,10 @@ that pair (its refresh token is the only valid one once Allegro's 60 s grace is 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import structlog
@@ -28,7 +31,7 @@ from workers.allegro.oauth import OAuthClient
 from workers.allegro.tokens import TokenSet, TokenStore
 from workers.logging import register_secret
 
-__all__ = ["AppTokens", "UserTokens"]
+__all__ = ["AppTokenCache", "AppTokens", "UserTokens", "shared_app_tokens"]
 
 log = structlog.get_logger(__name__)
 
@@ -51,43 +54,101 @@ def _usable(tokens: TokenSet | None, now: float, refused: str | None) -> bool:
     )
 
 
+class AppTokenCache:
+    """The application token and its lock, shared by the :class:`AppTokens` of every
+    client built on one token store (:func:`shared_app_tokens`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tokens: TokenSet | None = None
+        #: the token Allegro refused last (never handed out again)
+        self.refused: str | None = None
+        #: the token whose failed renewal was logged (logged once per token)
+        self.deferred_for: str | None = None
+
+
+#: One :class:`AppTokenCache` per token store (so per process in the workers, whose
+#: threads share one store) and application (auth URL, client id).
+_SHARED: weakref.WeakKeyDictionary[object, dict[tuple[str, str], AppTokenCache]] = (
+    weakref.WeakKeyDictionary()
+)
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_app_tokens(store: object, auth_base: str, client_id: str) -> AppTokenCache:
+    """The application-token cache of the clients built on ``store`` for one application.
+
+    The workers create one client per account and thread; without this each would ask
+    Allegro for an application token of its own, and Allegro limits how many tokens it
+    issues (FACTS §2: reuse a token until it expires). A store that cannot be weakly
+    referenced gets a cache of its own."""
+    key = (auth_base, client_id)
+    with _SHARED_LOCK:
+        try:
+            caches = _SHARED.setdefault(store, {})
+        except TypeError:
+            return AppTokenCache()
+        return caches.setdefault(key, AppTokenCache())
+
+
+def _forget_shared() -> None:
+    global _SHARED_LOCK
+    # A forked child starts afresh: locks held by other threads at fork are never freed.
+    _SHARED_LOCK = threading.Lock()
+    _SHARED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_shared)
+
+
 class AppTokens:
     """The application token, fetched on first use and renewed when it (nearly) expires
-    or Allegro refuses it. Thread-safe."""
+    or Allegro refuses it. Thread-safe; ``cache`` (default: one of its own) may be shared
+    with other clients' :class:`AppTokens`, each asking through its own ``oauth``."""
 
     def __init__(
-        self, oauth: OAuthClient, *, clock: Callable[[], float] = time.time, skew_s: float = 60.0
+        self,
+        oauth: OAuthClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        skew_s: float = 60.0,
+        cache: AppTokenCache | None = None,
     ) -> None:
         self._oauth = oauth
         self._clock = clock
         self._skew_s = skew_s
-        self._lock = threading.Lock()
-        self._tokens: TokenSet | None = None
-        #: the token Allegro refused last (never handed out again)
-        self._refused: str | None = None
+        self._cache = cache if cache is not None else AppTokenCache()
 
     def access_token(self) -> str:
-        with self._lock:
-            tokens = self._tokens
+        cache = self._cache
+        with cache.lock:
+            tokens = cache.tokens
             if (
                 tokens is None
-                or tokens.access_token == self._refused
+                or tokens.access_token == cache.refused
                 or tokens.expired(self._clock(), self._skew_s)
             ):
                 try:
-                    tokens = self._tokens = self._oauth.client_credentials()
-                except TransientError:
-                    if tokens is None or not _usable(tokens, self._clock(), self._refused):
+                    tokens = cache.tokens = self._oauth.client_credentials()
+                except TransientError as exc:
+                    if tokens is None or not _usable(tokens, self._clock(), cache.refused):
                         raise
-                    log.warning("allegro.token_renewal_deferred", subject="application")
+                    if cache.deferred_for != tokens.access_token:
+                        cache.deferred_for = tokens.access_token
+                        log.warning(
+                            "allegro.token_renewal_deferred",
+                            subject="application",
+                            error=type(exc).__name__,
+                        )
             return tokens.access_token
 
     def refresh(self, failed_token: str) -> str:
-        with self._lock:
-            self._refused = failed_token
-            if self._tokens is None or self._tokens.access_token == failed_token:
-                self._tokens = self._oauth.client_credentials()
-            return self._tokens.access_token
+        cache = self._cache
+        with cache.lock:
+            cache.refused = failed_token
+            if cache.tokens is None or cache.tokens.access_token == failed_token:
+                cache.tokens = self._oauth.client_credentials()
+            return cache.tokens.access_token
 
 
 class UserTokens:

@@ -14,8 +14,9 @@ an instance across ``fork()``: create it in the process (or worker) that uses it
 shared between processes through the :class:`TokenStore`, never through the client.
 
 Authentication: the category endpoints use the application token (client credentials,
-fetched and renewed in memory); everything else uses the seller account's tokens from the
-store, refreshed with the cross-process protocol of :class:`~workers.allegro.auth.UserTokens`.
+fetched and renewed in memory, one for all clients built on the same token store);
+everything else uses the seller account's tokens from the store, refreshed with the
+cross-process protocol of :class:`~workers.allegro.auth.UserTokens`.
 A 401 triggers one refresh and one re-send per call.
 """
 
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from workers.allegro._http import AuthMode, HttpCore
-from workers.allegro.auth import AppTokens, UserTokens
+from workers.allegro.auth import AppTokens, UserTokens, shared_app_tokens
 from workers.allegro.catalogue import CatalogueMixin
 from workers.allegro.commands import CommandsMixin
 from workers.allegro.oauth import OAuthClient
@@ -91,7 +92,11 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
             self._http.budget = ApiBudget(budget, account=account, sleep=sleep)
         self.budget = budget
         self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
-        self._app_tokens = AppTokens(self.oauth, clock=clock)
+        self._app_tokens = AppTokens(
+            self.oauth,
+            clock=clock,
+            cache=shared_app_tokens(tokens, self._http.auth_base, settings.client_id or ""),
+        )
         self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock, sleep=sleep)
         self._http.tokens = _TokenRouter(self._app_tokens, self._user_tokens)
         self.account = account
