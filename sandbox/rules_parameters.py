@@ -207,6 +207,19 @@ def _dictionary(
                     metadata=_meta(definition, requestedDictionaryValueId=vid),
                 )
             )
+    for position, vid in enumerate(ids):
+        if vid in ids[:position]:
+            errors.append(
+                error(
+                    "DictionaryParameterValueNotUnique",
+                    f"The value id '{vid}' is repeated in parameter '{definition['name']}'.",
+                    path=path,
+                    metadata={
+                        "parameterName": definition["name"],
+                        "requestedDictionaryValue": vid,
+                    },
+                )
+            )
     folded = [v.strip().casefold() for v in values]
     for position, value in enumerate(folded):
         if value in folded[:position]:
@@ -234,6 +247,8 @@ def _dictionary(
             ok = expected <= set(folded)
         else:
             ok = id_labels == set(folded)
+        if len(ids) != len(values):  # one value per id: "number of values and ids"
+            ok = False
         if not ok:
             errors.append(
                 error(

@@ -241,6 +241,16 @@ def _dictionary(
             f'file (attributes: values: {{"{text}": "<allowed label>"}})',
             code=CODE_DICTIONARY_VALUE,
         )
+    if len(custom) > 1:
+        # Allegro pairs values with valuesIds one to one: one custom text, on the "other"
+        # entry (DictionaryParameterIdsAndValuesNotMatch otherwise).
+        raise ValueProblem(
+            f"it has {len(custom)} values that are not in its dictionary "
+            f"({', '.join(repr(c) for c in custom[:5])}); it takes only one custom value",
+            "map the others to dictionary labels in the mapping file "
+            f"(attributes: values: {{...}}; allowed: {allowed_labels(definition)})",
+            code=CODE_DICTIONARY_VALUE,
+        )
     if custom:
         ambiguous_id = str(options["ambiguousValueId"])
         labels = _labels(definition)

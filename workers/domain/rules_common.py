@@ -44,6 +44,7 @@ class Code:
     DICTIONARY_ID_NOT_FOUND: Final = "DictionaryParameterIdNotFound"
     DICTIONARY_VALUE_NOT_FOUND: Final = "DictionaryParameterValueNotFound"
     DICTIONARY_IDS_VALUES_MISMATCH: Final = "DictionaryParameterIdsAndValuesNotMatch"
+    DICTIONARY_VALUE_NOT_UNIQUE: Final = "DictionaryParameterValueNotUnique"
     PARAMETER_CATEGORY: Final = "ParameterCategoryException"
     DEPENDENCY: Final = "ConstraintViolationException.DependencyValidator"
     GTIN_CHECKSUM: Final = "ConstraintViolationException.WrongChecksumInGtinParameter"

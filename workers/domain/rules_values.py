@@ -1,12 +1,12 @@
-"""Rules on one parameter's values (FACTS.md §4), and the category parameter as read here.
+"""Rules on one parameter's values (FACTS.md §4).
 
-:class:`CategoryParameter` reads one entry of ``GET /sale/categories/{id}/parameters``
-leniently (camelCase JSON; snake_case keys are read too; a missing or null restriction is no
-restriction). :class:`ValueChecks` checks the values of one body parameter against it:
+:class:`ValueChecks` checks the values of one body parameter against its category parameter
+(:class:`~workers.domain.rules_spec.CategoryParameter`, re-exported here):
 
-- dictionary: every value id exists; values given by label match a label; id and label
-  agree when both are sent; free text only with the ``ambiguousValueId`` entry when
-  ``customValuesEnabled``; one value unless ``multipleChoices``;
+- dictionary: every value id exists; values given by label match a label; no value given
+  twice (``DictionaryParameterValueNotUnique``); when both are sent, one label per id, each
+  the label of its id (``DictionaryParameterIdsAndValuesNotMatch``); free text only with
+  the ``ambiguousValueId`` entry when ``customValuesEnabled``; one value unless ``multipleChoices``;
 - integer and float: numbers with a dot as decimal separator, integers whole, floats within
   ``precision`` decimals, within ``min``/``max``; a range parameter takes ``rangeValue
   {from, to}`` with ``from <= to``, the others one value in ``values``;
@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
 from schemas.events import gtin_check_digit_ok as gtin_ok
 from schemas.status import StatusError
-from workers.domain.rules_common import Code, as_dict, as_list, error, number_text
+from workers.domain.rules_common import Code, error
+from workers.domain.rules_spec import GTIN_PARAMETER_ID, CategoryParameter, ParameterEntry, norm
 
 __all__ = [
     "GTIN_PARAMETER_ID",
@@ -36,129 +35,10 @@ __all__ = [
     "norm",
 ]
 
-#: Allegro's "EAN (GTIN)" parameter.
-GTIN_PARAMETER_ID: Final = "225693"
 #: Lengths Allegro accepts for a GTIN parameter value (FACTS.md §8). 10 digits (an ISBN-10)
 #: has no GS1 check digit, so its check is left to Allegro.
 _GTIN_LENGTHS: Final = (8, 10, 12, 13, 14)
 _NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-
-
-def norm(text: str) -> str:
-    """Text compared case- and spacing-insensitively."""
-    return " ".join(text.split()).casefold()
-
-
-def _pick(raw: Mapping[str, Any], camel: str, snake: str) -> Any:
-    return raw[camel] if camel in raw else raw.get(snake)
-
-
-@dataclass(frozen=True)
-class CategoryParameter:
-    """One category parameter, read leniently from Allegro's JSON."""
-
-    id: str
-    name: str
-    type: str
-    required: bool
-    required_for_product: bool
-    required_if: dict[str, Any] | None
-    describes_product: bool
-    ambiguous_value_id: str | None
-    custom_values_enabled: bool
-    depends_on_parameter_id: str | None
-    restrictions: dict[str, Any]
-    dictionary: tuple[dict[str, Any], ...]
-    unit: str | None = None
-
-    @classmethod
-    def read(cls, raw: Any) -> CategoryParameter | None:
-        """The parameter in ``raw``, or None when it has no id."""
-        data = as_dict(raw)
-        ident = number_text(data.get("id"))
-        if not ident:
-            return None
-        options = as_dict(data.get("options"))
-        required_if = _pick(data, "requiredIf", "required_if")
-        ambiguous = _pick(options, "ambiguousValueId", "ambiguous_value_id")
-        depends_on = _pick(options, "dependsOnParameterId", "depends_on_parameter_id")
-        return cls(
-            id=ident,
-            name=str(data.get("name") or ident),
-            type=str(data.get("type") or ""),
-            required=bool(data.get("required")),
-            required_for_product=bool(_pick(data, "requiredForProduct", "required_for_product")),
-            required_if=required_if if isinstance(required_if, dict) else None,
-            describes_product=bool(_pick(options, "describesProduct", "describes_product")),
-            ambiguous_value_id=number_text(ambiguous) if ambiguous is not None else None,
-            custom_values_enabled=bool(
-                _pick(options, "customValuesEnabled", "custom_values_enabled")
-            ),
-            depends_on_parameter_id=number_text(depends_on) if depends_on is not None else None,
-            restrictions=as_dict(data.get("restrictions")),
-            dictionary=tuple(as_dict(v) for v in as_list(data.get("dictionary"))),
-            unit=data["unit"] if isinstance(data.get("unit"), str) else None,
-        )
-
-    @property
-    def label(self) -> str:
-        return f'"{self.name}" ({self.id})'
-
-    @property
-    def is_gtin(self) -> bool:
-        words = self.name.casefold().replace("(", " ").replace(")", " ").split()
-        return self.id == GTIN_PARAMETER_ID or "gtin" in words or "ean" in words
-
-    def restriction(self, camel: str, snake: str) -> Any:
-        return _pick(self.restrictions, camel, snake)
-
-    def value(self, value_id: str) -> dict[str, Any] | None:
-        return next((v for v in self.dictionary if number_text(v.get("id")) == value_id), None)
-
-    def value_label(self, value_id: str) -> str:
-        entry = self.value(value_id)
-        return str(entry.get("value")) if entry and entry.get("value") is not None else value_id
-
-    def id_for_label(self, label: str) -> str | None:
-        wanted = norm(label)
-        for entry in self.dictionary:
-            if isinstance(entry.get("value"), str) and norm(entry["value"]) == wanted:
-                return number_text(entry.get("id"))
-        return None
-
-    def depends_on_value_ids(self, value_id: str) -> set[str]:
-        """The other parameter's value ids that dictionary value ``value_id`` goes with
-        (empty: any)."""
-        entry = as_dict(self.value(value_id))
-        allowed = as_list(_pick(entry, "dependsOnValueIds", "depends_on_value_ids"))
-        return {a for a in map(number_text, allowed) if a}
-
-    def renamed_value(self, id_or_label: str) -> dict[str, Any] | None:
-        """The current dictionary entry that once had this id or label (``formerData``)."""
-        wanted = norm(id_or_label)
-        for entry in self.dictionary:
-            former = as_dict(_pick(entry, "formerData", "former_data"))
-            old = [*as_list(former.get("ids")), *as_list(former.get("values"))]
-            if any(isinstance(o, str) and norm(o) == wanted for o in old):
-                return entry
-        return None
-
-
-@dataclass
-class ParameterEntry:
-    """One parameter of the body, matched to its category parameter."""
-
-    path: str
-    in_product: bool
-    spec: CategoryParameter
-    values: list[str]
-    value_ids: list[str]
-    range_value: dict[str, str | None] | None
-    chosen: set[str] = field(default_factory=set)  # dictionary value ids, by id or label
-
-    @property
-    def filled(self) -> bool:
-        return bool(self.values or self.value_ids or self.range_value is not None)
 
 
 class ValueChecks:
@@ -202,12 +82,15 @@ class ValueChecks:
                 f"{value_id} is not one of the values of parameter {spec.label}{hint}: fix the "
                 "value in the mapping file or allegro.parameters.",
             )
+        if self.repeated(entry):
+            return
         ambiguous = spec.ambiguous_value_id
         custom = ambiguous is not None and ambiguous in entry.value_ids
         if entry.value_ids and entry.values:
             labels = {norm(spec.value_label(v)) for v in entry.value_ids}
-            matching = {norm(v) for v in entry.values} <= labels
-            if custom and not spec.custom_values_enabled and not matching:
+            listed = {norm(spec.value_label(v)) for v in entry.value_ids if v != ambiguous}
+            given = {norm(v) for v in entry.values}
+            if custom and not spec.custom_values_enabled and not given <= labels:
                 self.add(
                     Code.CUSTOM_VALUE,
                     f"{path}: {spec.label} does not take custom values",
@@ -215,14 +98,19 @@ class ValueChecks:
                     f"Parameter {spec.label} takes only Allegro's listed values: choose one "
                     "of them in the store (or map the store value in the mapping file).",
                 )
-            elif not custom and len(entry.chosen) == len(entry.value_ids) and not matching:
+            elif len(entry.values) != len(entry.value_ids) or (
+                len(entry.chosen) == len(entry.value_ids) and not listed <= given
+            ):
+                # Allegro pairs them: one label per id, the "other" id's being the custom
+                # text (spec: "number of requested values and ids don't match").
                 self.add(
                     Code.DICTIONARY_IDS_VALUES_MISMATCH,
-                    f"{path}: values {entry.values} are not the labels of valuesIds "
-                    f"{entry.value_ids} of {spec.label}",
+                    f"{path}: values {entry.values} do not match valuesIds "
+                    f"{entry.value_ids} of {spec.label} (one label per id)",
                     path,
-                    f"Parameter {spec.label} is given two different values; keep one in the "
-                    "mapping file or allegro.parameters.",
+                    f"Parameter {spec.label} is given values that do not match its value ids: "
+                    'send one label per id (the custom text for the id of the "other" '
+                    "entry), or only valuesIds, in the mapping file or allegro.parameters.",
                 )
         elif entry.values:
             self.resolve_labels(entry)
@@ -236,10 +124,40 @@ class ValueChecks:
                 "the store.",
             )
 
+    def repeated(self, entry: ParameterEntry) -> bool:
+        """Add ``DictionaryParameterValueNotUnique`` for each id or label given twice (labels
+        compared as Allegro reads them: case and spacing aside); True when any was."""
+        spec, found = entry.spec, False
+        for key, given in (("valuesIds", entry.value_ids), ("values", entry.values)):
+            seen: set[str] = set()
+            for index, value in enumerate(given):
+                folded = value if key == "valuesIds" else norm(value)
+                if folded not in seen:
+                    seen.add(folded)
+                    continue
+                found = True
+                self.add(
+                    Code.DICTIONARY_VALUE_NOT_UNIQUE,
+                    f'{entry.path}.{key}[{index}]: "{value}" repeats a value of {spec.label}',
+                    f"{entry.path}.{key}[{index}]",
+                    f'Parameter {spec.label} is given "{value}" twice: give each value once '
+                    "(check the store's values and the mapping file's translations).",
+                )
+        return found
+
     def resolve_labels(self, entry: ParameterEntry) -> None:
         spec = entry.spec
         for index, label in enumerate(entry.values):
             value_id = spec.id_for_label(label)
+            if value_id is not None and value_id in entry.chosen:
+                self.add(
+                    Code.DICTIONARY_VALUE_NOT_UNIQUE,
+                    f'{entry.path}.values[{index}]: "{label}" names {spec.label} value '
+                    f"{value_id} again",
+                    f"{entry.path}.values[{index}]",
+                    f'Parameter {spec.label} is given "{label}", a value it has already: give '
+                    "each value once.",
+                )
             if value_id is not None:
                 entry.chosen.add(value_id)
                 continue
