@@ -51,10 +51,11 @@ from workers.allegro.results import CommandResult
 from workers.store.base import Store, StoreError
 
 from ._calls import CommandClient, Poll, Started, answered, probes, put, read, still_busy
+from ._leases import SKU_LEASE_OWNER, SkuLeases
 from ._pacing import DurationEstimate, first_poll_s, poll_pause_s, server_duration, took_s
 from ._unit import bookkeeping
 from .config import BatchSettings
-from .model import CommandType, JournalEntry, JournalState, NewCommand, SettleOutcome
+from .model import CommandType, JournalEntry, JournalState, NewCommand
 from .outcome import Outcomes, Settlement
 from .repo import BatchRepo
 
@@ -68,9 +69,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: The owner of the SKU publishing leases the batcher holds while a SKU's change is in
-#: flight: one name for every batcher, so the next leader continues with them.
-SKU_LEASE_OWNER = "allegro-feed:batcher"
 #: Longest pause before a failed PUT or poll is tried again, s.
 MAX_BACKOFF_S = 60.0
 #: How long a poll that Allegro refused (e.g. the account's tokens were revoked) waits, s.
@@ -128,7 +126,7 @@ class JournalWorker:
         self.http_threads = http_threads
         self.clock = clock
         self.durations = DurationEstimate()
-        self._sku_renewed: dict[str, float] = {}  # command id -> monotonic time of renewal
+        self.skus = SkuLeases(store, repo, config.sku_lease_s)
         self._pending_at: dict[str, float] = {}  # command id -> last poll that found it busy
         self._settlements: dict[str, Settlement] = {}  # command id -> worked out before the lock
         self._pool: ThreadPoolExecutor | None = None
@@ -144,18 +142,11 @@ class JournalWorker:
 
     def leased(self, command_ids: Iterable[str]) -> None:
         """The SKU leases of these entries were taken just now (when they were claimed)."""
-        moment = time.monotonic()
-        for command_id in command_ids:
-            self._sku_renewed[command_id] = moment
+        self.skus.taken(command_ids)
 
     def release_skus(self, account: str, skus: Iterable[str]) -> None:
         """Release the SKU leases of ``skus`` that have no change in flight any more."""
-        wanted = set(skus)
-        if not wanted:
-            return
-        self.store.release_leases(
-            account, wanted - self.repo.in_flight(account, wanted), SKU_LEASE_OWNER
-        )
+        self.skus.release(account, skus)
 
     def first_poll_s(self, command_type: CommandType) -> float:
         """How long after a PUT its report is first read (:func:`._pacing.first_poll_s`,
@@ -179,7 +170,7 @@ class JournalWorker:
             if entry.type is CommandType.SETTLE:
                 continue
             try:
-                self._renew_skus(entry)  # before the call: the SKUs are ours while in flight
+                self.skus.renew(entry)  # before the call: the SKUs are ours while in flight
                 calls.append((entry, self.client_for(entry.account)))
             except Exception as exc:
                 unready[entry.command_id] = exc
@@ -457,22 +448,6 @@ class JournalWorker:
             "batch.command_took", command_id=entry.command_id, took_s=took, estimate_s=estimate
         )
 
-    def _renew_skus(self, entry: JournalEntry) -> None:
-        """Extend the SKU leases of a command in flight for long (Allegro is slow, or the
-        PUT keeps failing), and at first sight of an entry this process did not claim (a
-        restart, or taking over from another batcher)."""
-        moment = time.monotonic()
-        renewed = self._sku_renewed.get(entry.command_id)
-        if renewed is not None and moment - renewed < self.config.sku_lease_s / 3:
-            return
-        self.store.acquire_leases(
-            entry.account,
-            [item.sku for item in entry.items],
-            SKU_LEASE_OWNER,
-            self.config.sku_lease_s,
-        )
-        self._sku_renewed[entry.command_id] = moment
-
     def _complete(
         self, entry: JournalEntry, now: float, follow: NewCommand | None, tick: Tick
     ) -> str | None:
@@ -485,14 +460,6 @@ class JournalWorker:
             tick.done += 1
         else:
             log.warning("batch.complete_lost", command_id=entry.command_id)
-        self._sku_renewed.pop(entry.command_id, None)
         self._pending_at.pop(entry.command_id, None)
-        # The SKUs leased for it: a command's, and of a settle entry those found stale
-        # under their lease (the others were never leased).
-        leased = {
-            item.sku
-            for item in entry.items
-            if entry.type is not CommandType.SETTLE or item.outcome is SettleOutcome.SUPERSEDED
-        }
-        self.release_skus(entry.account, leased)
+        self.skus.release_done(entry)
         return follow.command_id if done and follow is not None else None
