@@ -130,7 +130,9 @@ _AttributeValue = Annotated[
     WrapValidator(_one_attribute_error),
 ]
 _HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
-_Ean = Annotated[str, StringConstraints(pattern=r"^([0-9]{8}|[0-9]{12,14})$")]
+# 10 digits (an ISBN-10) too: Allegro's GTIN parameter takes 8, 10, 12, 13 or 14 digits
+# (FACTS.md §8, NotStandardLengthInGtinParameter).
+_Ean = Annotated[str, StringConstraints(pattern=r"^([0-9]{8}|[0-9]{10}|[0-9]{12,14})$")]
 
 
 class _EventModel(BaseModel):
@@ -282,7 +284,7 @@ class ProductUpserted(_ProductEventBase):
     name: _NonEmpty = Field(description="product name in the store")
     description: str = Field("", description="plain text or HTML")
     category: _NonEmpty | None = Field(None, description="the store's category path or id")
-    ean: _Ean | None = Field(None, description="GTIN: 8, 12, 13 or 14 digits, as a string")
+    ean: _Ean | None = Field(None, description="GTIN: 8, 10, 12, 13 or 14 digits, as a string")
     mpn: _NonEmpty | None = Field(None, description="manufacturer part number")
     brand: _NonEmpty | None = Field(None, description="brand (manufacturer) name")
     price: EventPrice
@@ -386,7 +388,7 @@ EVENT_HINTS: Mapping[str, FieldHint] = {
         expect="a whole number of items", fix="send a JSON integer, not a string"
     ),
     "ean": FieldHint(
-        expect="a GTIN of 8, 12, 13 or 14 digits, as a string",
+        expect="a GTIN of 8, 10, 12, 13 or 14 digits, as a string",
         fix="send the digits only, leading zeros kept, as a JSON string",
     ),
     "category": FieldHint(

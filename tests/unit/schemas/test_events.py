@@ -292,7 +292,7 @@ LONG_SKU = "S" * 101
         (with_changes(STOCK, stok={"available": 1}), "stok", "not a field", '"stock"?'),
         (with_changes(STOCK, price=PRICE["price"]), "price", "not a field", "product.price"),
         (with_changes(DELETED, stock={"available": 1}), "stock", "not a field", "product.stock"),
-        (with_changes(UPSERTED, ean="123"), "ean", "8, 12, 13 or 14 digits", "leading zeros"),
+        (with_changes(UPSERTED, ean="123"), "ean", "8, 10, 12, 13 or 14 digits", "leading zeros"),
         (with_changes(UPSERTED, ean=5902719471797), "ean", "as a string", "JSON string"),
         (
             with_changes(UPSERTED, ean=DROP, mpn=DROP),

@@ -144,3 +144,11 @@ def test_the_model_itself_refuses_nul_and_non_finite_values() -> None:
 
 def test_a_good_event_passes_the_scan() -> None:
     assert parse_event(json.dumps(UPSERTED).encode()).attributes["weight_kg"] == 0.25
+
+
+def test_a_ten_digit_gtin_is_accepted_as_allegro_does() -> None:
+    # FACTS.md §8: NotStandardLengthInGtinParameter, "8, 10, 12, 13 or 14 digits".
+    event = parse_event(json.dumps({**UPSERTED, "ean": "0123456789"}).encode())
+    assert event.ean == "0123456789"
+    (item,) = rejected(json.dumps({**UPSERTED, "ean": "01234567891"}).encode()).field_errors
+    assert item.field == "ean" and "8, 10, 12, 13 or 14 digits" in item.message
