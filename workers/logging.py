@@ -60,8 +60,8 @@ _SECRET_KEYS = {
 
 #: Shapes of secrets in text; each names the secret part ``secret``.
 _TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
-    # HTTP credentials in headers or reprs.
-    re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<secret>[A-Za-z0-9._~+/=-]{6,})"),
+    # HTTP bearer credentials in headers or reprs ("Basic" is in _BASIC: it is a word too).
+    re.compile(r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{6,})"),
     # JSON Web Tokens (Allegro's tokens are JWTs).
     re.compile(r"(?P<secret>\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)"),
     # key=value and "key": "value" pairs of form bodies, URLs and JSON text.
@@ -81,6 +81,18 @@ _AFTER_TOKEN = re.compile(
     r"(?i)\btoken\b[^\n\[\]]{0,40}?[\s:=\"'(]"
     r"(?P<secret>[A-Za-z0-9._~+=-][A-Za-z0-9._~+/=-]{15,})"
 )
+
+
+#: HTTP Basic credentials; replaced when they look like base64 (see _base64_like), so
+#: that "Basic information ..." in an error text stays readable.
+_BASIC = re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/=]{6,})")
+
+
+def _base64_like(run: str) -> bool:
+    rest = run[1:]
+    return any(c.isdigit() or c in "+/=" for c in run) or (
+        any(c.isupper() for c in rest) and any(c.islower() for c in rest)
+    )
 
 
 def _token_like(run: str) -> bool:
@@ -158,6 +170,8 @@ def redact_text(text: str) -> str:
         found: list[str] = []
         for pattern in _TEXT_PATTERNS:
             text = _redact_shape(pattern, text, found)
+        if "basic" in lowered:
+            text = _redact_shape(_BASIC, text, found, check=_base64_like)
         if "token" in lowered:
             text = _redact_shape(_AFTER_TOKEN, text, found, check=_token_like)
         # A secret recognised by its shape once is hidden wherever else the text repeats it.

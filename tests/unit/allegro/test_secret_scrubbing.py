@@ -42,6 +42,7 @@ OPAQUE_REFRESH = "opaque-refresh-Z3x5c7v9b2n4m6"
         ("access_token=zz-9-yy&x=1", "zz-9-yy"),
         ("refresh_token: rrrrrr77", "rrrrrr77"),
         ("Authorization: Bearer mF_9.B5f-4.1JqM", "mF_9.B5f-4.1JqM"),
+        ("Authorization: Basic Y2xpZW50OnNlY3JldA==", "Y2xpZW50OnNlY3JldA=="),
         ("the token ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh was refused", "ABCDEFGHIJKLMNOPQRSTUVWX"),
         ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl here", "eyJhbGciOiJIUzI1NiJ9"),
         ("client secret: s3cr3t-value", "s3cr3t-value"),
@@ -62,6 +63,9 @@ def test_redact_text_keeps_ordinary_error_text() -> None:
     assert redact_text("token refused: ALLEGRO_FEED_CLIENT_ID") == (
         "token refused: ALLEGRO_FEED_CLIENT_ID"
     )
+    # Allegro's texts that merely use the words stay readable.
+    basic = "Basic information about the product is missing"
+    assert redact_text(basic) == basic
     # Idempotent: scrubbed text scrubbed again does not change.
     once = redact_text("Access token expired: 8fK2mQ9zLp4xR7tB; token=abc123")
     assert redact_text(once) == once
