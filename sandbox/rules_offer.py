@@ -95,7 +95,9 @@ _HANDLING_TIMES = {
     "P30D",
     "P60D",
 }
-_HOURS = re.compile(r"^PT\d+H$")
+# The hour forms Allegro also takes (FACTS §6: "PT48H"): the listed times in hours.
+_HOURS = {"PT24H", "PT48H", "PT72H", "PT96H", "PT120H", "PT168H", "PT240H", "PT336H"}
+_HOURS |= {"PT504H", "PT720H", "PT1440H"}
 _DURATIONS = {"P3D", "P5D", "P7D", "P10D", "P20D", "P30D"}
 _PROVINCES = {
     "DOLNOSLASKIE",
@@ -472,7 +474,7 @@ def check_after_sales(
         errors += _service(key, services.get(key), f"afterSalesServices.{key}", seller, filled)
     handling = delivery.get("handlingTime")
     if handling is not None and not (
-        handling in _HANDLING_TIMES or (isinstance(handling, str) and _HOURS.match(handling))
+        isinstance(handling, str) and (handling in _HANDLING_TIMES or handling in _HOURS)
     ):
         errors.append(
             error(

@@ -154,7 +154,11 @@ _Text = Annotated[
     BeforeValidator(_text_from_scalar),
     WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "number"}]}),
 ]
-_HANDLING_TIME = r"^(PT0S|PT[1-9][0-9]*H|P[1-9][0-9]*D)$"
+# Spec Delivery.handlingTime's list, and (FACTS.md §6) the same times in hours.
+_HANDLING_TIME = (
+    r"^(PT0S|PT24H|P(2|3|4|5|7|10|14|21|30|60)D"
+    r"|PT(48|72|96|120|168|240|336|504|720|1440)H)$"
+)
 
 
 class _MappingModel(BaseModel):

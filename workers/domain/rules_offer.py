@@ -39,7 +39,14 @@ STOCK_MAX: Final = 2**31 - 1
 _STOCK_UNITS: Final = ("UNIT", "PAIR", "SET")
 _SELLING_FORMATS: Final = ("BUY_NOW", "AUCTION", "ADVERTISEMENT")
 _AMOUNT: Final = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]{1,2})?")
-_HANDLING_TIME: Final = re.compile(r"PT0S|PT[0-9]+H|P[0-9]+D")
+#: Spec Delivery.handlingTime: "must be set to one of" these; FACTS.md §6 adds that their
+#: hour forms (PT48H for P2D) are accepted too. P6D or PT5H is refused for every offer.
+_HANDLING_DAYS: Final = (0, 1, 2, 3, 4, 5, 7, 10, 14, 21, 30, 60)
+HANDLING_TIMES: Final = frozenset(
+    {"PT0S", "PT24H", *(f"P{d}D" for d in _HANDLING_DAYS if d > 1)}
+    | {f"PT{24 * d}H" for d in _HANDLING_DAYS if d > 0}
+)
+_HANDLING_LISTED: Final = "PT0S, PT24H, P2D, P3D, P4D, P5D, P7D, P10D, P14D, P21D, P30D, P60D"
 
 # --- known properties -----------------------------------------------------------------------
 # The request fields of SaleProductOfferRequestV1 (allegro/openapi.yaml). A node maps each
@@ -369,22 +376,22 @@ def check_images(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[Sta
 
 
 def check_delivery(body: Mapping[str, Any]) -> list[StatusError]:
-    """``delivery.handlingTime`` is an ISO 8601 duration Allegro takes (PT0S, PT24H, P2D...)."""
+    """``delivery.handlingTime`` is one Allegro takes: :data:`HANDLING_TIMES`."""
     delivery = body.get("delivery")
     if delivery is None:
         return []
     if not isinstance(delivery, dict):
         return [unreadable("delivery", delivery, "an object")]
     handling = delivery.get("handlingTime")
-    if handling is None or (isinstance(handling, str) and _HANDLING_TIME.fullmatch(handling)):
+    if handling is None or (isinstance(handling, str) and handling in HANDLING_TIMES):
         return []
     return [
         error(
             Code.HANDLING_TIME,
-            f"delivery.handlingTime must be PT0S, PT<hours>H or P<days>D, got "
-            f"{json.dumps(handling)[:20]}",
+            f"delivery.handlingTime must be one of {_HANDLING_LISTED} (or the same in "
+            f"hours, e.g. PT48H), got {json.dumps(handling)[:20]}",
             "delivery.handlingTime",
-            "Fix defaults.handling_time in the mapping file (e.g. PT24H or P2D).",
+            f"Set defaults.handling_time in the mapping file to one of {_HANDLING_LISTED}.",
         )
     ]
 
