@@ -75,10 +75,11 @@ _TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
 #: An opaque token given in free text after the word "token": a run of 16 or more token
 #: characters at most 40 characters after it, e.g. "Access token expired: 8fK2...",
 #: "Invalid refresh token: ...". Replaced when it looks like a token (see _token_like). The
-#: gap does not cross brackets and the run does not start with "/": the "[HTTP 401, GET
-#: /sale/...]" context of an error and API paths stay as they are.
+#: gap does not cross brackets, "token" ending a path ("/auth/oauth/token") does not count
+#: and the run does not start with "/": the "[HTTP 401, GET /sale/..., Trace-Id ...]"
+#: context of an error and API paths stay as they are.
 _AFTER_TOKEN = re.compile(
-    r"(?i)\btoken\b[^\n\[\]]{0,40}?[\s:=\"'(]"
+    r"(?i)(?<!/)\btoken\b[^\n\[\]]{0,40}?[\s:=\"'(]"
     r"(?P<secret>[A-Za-z0-9._~+=-][A-Za-z0-9._~+/=-]{15,})"
 )
 

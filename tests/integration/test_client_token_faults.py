@@ -18,6 +18,7 @@ pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 from sandbox.testing import SandboxHandle
 from tests.integration._support import Clocks
 from workers.allegro import AllegroClient, FileTokenStore, TokenSet
+from workers.allegro.auth import REFUSED
 from workers.allegro.errors import PermanentError, ServerError, TokenRateLimited
 from workers.allegro.oauth import TOKEN_BLOCKS
 from workers.settings import Settings
@@ -29,9 +30,12 @@ TOKEN = "/auth/oauth/token"
 
 @pytest.fixture(autouse=True)
 def _no_token_blocks() -> Iterator[None]:
-    TOKEN_BLOCKS.clear()  # process-wide: one test's 429 must not block the next
+    # Process-wide: one test's 429 or 401 must not touch the next.
+    TOKEN_BLOCKS.clear()
+    REFUSED.clear()
     yield
     TOKEN_BLOCKS.clear()
+    REFUSED.clear()
 
 
 def _store(
@@ -128,14 +132,20 @@ def test_clients_on_one_store_ask_for_one_application_token(
 ) -> None:
     store = FileTokenStore(settings.token_file)
     since = _last_seq(sandbox)
-    for account in ("shop-1", "shop-2", "shop-3"):
-        with AllegroClient(
-            settings, store, account=account, sleep=clocks.sleep, clock=clocks.now
-        ) as client:
-            client.get_category("165")  # a bearer-token-for-application endpoint
+    clients = [
+        AllegroClient(settings, store, account=account, sleep=clocks.sleep, clock=clocks.now)
+        for account in ("shop-1", "shop-2", "shop-3")
+    ]
+    for client in clients:
+        client.get_category("165")  # a bearer-token-for-application endpoint
+    for client in clients:
+        client.close()
+    # Closing the last client drops the token, as closing a client always did.
+    with AllegroClient(settings, store, sleep=clocks.sleep, clock=clocks.now) as client:
+        client.get_category("165")
     grants = [
         (r.get("body") or {}).get("grant_type")
         for r in sandbox.requests(since)
         if r["path"] == TOKEN
     ]
-    assert grants == ["client_credentials"]
+    assert grants == ["client_credentials"] * 2

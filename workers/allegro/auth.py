@@ -6,7 +6,8 @@
   refreshed so that, across all processes sharing the store, only one refreshes and all
   pick up the new pair (Allegro's refresh tokens are single-use).
 
-Both never hand out a token Allegro refused (401) again: the next caller refreshes first.
+Neither hands out a token Allegro refused (401) again, in any thread of the process
+(:data:`REFUSED`): the next caller refreshes first.
 A token that is due for renewal but still valid is used on when the renewal fails for a
 transient reason (the token endpoint blocked with 429, a 5xx, a timeout): there is no
 point in failing a call that the current token can still make.
@@ -22,6 +23,7 @@ import os
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 import structlog
@@ -31,7 +33,15 @@ from workers.allegro.oauth import OAuthClient
 from workers.allegro.tokens import TokenSet, TokenStore
 from workers.logging import register_secret
 
-__all__ = ["AppTokenCache", "AppTokens", "UserTokens", "shared_app_tokens"]
+__all__ = [
+    "REFUSED",
+    "AppTokenCache",
+    "AppTokens",
+    "RefusedTokens",
+    "UserTokens",
+    "release_app_tokens",
+    "shared_app_tokens",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +56,43 @@ SAVE_BACKOFF_S = 0.1
 SAVE_RETRY_S = 5.0
 
 
-def _usable(tokens: TokenSet | None, now: float, refused: str | None) -> bool:
+class RefusedTokens:
+    """Access tokens Allegro refused with 401, remembered (the newest ``limit``) so that no
+    thread of the process sends one again. Thread-safe."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, token: str) -> None:
+        with self._lock:
+            self._tokens[token] = None
+            self._tokens.move_to_end(token)
+            while len(self._tokens) > self._limit:
+                self._tokens.popitem(last=False)
+
+    def __contains__(self, token: object) -> bool:
+        with self._lock:
+            return token in self._tokens
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
+#: The access tokens Allegro refused in this process.
+REFUSED = RefusedTokens()
+os.register_at_fork(after_in_child=REFUSED._after_fork)
+
+
+def _usable(tokens: TokenSet | None, now: float) -> bool:
     return (
         tokens is not None
-        and tokens.access_token != refused
+        and tokens.access_token not in REFUSED
         and not tokens.expired(now, USABLE_MARGIN_S)
     )
 
@@ -61,10 +104,10 @@ class AppTokenCache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tokens: TokenSet | None = None
-        #: the token Allegro refused last (never handed out again)
-        self.refused: str | None = None
         #: the token whose failed renewal was logged (logged once per token)
         self.deferred_for: str | None = None
+        #: open clients using it (see shared_app_tokens)
+        self.users = 0
 
 
 #: One :class:`AppTokenCache` per token store (so per process in the workers, whose
@@ -76,7 +119,9 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_app_tokens(store: object, auth_base: str, client_id: str) -> AppTokenCache:
-    """The application-token cache of the clients built on ``store`` for one application.
+    """The application-token cache of the open clients built on ``store`` for one
+    application; give it back with :func:`release_app_tokens` when the client closes (the
+    last one to close drops the token, as closing a client always did).
 
     The workers create one client per account and thread; without this each would ask
     Allegro for an application token of its own, and Allegro limits how many tokens it
@@ -87,8 +132,26 @@ def shared_app_tokens(store: object, auth_base: str, client_id: str) -> AppToken
         try:
             caches = _SHARED.setdefault(store, {})
         except TypeError:
-            return AppTokenCache()
-        return caches.setdefault(key, AppTokenCache())
+            caches = {}
+        cache = caches.get(key)
+        if cache is None:
+            cache = caches[key] = AppTokenCache()
+        cache.users += 1
+        return cache
+
+
+def release_app_tokens(store: object, auth_base: str, client_id: str, cache: AppTokenCache) -> None:
+    """A client using ``cache`` closed (see :func:`shared_app_tokens`)."""
+    with _SHARED_LOCK:
+        cache.users -= 1
+        if cache.users > 0:
+            return
+        try:
+            caches = _SHARED.get(store)
+        except TypeError:
+            return
+        if caches is not None and caches.get((auth_base, client_id)) is cache:
+            del caches[(auth_base, client_id)]
 
 
 def _forget_shared() -> None:
@@ -125,13 +188,13 @@ class AppTokens:
             tokens = cache.tokens
             if (
                 tokens is None
-                or tokens.access_token == cache.refused
+                or tokens.access_token in REFUSED
                 or tokens.expired(self._clock(), self._skew_s)
             ):
                 try:
                     tokens = cache.tokens = self._oauth.client_credentials()
                 except TransientError as exc:
-                    if tokens is None or not _usable(tokens, self._clock(), cache.refused):
+                    if tokens is None or not _usable(tokens, self._clock()):
                         raise
                     if cache.deferred_for != tokens.access_token:
                         cache.deferred_for = tokens.access_token
@@ -145,7 +208,7 @@ class AppTokens:
     def refresh(self, failed_token: str) -> str:
         cache = self._cache
         with cache.lock:
-            cache.refused = failed_token
+            REFUSED.add(failed_token)
             if cache.tokens is None or cache.tokens.access_token == failed_token:
                 cache.tokens = self._oauth.client_credentials()
             return cache.tokens.access_token
@@ -177,8 +240,6 @@ class UserTokens:
         self._skew_s = skew_s
         self._lock = threading.Lock()
         self._cached: TokenSet | None = None
-        #: the access token Allegro refused last (never handed out again)
-        self._refused: str | None = None
         #: a refreshed pair the store has not taken yet, and the stored access token it
         #: replaces; with the time of the next attempt to store it (epoch s)
         self._unsaved: TokenSet | None = None
@@ -194,13 +255,13 @@ class UserTokens:
             if self._unsaved is not None and self._clock() >= self._next_save_at:
                 self._save_unsaved()
             tokens = self._cached or self._load()
-            if tokens.access_token == self._refused:
+            if tokens.access_token in REFUSED:
                 tokens = self._refresh_shared(tokens.access_token, force=True)
             elif tokens.expired(self._clock(), self._skew_s):
                 try:
                     tokens = self._refresh_shared(tokens.access_token)
                 except TransientError as exc:
-                    if not _usable(tokens, self._clock(), self._refused):
+                    if not _usable(tokens, self._clock()):
                         raise
                     if self._deferred_for != tokens.access_token:
                         self._deferred_for = tokens.access_token
@@ -221,7 +282,7 @@ class UserTokens:
         refresh is raised as itself (a transient one is retried later by the caller, and
         ``failed_token`` is not handed out again meanwhile)."""
         with self._lock:
-            self._refused = failed_token
+            REFUSED.add(failed_token)
             self._cached = self._refresh_shared(failed_token, force=True)
             return self._cached.access_token
 
@@ -242,7 +303,7 @@ class UserTokens:
             now = self._clock()
             if (
                 stored.access_token != stale_access_token
-                and stored.access_token != self._refused
+                and stored.access_token not in REFUSED
                 and not stored.expired(now, self._skew_s)
             ):
                 log.info("allegro.tokens_picked_up", account=self.account)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from workers.allegro._http import AuthMode, HttpCore
-from workers.allegro.auth import AppTokens, UserTokens, shared_app_tokens
+from workers.allegro.auth import AppTokens, UserTokens, release_app_tokens, shared_app_tokens
 from workers.allegro.catalogue import CatalogueMixin
 from workers.allegro.commands import CommandsMixin
 from workers.allegro.oauth import OAuthClient
@@ -92,11 +92,11 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
             self._http.budget = ApiBudget(budget, account=account, sleep=sleep)
         self.budget = budget
         self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
-        self._app_tokens = AppTokens(
-            self.oauth,
-            clock=clock,
-            cache=shared_app_tokens(tokens, self._http.auth_base, settings.client_id or ""),
-        )
+        # One application token for the open clients on this store (see shared_app_tokens).
+        self._app_key = (tokens, self._http.auth_base, settings.client_id or "")
+        self._app_cache = shared_app_tokens(*self._app_key)
+        self._app_tokens = AppTokens(self.oauth, clock=clock, cache=self._app_cache)
+        self._closed = False
         self._user_tokens = UserTokens(self.oauth, tokens, account, clock=clock, sleep=sleep)
         self._http.tokens = _TokenRouter(self._app_tokens, self._user_tokens)
         self.account = account
@@ -111,6 +111,9 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
 
     def close(self) -> None:
         """Close the connection pool. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            release_app_tokens(*self._app_key, self._app_cache)
         self._http.close()
 
     def __enter__(self) -> AllegroClient:

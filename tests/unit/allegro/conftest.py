@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from workers.allegro import AllegroClient, FileTokenStore, TokenSet
+from workers.allegro.auth import REFUSED
 from workers.allegro.oauth import TOKEN_BLOCKS
 from workers.settings import Settings
 
@@ -134,11 +135,13 @@ class FakeAllegro:
 
 @pytest.fixture(autouse=True)
 def _no_token_blocks() -> Iterator[None]:
-    """Token-endpoint blocks are process-wide and every test's clock starts at the same
-    time: one test's 429 must not block the next."""
+    """Token-endpoint blocks and refused tokens are process-wide, and every test's clock
+    and fake token names start the same: one test's 429 or 401 must not touch the next."""
     TOKEN_BLOCKS.clear()
+    REFUSED.clear()
     yield
     TOKEN_BLOCKS.clear()
+    REFUSED.clear()
 
 
 @pytest.fixture

@@ -83,3 +83,20 @@ def test_a_refused_application_token_is_renewed_once_for_all_clients(
         second.get_category("165")  # uses access-2 at once
     assert seen == ["access-1", "access-2", "access-2"]
     assert len(fake.calls("POST", TOKEN)) == 2
+
+
+def test_the_token_is_dropped_when_the_last_client_closes(
+    settings: Settings, store: FileTokenStore, fake: FakeAllegro, clock: FakeClock
+) -> None:
+    _categories(fake)
+    first = _client(settings, store, fake, clock, "a")
+    second = _client(settings, store, fake, clock, "b")
+    first.get_category("165")
+    first.close()
+    first.close()  # closing twice gives the token back once
+    second.get_category("165")  # still shared with the open client
+    assert len(fake.calls("POST", TOKEN)) == 1
+    second.close()
+    with _client(settings, store, fake, clock, "c") as third:
+        third.get_category("165")  # a new client after all closed: a new token
+    assert len(fake.calls("POST", TOKEN)) == 2

@@ -63,6 +63,10 @@ def test_redact_text_keeps_ordinary_error_text() -> None:
     assert redact_text("token refused: ALLEGRO_FEED_CLIENT_ID") == (
         "token refused: ALLEGRO_FEED_CLIENT_ID"
     )
+    context = (
+        "refused [HTTP 503, POST /auth/oauth/token, Trace-Id 3f2a9c1d7e4b4a6f9c0d1e2f3a4b5c6d]"
+    )
+    assert redact_text(context) == context
     # Allegro's texts that merely use the words stay readable.
     basic = "Basic information about the product is missing"
     assert redact_text(basic) == basic

@@ -297,3 +297,18 @@ def test_a_newer_pair_stored_by_another_process_wins_over_the_unsaved_one(
     assert stored is not None
     assert stored.access_token == "other-access"
     assert _sent_tokens(fake)[-1] == "other-access"
+
+
+def test_no_client_of_the_process_sends_a_token_allegro_refused(
+    settings: Settings, store: FileTokenStore, fake: FakeAllegro, clock: FakeClock
+) -> None:
+    _offer_api(fake, {"user-access-0"})
+    fake.on("POST", TOKEN, reply(503, {}))
+    first, second = _client(settings, store, fake, clock), _client(settings, store, fake, clock)
+    with first, second:
+        second.user_tokens()  # holds user-access-0 in memory too
+        with pytest.raises(ServerError):
+            first.get_offer("1")  # 401, and the refresh fails
+        fake.on("POST", TOKEN, fake.token_endpoint)
+        assert second.get_offer("1").id == "1"  # refreshes first: never sends the refused one
+    assert _sent_tokens(fake) == ["user-access-0", "access-1"]
