@@ -63,6 +63,8 @@ def nothing_created(exc: AllegroError) -> bool:
     operation, reading the offer) or one that may have been applied is not."""
     if isinstance(exc, InvalidRequest):
         return True  # refused locally, before anything was sent
+    if exc.while_authenticating:
+        return True  # no token to send it with, or a 401 that refused it
     if (exc.method, exc.path) != ("POST", _OFFERS_PATH):
         return False
     if isinstance(exc, TransientError):

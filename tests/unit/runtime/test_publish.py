@@ -214,6 +214,21 @@ def test_what_certainly_created_nothing(error: Any, created_nothing: bool) -> No
     assert nothing_created(error) is created_nothing
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        ServerError("token endpoint 503", status=503, **POST),
+        ApiTimeout("token endpoint slow", maybe_applied=True, **POST),
+        NotConnected("refresh token refused"),
+    ],
+)
+def test_a_failure_to_get_the_token_created_nothing(error: Any) -> None:
+    # Raised while getting the POST's token: the POST was never sent, or a 401 refused it.
+    assert nothing_created(error) is False
+    error.while_authenticating = True
+    assert nothing_created(error) is True
+
+
 def test_a_pending_status_of_a_finished_event_is_published_and_nothing_else_done(
     harness: Harness, step: PublishStep
 ) -> None:
