@@ -117,8 +117,8 @@ OPERATION_WAIT_MS = 5_000
 def deferring(fn: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
     """``fn`` with Allegro's waits turned into :class:`Deferred` (no retry used up, no
     thread blocked): a rate-limit block longer than :data:`INLINE_RATE_LIMIT_S` (shorter
-    ones are retried with backoff), an offer operation still running (the next run finds
-    the offer by ``external.id``), an offer busy with its previous change (409)."""
+    ones are retried with backoff), an offer operation still running (its offer is in the
+    registry with the operation, which the next run polls), an offer busy with its previous change (409)."""
 
     @functools.wraps(fn)
     def run(data: dict[str, Any]) -> None:
