@@ -185,7 +185,7 @@ def test_post_5xx_not_applied_is_resent_after_lookup(
     client: AllegroClient, sandbox: SandboxHandle
 ) -> None:
     sandbox.inject_fault(method="POST", path=OFFER_POST, kind="status", status=503)
-    result = client.create_offer(WITH_EXTERNAL)
+    result = client.create_offer(WITH_EXTERNAL, resend_if_unsure=True)
     assert not result.recovered and result.status == 201
     assert [r["status"] for r in _calls(sandbox, "POST", "/sale/product-offers")] == [503, 201]
     assert len(_calls(sandbox, "GET", "/sale/offers")) == 1  # looked up before re-sending
@@ -207,8 +207,20 @@ def test_post_timeout_with_external_id(
     client = make_client(http_timeout_s=0.3)
     sandbox.configure(timeout_hold_s=5)
     sandbox.inject_fault(method="POST", path=OFFER_POST, kind="timeout")
-    result = client.create_offer(WITH_EXTERNAL)
+    result = client.create_offer(WITH_EXTERNAL, resend_if_unsure=True)
     assert result.offer_id and len(sandbox.offers()) == 1
+
+
+def test_post_5xx_is_raised_by_default_after_a_lookup_miss(
+    client: AllegroClient, sandbox: SandboxHandle
+) -> None:
+    # One search miss is no proof (Allegro's search lags): the caller decides, with its
+    # creation intent, when to POST again.
+    sandbox.inject_fault(method="POST", path=OFFER_POST, kind="status", status=503)
+    with pytest.raises(ServerError):
+        client.create_offer(WITH_EXTERNAL)
+    assert [r["status"] for r in _calls(sandbox, "POST", "/sale/product-offers")] == [503]
+    assert sandbox.offers() == []
 
 
 def test_post_timeout_without_external_id_is_raised(

@@ -185,7 +185,7 @@ CASES: list[Any] = [
     ),
     pytest.param(
         {"allegro": {"category_id": "4", "parameters": [CONDITION_NEW]}},
-        [("UNMAPPED_CATEGORY", "category.id")],
+        [("UNMAPPED_CATEGORY", "allegro.category_id")],
         id="non-leaf-category",
     ),
     pytest.param(
