@@ -118,7 +118,8 @@ def deferring(fn: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]]
     """``fn`` with Allegro's waits turned into :class:`Deferred` (no retry used up, no
     thread blocked): a rate-limit block longer than :data:`INLINE_RATE_LIMIT_S` (shorter
     ones are retried with backoff), an offer operation still running (its offer is in the
-    registry with the operation, which the next run polls), an offer busy with its previous change (409)."""
+    registry with the operation, which the next run polls), an offer busy with its
+    previous change (409)."""
 
     @functools.wraps(fn)
     def run(data: dict[str, Any]) -> None:
