@@ -7,7 +7,9 @@ afterwards in its own thread.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +33,9 @@ __all__ = [
     "publication_check",
     "put",
     "read",
+    "run_all",
     "still_busy",
+    "with_publications",
 ]
 
 log = structlog.get_logger(__name__)
@@ -185,7 +189,9 @@ def read(client: CommandClient, entry: JournalEntry) -> Poll:
     else:
         found = client.get_all_command_tasks(kind, cid, page_size=1000)
         tasks, tasks_read = {t.offer_id: t for t in found if t.offer_id}, True
-    return Poll(report, tasks, tasks_read, seen=publication_seen(client, entry, tasks))
+    # The publication statuses are read afterwards for every command the run found
+    # finished at once (see publications_seen).
+    return Poll(report, tasks, tasks_read, seen={})
 
 
 def publication_check(
@@ -220,22 +226,102 @@ def publication_check(
     return [], ()
 
 
-def publication_seen(
-    client: CommandClient, entry: JournalEntry, tasks: Mapping[str, CommandTask]
-) -> dict[str, str]:
-    """The statuses :func:`publication_check` asks for, by offer id (one ``GET
-    /sale/offers`` per 100 offers, none when there is nothing to check). A transient
-    failure is raised (the poll is made again); a refusal (e.g. a token without
-    offers:read) is logged and reads as "nothing listed"."""
-    ids, wanted = publication_check(entry, tasks)
-    if not ids:
-        return {}
-    try:
-        listed = client.find_offers_by_id(ids, statuses=wanted)
-    except PermanentError as exc:
-        log.warning("batch.publication_read_refused", command_id=entry.command_id, error=str(exc))
-        return {}
-    return {offer.id: offer.status for offer in listed if offer.id and offer.status}
+#: Offers whose publication status one ``GET /sale/offers`` reads (``offer.id`` repeated).
+LISTING_CHUNK = 100
+
+
+def with_publications(
+    entries: Iterable[JournalEntry],
+    polls: Mapping[str, Callable[[], Poll]],
+    skipped: set[str],
+    client_for: Callable[[str], CommandClient],
+    run: Callable[[list[Callable[[], list[OfferListing]]]], list[Callable[[], list[OfferListing]]]],
+) -> dict[str, Callable[[], Poll]]:
+    """The polls (by command id) that found their command finished, with the publication
+    statuses :func:`publication_check` asks for, as functions giving the poll (or raising
+    the read's failure, so that the poll is made again). The offers of every command of
+    a run are read together: one ``GET /sale/offers`` per account, status asked for and
+    100 offers, ``run`` making the reads concurrently, instead of one read per command
+    after its report (during a steady stream of changes many small commands finish each
+    run). A refusal (e.g. a token without offers:read) is logged and reads as "nothing
+    listed". ``skipped`` entries and polls that failed or found the command busy are
+    left out."""
+    finished: dict[str, tuple[JournalEntry, Poll]] = {}
+    for entry in entries:
+        cid = entry.command_id
+        if cid in skipped or cid not in polls or entry.type is CommandType.SETTLE:
+            continue
+        try:
+            poll = polls[cid]()
+        except Exception:  # noqa: S112 - handled where the poll is settled
+            continue
+        if poll.tasks is not None:
+            finished[cid] = (entry, poll)
+    asked: dict[str, tuple[list[str], tuple[str, str]]] = {}  # cid -> (ids, group)
+    groups: dict[tuple[str, str], list[str]] = {}  # (account, status) -> offer ids
+    for cid, (entry, poll) in finished.items():
+        if poll.tasks is None:
+            continue
+        ids, wanted = publication_check(entry, poll.tasks)
+        if ids:
+            group = (entry.account, wanted[0])
+            groups.setdefault(group, []).extend(ids)
+            asked[cid] = (ids, group)
+    chunks = [
+        (group, ids[start : start + LISTING_CHUNK])
+        for group, ids in groups.items()
+        for start in range(0, len(ids), LISTING_CHUNK)
+    ]
+    reads = run(
+        [
+            functools.partial(client_for(account).find_offers_by_id, ids, statuses=(status,))
+            for (account, status), ids in chunks
+        ]
+    )
+    listed: dict[tuple[str, str], list[Callable[[], list[OfferListing]]]] = {}
+    for (group, _), read_chunk in zip(chunks, reads, strict=True):
+        listed.setdefault(group, []).append(read_chunk)
+    out: dict[str, Callable[[], Poll]] = {}
+    for cid, (_, poll) in finished.items():
+        if cid not in asked:
+            out[cid] = _given(poll)
+            continue
+        ids, group = asked[cid]
+        try:
+            offers = [offer for read_chunk in listed[group] for offer in read_chunk()]
+        except PermanentError as exc:
+            log.warning("batch.publication_read_refused", command_id=cid, error=str(exc))
+            offers = []
+        except Exception as exc:  # transient: the poll is made again
+            out[cid] = _failing(exc)
+            continue
+        mine = set(ids)
+        seen = {o.id: o.status for o in offers if o.id in mine and o.status}
+        out[cid] = _given(poll._replace(seen=seen))
+    return out
+
+
+def run_all(
+    executor: Callable[[], Executor], calls: list[Callable[[], T]]
+) -> list[Callable[[], T]]:
+    """``calls`` made concurrently in ``executor()``'s pool (one is made here): functions
+    giving each result or raising its failure."""
+    if len(calls) <= 1:
+        return [answered(call) for call in calls]
+    pool = executor()
+    futures = [pool.submit(call) for call in calls]
+    return [answered(future.result) for future in futures]
+
+
+def _given(value: T) -> Callable[[], T]:
+    return lambda: value
+
+
+def _failing(exc: Exception) -> Callable[[], Poll]:
+    def fail() -> Poll:
+        raise exc
+
+    return fail
 
 
 def all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:

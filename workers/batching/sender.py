@@ -50,7 +50,18 @@ from workers.allegro.models import CommandTask, GeneralReport
 from workers.allegro.results import CommandResult
 from workers.store.base import Store, StoreError
 
-from ._calls import CommandClient, Poll, Started, answered, probes, put, read, still_busy
+from ._calls import (
+    CommandClient,
+    Poll,
+    Started,
+    answered,
+    probes,
+    put,
+    read,
+    run_all,
+    still_busy,
+    with_publications,
+)
 from ._leases import SKU_LEASE_OWNER, SkuLeases
 from ._pacing import DurationEstimate, first_poll_s, poll_pause_s, server_duration, took_s
 from ._unit import bookkeeping
@@ -200,6 +211,16 @@ class JournalWorker:
         if later:
             _, more = self._start(later)
             polls.update((cid, answered(call)) for cid, call in more.items())
+        # The publication statuses to check, for every command found finished at once.
+        polls.update(
+            with_publications(
+                entries,
+                polls,
+                set(waiting) | set(unready),
+                self.client_for,
+                functools.partial(run_all, self._executor),
+            )
+        )
         self._settlements = self._prepare(entries, polls, set(waiting) | set(unready))
         follows: list[JournalEntry] = []
         # One transaction and one publication of the statuses for the bookkeeping of the

@@ -159,6 +159,53 @@ def test_a_refused_status_read_settles_as_before(rig: Rig) -> None:
     assert [kind for kind, _, _ in rig.allegro.puts()] == [CommandKind.QUANTITY]
 
 
+def test_the_commands_finished_in_one_run_are_read_together(rig: Rig) -> None:
+    # Three quantity commands (three values) finish in the same run: one read for all.
+    for sku in ("A", "B", "C"):
+        rig.offer(sku, status="ACTIVE", stock=1)
+    rig.allegro.listed = {"o-B": "ENDED"}
+    batcher = rig.batcher()
+    events = {
+        sku: rig.stage(batcher, sku, 2, value) for sku, value in zip("ABC", (4, 5, 6), strict=True)
+    }
+    rig.run(batcher, seconds=1.0)
+    assert len(rig.allegro.puts()) == 3
+    rig.run(batcher, seconds=0.25)
+    assert len(rig.allegro.searches) == 1
+    ((ids, statuses),) = rig.allegro.searches
+    assert sorted(ids) == ["o-A", "o-B", "o-C"] and statuses == ("ENDED",)
+    assert _message(rig, events["A"]) == (Status.UPDATED, "ACTIVE")
+    assert _message(rig, events["C"]) == (Status.UPDATED, "ACTIVE")
+    assert rig.reporter.of(events["B"]) is None  # waits for its ACTIVATE
+    assert rig.allegro.puts()[-1] == (CommandKind.PUBLICATION, ["o-B"], "ACTIVATE")
+
+
+def test_more_than_100_offers_are_read_100_at_a_time(rig: Rig) -> None:
+    skus = [f"S{i:03d}" for i in range(150)]
+    for sku in skus:
+        rig.offer(sku, status="ACTIVE", stock=1)
+    batcher = rig.batcher()
+    for sku in skus:
+        rig.stage(batcher, sku, 2, 9)
+    rig.settle_all(batcher)
+    assert sorted(len(ids) for ids, _ in rig.allegro.searches) == [50, 100]
+    assert sorted(i for ids, _ in rig.allegro.searches for i in ids) == [f"o-{s}" for s in skus]
+
+
+def test_a_failed_read_repeats_the_polls_of_every_command_it_covered(rig: Rig) -> None:
+    rig.allegro = RefusingSearch(ServerError("boom", status=503))
+    for sku in ("A", "B"):
+        rig.offer(sku, status="ACTIVE", stock=1)
+    batcher = rig.batcher()
+    events = [rig.stage(batcher, sku, 2, value) for sku, value in (("A", 4), ("B", 5))]
+    rig.run(batcher, seconds=1.0)
+    rig.run(batcher, seconds=0.25)  # both finished; the one read for both fails
+    assert {e.state for e in rig.repo.entries()} == {JournalState.SENT}
+    assert rig.reporter.messages == []
+    rig.settle_all(batcher)
+    assert [_message(rig, e) for e in events] == [(Status.UPDATED, "ACTIVE")] * 2
+
+
 # --- an offer that no longer exists (archived) ----------------------------------------------
 
 
