@@ -163,13 +163,16 @@ class Settings(BaseSettings):
         200, ge=0, description="changes to one SKU within this window become one change, ms"
     )
     batch_window_ms: int = Field(
-        300, ge=0, description="longest a batch command waits for more offers, ms"
+        300,
+        ge=0,
+        description="longest a batch command waits for more offers, counted from the arrival "
+        "of its earliest change (alongside that change's coalescing window), ms",
     )
     batch_burst_hold_ms: int = Field(
         5000,
         ge=0,
         description="while a burst keeps changing the same SKUs, commands that are not full "
-        "wait up to this long beyond the two windows for it to pass (0 = never), ms",
+        "wait up to this long beyond the windows for it to pass (0 = never), ms",
     )
     batch_max_offers: int = Field(1000, ge=1, le=1000, description="offers per batch command")
     command_poll_interval_ms: int = Field(

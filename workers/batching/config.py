@@ -27,12 +27,13 @@ class BatchSettings:
     - ``coalesce_window_ms``: changes of one SKU's stock (or price) staged within this long
       of the first become one change carrying the newest value, ms;
     - ``batch_window_ms``: a command is sent when it is full or when this long has passed
-      since its earliest change was ready (its coalescing window closed), ms;
+      since its earliest change arrived: the window runs alongside that change's
+      coalescing window (a change waits the longer of the two, not their sum), ms;
     - ``batch_max_offers``: offers per command (Allegro's maximum: 1,000);
     - ``burst_hold_ms``: while a burst keeps changing SKUs that are already waiting (the
       changes staged in the last batch window land mostly on them), commands are held
-      until it passes, at most this long beyond the two windows of the oldest change (a
-      full command is never held), ms;
+      until it passes, at most this long beyond the windows of the oldest change (a full
+      command is never held), ms;
     - ``command_poll_interval_ms``: pause between two polls of one command's report, ms;
     - ``currency``: the account's base currency (price commands are sent in it);
     - ``sku_lease_s``: how long the batcher holds a SKU while its change is in flight
@@ -76,6 +77,18 @@ class BatchSettings:
     @property
     def batch_s(self) -> float:
         return self.batch_window_ms / 1000.0
+
+    @property
+    def send_after_s(self) -> float:
+        """How long after a change arrived its command is due (unless it fills first or
+        a burst holds it): the batch window is counted from the change's arrival, alongside
+        its coalescing window, not after it."""
+        return max(self.coalesce_s, self.batch_s)
+
+    @property
+    def batch_after_ready_s(self) -> float:
+        """What is left of the batch window once a change's coalescing window closed."""
+        return max(self.batch_s - self.coalesce_s, 0.0)
 
     @property
     def hold_s(self) -> float:

@@ -2,10 +2,10 @@
 
 One :meth:`Batcher.run_once` does, for every account this batcher leads:
 
-1. **flush**: when the account's oldest claimable change has waited its coalescing and batch
-   windows (and no burst is being absorbed: while most new changes land on SKUs already
-   waiting, commands that are not full are held up to ``burst_hold_ms`` beyond the windows,
-   see :meth:`Batcher._in_burst`),
+1. **flush**: when the account's oldest claimable change has waited the longer of its
+   coalescing and batch windows, which both run from its arrival (and no burst is being
+   absorbed: while most new changes land on SKUs already waiting, commands that are not
+   full are held up to ``burst_hold_ms`` beyond the windows, see :meth:`Batcher._in_burst`),
    or enough changes are ready to fill a command, plan the commands
    (:func:`~workers.batching.plan.plan_changes`), keep those that are due (full, or their
    batch window closed), take the SKUs' publishing leases (a SKU the publish actor holds
@@ -215,7 +215,7 @@ class Batcher:
             return
         # A command carries one value: only a group of changes to one value can fill one.
         can_fill = largest >= config.batch_max_offers
-        if not can_fill and oldest + config.coalesce_s + config.batch_s > now:
+        if not can_fill and oldest + config.send_after_s > now:
             return  # no command can be full or past its window yet
         # The same SKUs keep changing: send their final values once, later (a command
         # that is full goes all the same).
@@ -233,7 +233,9 @@ class Batcher:
             max_offers=config.batch_max_offers,
             coalesce_s=config.coalesce_s,
         )
-        due = due_commands(planned, now, batch_s=config.batch_s, max_offers=config.batch_max_offers)
+        due = due_commands(
+            planned, now, batch_s=config.batch_after_ready_s, max_offers=config.batch_max_offers
+        )
         if holding:
             due = [c for c in due if len(c.items) >= config.batch_max_offers]
         if not due:
@@ -267,10 +269,10 @@ class Batcher:
     def _in_burst(self, account: str, now: float, oldest: float) -> bool:
         """Whether to hold the account's commands for a burst: most changes staged within
         the last batch window (at least the coalescing window) merged into changes that
-        were waiting already, and the oldest change has waited less than the two windows
-        plus the hold."""
+        were waiting already, and the oldest change has waited less than the windows
+        (:attr:`BatchSettings.send_after_s`) plus the hold."""
         config = self.config
-        if oldest + config.coalesce_s + config.batch_s + config.hold_s <= now:
+        if oldest + config.send_after_s + config.hold_s <= now:
             return False
         window_s = max(config.batch_s, config.coalesce_s, 0.05)
         absorbed, fresh = self.repo.absorption(account, now - window_s)

@@ -166,8 +166,8 @@ class Item:
     ``then``: ``ACTIVATE`` when the offer is to be re-activated after this quantity command
     succeeded (a restock of an ENDED offer). ``outcome``/``errors``: a settle item's
     decision (errors in Allegro's shape, ``code``/``message``/``path``/``userMessage``).
-    ``ready_at``: when the change's coalescing window closed (the batch window is counted
-    from the earliest of a command's items).
+    ``ready_at``: when the change's coalescing window closed (a command is due once what
+    is left of the batch window has passed since the earliest of its items' ``ready_at``).
     """
 
     sku: str

@@ -304,7 +304,8 @@ def due_commands(
     commands: Iterable[NewCommand], now: float, *, batch_s: float, max_offers: int
 ) -> list[NewCommand]:
     """The commands to send at ``now``: settle entries always; a command when it is full or
-    its batch window (``batch_s`` from ``opened_at``) has closed."""
+    ``batch_s`` has passed since ``opened_at`` (its earliest item was ready; the batcher
+    passes what is left of the batch window then, :attr:`BatchSettings.batch_after_ready_s`)."""
     return [
         command
         for command in commands

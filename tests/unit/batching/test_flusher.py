@@ -229,15 +229,36 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 # --- windows ------------------------------------------------------------------------------------
 
 
-def test_a_change_waits_for_its_coalescing_and_batch_windows(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("coalesce_ms", "batch_ms"), [(300, 300), (200, 500), (500, 200), (0, 300), (300, 0)]
+)
+def test_a_change_waits_the_longer_of_its_coalescing_and_batch_windows(
+    rig: Rig, coalesce_ms: int, batch_ms: int
+) -> None:
+    # Both windows run from the change's arrival: it waits the longer one, not their sum.
     rig.offer("A")
-    batcher = rig.batcher()
+    batcher = rig.batcher(coalesce_window_ms=coalesce_ms, batch_window_ms=batch_ms)
     rig.now = 1_000.0
     rig.stage(batcher, "A", 2, 3)
-    rig.run(batcher, seconds=0.5)  # windows (0.3 + 0.3 s) still open
+    longer_s = max(coalesce_ms, batch_ms) / 1000
+    rig.run(batcher, seconds=longer_s - 0.02)
     assert rig.allegro.puts() == []
-    rig.run(batcher, seconds=0.11)
+    rig.run(batcher, seconds=0.03)
     assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A"], 3)]
+
+
+def test_changes_arriving_within_the_batch_window_share_one_command(rig: Rig) -> None:
+    for sku in ("A", "B"):
+        rig.offer(sku)
+    batcher = rig.batcher(coalesce_window_ms=100, batch_window_ms=400)
+    rig.now = 1_000.0
+    rig.stage(batcher, "A", 2, 3)
+    rig.run(batcher, seconds=0.25)  # A is ready (coalesced), its batch window still open
+    rig.stage(batcher, "B", 2, 3)
+    rig.run(batcher, seconds=0.14)
+    assert rig.allegro.puts() == []
+    rig.run(batcher, seconds=0.03)  # 0.42 s after A arrived: one command for both
+    assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A", "o-B"], 3)]
 
 
 def test_a_full_command_goes_when_the_coalescing_window_closes(rig: Rig) -> None:
@@ -674,7 +695,8 @@ def test_a_steady_stream_of_changes_to_different_skus_is_sent_once_the_windows_p
     skus = [f"S{i:02d}" for i in range(12)]
     for sku in skus:
         rig.offer(sku)
-    batcher = rig.batcher()  # the default burst hold: 5 s
+    # The default burst hold (5 s); windows of 0.1 s (coalescing) and 0.3 s (batch).
+    batcher = rig.batcher(coalesce_window_ms=100)
     events = []
     sent_at: float | None = None
     for step, sku in enumerate(skus):  # a new SKU every 0.1 s, a run 0.05 s after each
@@ -683,10 +705,11 @@ def test_a_steady_stream_of_changes_to_different_skus_is_sent_once_the_windows_p
         rig.run(batcher, seconds=0.05)
         if sent_at is None and rig.allegro.puts():
             sent_at = rig.now
-    # The first change's windows (0.3 + 0.3 s) closed at 1,000.6: sent on the next run,
-    # with the changes whose coalescing window had closed by then.
-    assert sent_at == pytest.approx(1_000.65)
-    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-S00", "o-S01", "o-S02", "o-S03"], 3)
+    # The first change's batch window (0.3 s from its arrival, the longer window) closed
+    # at 1,000.3: sent on the next run, with the changes whose coalescing window had closed
+    # by then (arrived by 1,000.25).
+    assert sent_at == pytest.approx(1_000.35)
+    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-S00", "o-S01", "o-S02"], 3)
     rig.settle_all(batcher)
     sent = [oid for _, ids, _ in rig.allegro.puts() for oid in ids]
     assert sorted(sent) == [f"o-{sku}" for sku in skus]  # each once
@@ -728,10 +751,12 @@ def test_a_burst_that_never_stops_is_sent_once_the_hold_has_passed_after_the_win
     for sku in ("A", "B"):
         rig.offer(sku)
     batcher = rig.batcher(burst_hold_ms=2000)
-    # Held until 1,000.0 + 0.3 + 0.3 + 2.0 = 1,002.6, the burst going on all along.
-    burst(rig, batcher, {"A": 0, "B": 0}, steps=26)
-    assert rig.now == pytest.approx(1_002.55)
-    rig.now = 1_002.6
+    # Held until 1,000.0 + 0.3 (the windows, both from the arrival) + 2.0 = 1,002.3, the
+    # burst going on all along.
+    burst(rig, batcher, {"A": 0, "B": 0}, steps=23)
+    assert rig.now == pytest.approx(1_002.25)
+    assert rig.allegro.puts() == []
+    rig.now = 1_002.3
     rig.stage(batcher, "A", 40, 44)
     rig.stage(batcher, "B", 40, 44)
     rig.run(batcher, seconds=0.05)
@@ -756,10 +781,10 @@ def test_with_a_burst_hold_of_zero_a_burst_is_sent_as_it_goes(any_rig: Rig, hold
         assert puts_at == []
         assert len(rig.allegro.puts()) == 2
         return
-    # Sent as soon as the first windows closed (1,000.6), then again as each new change's
+    # Sent as soon as the first windows closed (1,000.3), then again as each new change's
     # windows close: values in between are sent too.
-    assert puts_at[0] == pytest.approx(1_000.65)
-    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-A", "o-B", "o-C"], 26)
+    assert puts_at[0] == pytest.approx(1_000.35)
+    assert rig.allegro.puts()[0] == (CommandKind.QUANTITY, ["o-A", "o-B", "o-C"], 23)
     assert len(rig.allegro.puts()) > 2
     last = {oid: value for _, ids, value in rig.allegro.puts() for oid in ids}
     assert last == {"o-A": 7, "o-B": 7, "o-C": 9}
