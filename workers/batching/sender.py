@@ -12,44 +12,35 @@
   complete, every item is settled (:class:`~workers.batching.outcome.Outcomes`):
   when the report counts every offer a success, without reading the tasks, otherwise
   from the tasks; a 404 on its report means "not visible yet" (polled again, see
-  :meth:`JournalWorker._unseen`), never a refusal; a restock's ACTIVATE is written
-  and sent at once; the entry is marked DONE and the SKUs released;
+  :meth:`~._answers.AnswerBookkeeping._unseen`), never a refusal; a restock's ACTIVATE is
+  written and sent at once; the entry is marked DONE and the SKUs released;
 - a settle entry is settled at once.
 
 The HTTP calls of one run (the PUTs, the report and task reads: :mod:`._calls`) are made
 concurrently, in a small thread pool of the worker; everything else (the store, the
 journal, statuses) is done afterwards in the calling thread, entry by entry, in the
-entries' order.
+entries' order (the bookkeeping of each answer: :mod:`._answers`).
 
 Nothing waits inside a call: a command not yet processed is looked at again on a later run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import structlog
 
-from workers.allegro.errors import (
-    BadRequest,
-    InvalidRequest,
-    NotFound,
-    PermanentError,
-    TransientError,
-    ValidationFailed,
-)
-from workers.allegro.models import CommandTask, GeneralReport
 from workers.allegro.results import CommandResult
 from workers.store.base import Store, StoreError
 
+from ._answers import MAX_BACKOFF_S as MAX_BACKOFF_S
+from ._answers import PERMANENT_POLL_BACKOFF_S as PERMANENT_POLL_BACKOFF_S
+from ._answers import UNSEEN_GRACE_S, AnswerBookkeeping
 from ._calls import (
     CommandClient,
     Poll,
@@ -63,10 +54,9 @@ from ._calls import (
     with_publications,
 )
 from ._leases import SKU_LEASE_OWNER, SkuLeases
-from ._pacing import DurationEstimate, first_poll_s, poll_pause_s, server_duration, took_s
-from ._unit import bookkeeping
+from ._pacing import DurationEstimate, first_poll_s, poll_pause_s
 from .config import BatchSettings
-from .model import CommandType, JournalEntry, JournalState, NewCommand
+from .model import CommandType, JournalEntry, JournalState
 from .outcome import Outcomes, Settlement
 from .repo import BatchRepo
 
@@ -80,13 +70,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: Longest pause before a failed PUT or poll is tried again, s.
-MAX_BACKOFF_S = 60.0
-#: How long a poll that Allegro refused (e.g. the account's tokens were revoked) waits, s.
-PERMANENT_POLL_BACKOFF_S = 30.0
-#: How long a SENT command's report may answer 404 (not visible yet) before the command is
-#: PUT again under its id, s: its PUT was accepted, so this is only a safety net.
-UNSEEN_GRACE_S = 300.0
 #: Threads of a worker's pool for the HTTP calls of one run.
 HTTP_THREADS = 8
 
@@ -105,7 +88,7 @@ class Tick:
         return bool(self.claimed or self.sent or self.polled or self.done)
 
 
-class JournalWorker:
+class JournalWorker(AnswerBookkeeping):
     """Works the journal entries of the accounts its batcher leads (see the module doc).
     ``owner``: the batcher's name in the entries' leases, taken for ``lease_s``;
     ``http_threads``: the size of the pool for the HTTP calls of one run (started when
@@ -317,170 +300,3 @@ class JournalWorker:
                     max_workers=self.http_threads, thread_name_prefix="batch-http"
                 )
             return self._pool
-
-    def _bookkeeping(self, *, savepoints: bool = True) -> AbstractContextManager[None]:
-        return bookkeeping(self.store, self.repo, self.outcomes.reporter, savepoints=savepoints)
-
-    def _backoff(self, failures: int) -> float:
-        return float(min(self.config.poll_s * 2 ** min(failures, 16), MAX_BACKOFF_S))
-
-    def _send(self, entry: JournalEntry, now: float, tick: Tick) -> None:
-        """PUT ``entry`` here and now (a restock's ACTIVATE), then its bookkeeping."""
-        client = self.client_for(entry.account)
-        self._sent(entry, functools.partial(put, client, entry), now, tick)
-
-    def _sent(
-        self, entry: JournalEntry, put: Callable[[], CommandResult], now: float, tick: Tick
-    ) -> None:
-        """The bookkeeping of a PUT: ``put()`` gives its result (or raises its failure)."""
-        cid = entry.command_id
-        try:
-            result = put()
-        except TransientError as exc:
-            pause_s = exc.retry_after_s or self._backoff(entry.attempts)
-            log.warning("batch.put_failed", command_id=cid, error=str(exc), retry_in_s=pause_s)
-            self.repo.reschedule(
-                cid, owner=self.owner, next_at=now + pause_s, error=str(exc), attempt=True
-            )
-            return
-        except (ValidationFailed, BadRequest, InvalidRequest) as exc:
-            errors = [e.model_dump(by_alias=True, exclude_none=True) for e in exc.errors]
-            with self._bookkeeping():
-                self.outcomes.refused(entry, errors, str(exc), data=True)
-                self._complete(entry, now, None, tick)
-            return
-        except PermanentError as exc:
-            errors = [e.model_dump(by_alias=True, exclude_none=True) for e in exc.errors]
-            with self._bookkeeping():
-                self.outcomes.refused(entry, errors, str(exc), data=False)
-                self._complete(entry, now, None, tick)
-            return
-        first_poll_s = self.first_poll_s(entry.type)
-        # From the answer, not from the run's start: Allegro's processing began then, and
-        # a run slowed by its other work would otherwise poll too early and wait a whole
-        # poll interval more.
-        answered_at = max(now, self.clock())
-        self.repo.mark_sent(
-            cid,
-            owner=self.owner,
-            trace_id=result.trace_id,
-            now=now,
-            next_at=answered_at + first_poll_s,
-        )
-        tick.sent += 1
-        log.info(
-            "batch.sent",
-            command_id=cid,
-            kind=entry.type.value,
-            offers=len(entry.offer_ids),
-            already_accepted=result.already_accepted,
-            first_poll_s=round(first_poll_s, 3),
-        )
-
-    def _polled(
-        self, entry: JournalEntry, poll: Callable[[], Poll], now: float, tick: Tick
-    ) -> JournalEntry | None:
-        """The bookkeeping of a poll: ``poll()`` gives what it read (or raises its failure).
-        Returns the follow-up to send once the bookkeeping committed (a restock's
-        ACTIVATE), if any."""
-        cid = entry.command_id
-        tick.polled += 1
-        try:
-            report, tasks, tasks_read, seen = poll()
-        except NotFound:
-            self._unseen(entry, now)
-            return None
-        except TransientError as exc:
-            pause_s = max(exc.retry_after_s or 0.0, self._backoff(entry.polls))
-            self.repo.reschedule(cid, owner=self.owner, next_at=now + pause_s, error=str(exc))
-            return None
-        except PermanentError as exc:
-            log.error("batch.poll_refused", command_id=cid, error=str(exc))
-            self.repo.reschedule(
-                cid, owner=self.owner, next_at=now + PERMANENT_POLL_BACKOFF_S, error=str(exc)
-            )
-            return None
-        if tasks is None:
-            # Busy: polled again after a growing pause (see poll_pause_s), not every
-            # poll interval for as long as Allegro takes.
-            self._pending_at[cid] = now
-            pause_s = poll_pause_s(self.config.poll_s, entry.polls)
-            self.repo.reschedule(cid, owner=self.owner, next_at=now + pause_s, poll=True)
-            return None
-        self._learn(entry, report, now)
-        if not tasks_read:
-            log.debug("batch.tasks_not_read", command_id=cid, offers=len(tasks))
-        with self._bookkeeping():  # one commit for all of it; statuses published after
-            return self._finish(entry, tasks, seen, now, tick)
-
-    def _unseen(self, entry: JournalEntry, now: float) -> None:
-        """A poll of a SENT command met 404 (its report or tasks). Its PUT was answered
-        201 or 409, so Allegro has it: the report is not visible yet (Allegro does not
-        promise it at once). Polled again after a growing pause, still SENT; only once it
-        has stayed unseen for :data:`UNSEEN_GRACE_S` is it PUT again under its id (201:
-        Allegro had lost it; 409: it has it, polled on). Never refused for this."""
-        cid = entry.command_id
-        unseen_s = now - entry.sent_at if entry.sent_at is not None else UNSEEN_GRACE_S
-        if unseen_s >= UNSEEN_GRACE_S:
-            log.warning("batch.command_unknown", command_id=cid, unseen_s=round(unseen_s, 1))
-            self._pending_at.pop(cid, None)
-            self.repo.reschedule(
-                cid, owner=self.owner, next_at=now, error="unknown", state=JournalState.NEW
-            )
-            return
-        pause_s = poll_pause_s(self.config.poll_s, entry.polls)
-        log.info("batch.report_not_visible_yet", command_id=cid, retry_in_s=round(pause_s, 3))
-        self.repo.reschedule(
-            cid, owner=self.owner, next_at=now + pause_s, error="report not found yet", poll=True
-        )
-
-    def _finish(
-        self,
-        entry: JournalEntry,
-        by_offer: Mapping[str, CommandTask],
-        seen: Mapping[str, str],
-        now: float,
-        tick: Tick,
-    ) -> JournalEntry | None:
-        """Settle a command Allegro has finished (``by_offer``: its results by offer id;
-        ``seen``: the publication statuses Allegro listed for its offers afterwards):
-        every item's outcome, the entry DONE, the follow-up (a restock's ACTIVATE) written.
-        Only the store and the journal, no call: returns the follow-up entry, NEW, for
-        the caller to send."""
-        settlement = self._settlements.pop(entry.command_id, None)
-        follow = self.outcomes.finish(entry, by_offer, settlement, seen=seen)
-        written = self._complete(entry, now, follow, tick)
-        if written is None:
-            return None
-        self.leased([written])  # its SKUs stay leased from the quantity command
-        nxt = self.repo.entry(written)
-        return nxt if nxt is not None and nxt.state is JournalState.NEW else None
-
-    def _learn(self, entry: JournalEntry, report: GeneralReport, now: float) -> None:
-        """Take the command's duration into the estimate of its type: Allegro's own
-        (``completedAt - createdAt``) within what this worker saw (after its last poll
-        that found it busy, by this poll); without Allegro's, the middle of that span."""
-        busy_at = self._pending_at.pop(entry.command_id, None)
-        if entry.sent_at is None:
-            return
-        took = took_s(entry.sent_at, busy_at, now, server_duration(report))
-        estimate = self.durations.add(entry.type, took)
-        log.debug(
-            "batch.command_took", command_id=entry.command_id, took_s=took, estimate_s=estimate
-        )
-
-    def _complete(
-        self, entry: JournalEntry, now: float, follow: NewCommand | None, tick: Tick
-    ) -> str | None:
-        """Mark ``entry`` DONE (writing ``follow``), release its SKUs that are no longer in
-        flight; returns the follow-up's command id when it was written."""
-        if follow is not None:
-            follow = dataclasses.replace(follow, command_id=str(uuid.uuid4()))
-        done = self.repo.complete(entry, owner=self.owner, now=now, follow=follow)
-        if done:
-            tick.done += 1
-        else:
-            log.warning("batch.complete_lost", command_id=entry.command_id)
-        self._pending_at.pop(entry.command_id, None)
-        self.skus.release_done(entry)
-        return follow.command_id if done and follow is not None else None
