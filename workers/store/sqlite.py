@@ -7,6 +7,11 @@ writer gives up after ``busy_timeout_s``), and each thread has its own connectio
 locks (``parameters_lock``, ``refresh_lock``) are lock files in ``<database>.locks/``,
 exclusive between threads and processes of one host.
 
+The file holds the sellers' refresh tokens, so it is readable by its owner only: it is
+created 0600 (SQLite gives its ``-wal`` and ``-shm`` files the database file's mode), the
+folders the store creates for it are 0700, and an existing file open to others is tightened
+when the store is opened, with a warning (:func:`secure_database_file`).
+
 Times are stored as UTC ISO 8601 text with microseconds (one fixed format, so text order is
 time order), JSON as text, booleans as 0/1.
 """
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import filelock
+import structlog
 
 from workers import _json as fast_json
 from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
@@ -32,14 +38,65 @@ from workers.store.base import LockTimeout, StoreError, StoreUnavailable
 from workers.store.sqlite_tx import connect, run_immediate
 from workers.store.sqlite_tx import unit_of_work as _unit_of_work
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "secure_database_file"]
 
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
 # Messages of sqlite3.OperationalError that a later retry may not see again.
 _TRANSIENT = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
+
+
+def _make_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700 (folders that exist are left alone)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=_DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it first
+        os.chmod(path, _DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def secure_database_file(path: Path) -> None:
+    """Make sure the database file ``path`` (and its ``-wal``/``-shm`` files, when there)
+    can be read and written by its owner only.
+
+    A missing file is created empty with mode 0600 before SQLite opens it (SQLite would
+    create it 0644 minus the umask), in folders created 0700. A file open to group or
+    others is changed to 0600 and a warning is logged (the path and modes only). Raises
+    :class:`~workers.store.base.StoreError` when the file cannot be created or changed."""
+    try:
+        _make_dirs(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        os.close(fd)
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                mode = file.stat().st_mode & 0o777
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                os.chmod(file, mode & 0o700 | _FILE_MODE)
+                log.warning(
+                    "store.file_permissions_tightened",
+                    path=str(file),
+                    mode_was=f"{mode:04o}",
+                    mode=f"{mode & 0o700 | _FILE_MODE:04o}",
+                    why="the store holds the sellers' OAuth tokens",
+                )
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create or protect the SQLite store {str(path)!r}: {exc.strerror}; check "
+            "ALLEGRO_FEED_DATABASE_URL and the folder's permissions"
+        ) from None
 
 
 def _json_in(value: Any) -> str | None:
@@ -106,7 +163,7 @@ class SQLiteStore(SqlStore):
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(f"unknown SQLite synchronous setting {synchronous!r}")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        secure_database_file(self.path)
         self._busy_timeout_s = busy_timeout_s
         self._lock_timeout_s = lock_timeout_s
         self._synchronous = synchronous.upper()
