@@ -15,6 +15,10 @@ point in failing a call that the current token can still make.
 A refreshed pair that the store does not take (a database blip) is kept in memory and used;
 storing it is tried again on later calls, before any new refresh, which then starts from
 that pair (its refresh token is the only valid one once Allegro's 60 s grace is over).
+
+A stored pair issued by another Allegro (sandbox, production) or to another client id than
+the running settings' is never sent anywhere: :class:`ConnectedElsewhere` says where the
+account was connected and how to connect it again or point the settings back.
 """
 
 from __future__ import annotations
@@ -28,15 +32,17 @@ from collections.abc import Callable
 
 import structlog
 
-from workers.allegro.errors import InvalidGrant, NotConnected, TransientError
+from workers.allegro.errors import InvalidGrant, NotConnected, OAuthError, TransientError
 from workers.allegro.oauth import OAuthClient
 from workers.allegro.tokens import TokenSet, TokenStore
 from workers.logging import register_secret
+from workers.settings import ENVIRONMENT_HOSTS
 
 __all__ = [
     "REFUSED",
     "AppTokenCache",
     "AppTokens",
+    "ConnectedElsewhere",
     "RefusedTokens",
     "UserTokens",
     "release_app_tokens",
@@ -54,6 +60,41 @@ SAVE_ATTEMPTS = 3
 SAVE_BACKOFF_S = 0.1
 #: After storing failed, the next attempt is made by a call this long afterwards, s.
 SAVE_RETRY_S = 5.0
+
+
+def _world(auth_base_url: str) -> tuple[str, str]:
+    """How to name an OAuth base URL, and the setting that points at it."""
+    url = auth_base_url.rstrip("/")
+    for environment, (_, auth) in ENVIRONMENT_HOSTS.items():
+        if auth.lower() == url.lower():
+            return (f"{environment.value} ({url})", f"ALLEGRO_FEED_ENVIRONMENT={environment.value}")
+    return url, f"ALLEGRO_FEED_AUTH_URL={url}"
+
+
+class ConnectedElsewhere(NotConnected):
+    """The account's stored tokens were issued by another Allegro (production, sandbox, a
+    local simulator) or to another application (client id) than the settings name; they
+    are not sent (Allegro would refuse them without saying why, FACTS §1)."""
+
+    def __init__(self, account: str, stored: TokenSet, auth_base_url: str, client_id: str) -> None:
+        then_where, then_setting = _world(stored.auth_base_url or auth_base_url)
+        now_where, _ = _world(auth_base_url)
+        then_client = stored.client_id if stored.client_id is not None else client_id
+        back: list[str] = []
+        if stored.auth_base_url is not None and then_where != now_where:
+            back.append(then_setting)
+        if then_client != client_id:
+            back.append(
+                f"ALLEGRO_FEED_CLIENT_ID={then_client} (with its ALLEGRO_FEED_CLIENT_SECRET)"
+            )
+        OAuthError.__init__(
+            self,
+            f"Allegro account {account!r} was connected with client id {then_client!r} on "
+            f"{then_where}, but the settings use client id {client_id!r} on {now_where}: "
+            f"run `allegro-feed connect --account {account}` again to connect it for these "
+            f"settings, or go back to {' and '.join(back)}; nothing was sent to Allegro",
+        )
+        self.account = account
 
 
 class RefusedTokens:
@@ -290,6 +331,9 @@ class UserTokens:
         tokens = self._store.get(self.account)
         if tokens is None:
             raise NotConnected(self.account, reason="no tokens stored")
+        auth_base_url, client_id = self._oauth.auth_base_url, self._oauth.client_id
+        if tokens.issued_elsewhere(auth_base_url, client_id):
+            raise ConnectedElsewhere(self.account, tokens, auth_base_url, client_id)
         register_secret(tokens.access_token)
         register_secret(tokens.refresh_token)
         return tokens

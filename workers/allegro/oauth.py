@@ -168,6 +168,16 @@ class OAuthClient:
         if secret is not None:
             register_secret(secret.get_secret_value())
 
+    @property
+    def auth_base_url(self) -> str:
+        """The OAuth base URL the grants go to (recorded in every token set issued)."""
+        return self._core.auth_base
+
+    @property
+    def client_id(self) -> str:
+        """The application's client id ("" when not set; recorded in every token set)."""
+        return self._core.settings.client_id or ""
+
     # --- grants -------------------------------------------------------------------------
 
     def client_credentials(self) -> TokenSet:
@@ -316,7 +326,12 @@ class OAuthClient:
                 "Allegro's token endpoint returned no JSON object", **response.error_context
             )
         try:
-            tokens = TokenSet.from_token_response(response.body, self._clock())
+            tokens = TokenSet.from_token_response(
+                response.body,
+                self._clock(),
+                auth_base_url=self.auth_base_url,
+                client_id=self.client_id,
+            )
         except ValueError as exc:
             raise OAuthError(str(exc), trace_id=response.trace_id) from None
         register_secret(tokens.access_token)

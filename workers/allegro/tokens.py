@@ -9,6 +9,13 @@ The refresh protocol (implemented by ``workers.allegro.auth.UserTokens``): take
 ``refresh_lock(account)`` (exclusive across processes), re-read the store; if the stored
 access token differs from the one that failed or expired, another process already refreshed,
 so use the stored pair; otherwise refresh, ``put`` the new pair, release the lock.
+
+A token set remembers which Allegro issued it: the OAuth base URL (production, sandbox, a
+local simulator) and the application's client id. Sandbox and production are separate
+worlds (FACTS §1), and a token of another application or world is refused by Allegro with
+an error that hides why, so a stored pair is checked against the running settings before
+anything is sent (:meth:`TokenSet.issued_elsewhere`). Pairs stored before the binding
+existed have none; they are accepted, and the next pair stored (after a refresh) has it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ __all__ = ["FileTokenStore", "TokenSet", "TokenStore", "TokenStoreError"]
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 _FORMAT_VERSION = 1
+#: Lifetime of an access token (FACTS §2: 12 h); a stored pair without ``issued_at`` was
+#: issued about this long before its ``expires_at``.
+ACCESS_TOKEN_LIFETIME_S = 12 * 3600.0
 
 
 class TokenStoreError(Exception):
@@ -42,8 +52,10 @@ class TokenStoreError(Exception):
 class TokenSet:
     """An access token with its refresh token and expiry.
 
-    ``expires_at`` is an absolute time in epoch seconds (UTC). ``refresh_token`` is None for
-    application (client-credentials) tokens. The repr never shows the tokens.
+    ``expires_at`` and ``issued_at`` are absolute times in epoch seconds (UTC).
+    ``refresh_token`` is None for application (client-credentials) tokens. ``auth_base_url``
+    and ``client_id`` say which Allegro and application issued the pair (None: not known,
+    stored before they were recorded). The repr never shows the tokens.
     """
 
     access_token: str
@@ -51,14 +63,40 @@ class TokenSet:
     expires_at: float
     scope: str | None = None
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    issued_at: float | None = None
+    auth_base_url: str | None = None
+    client_id: str | None = None
 
     def expired(self, now: float, skew_s: float = 60.0) -> bool:
         """True when the token expires within ``skew_s`` seconds of ``now`` (epoch s)."""
         return now + skew_s >= self.expires_at
 
+    def issued(self) -> float:
+        """When the pair was issued (epoch s): ``issued_at``, or for a pair stored without
+        it, :data:`ACCESS_TOKEN_LIFETIME_S` before its expiry."""
+        if self.issued_at is not None:
+            return self.issued_at
+        return self.expires_at - ACCESS_TOKEN_LIFETIME_S
+
+    def issued_elsewhere(self, auth_base_url: str, client_id: str | None) -> bool:
+        """True when the pair was issued by another Allegro (OAuth base URL) or to another
+        application (client id) than ``auth_base_url`` and ``client_id``; False when it was
+        issued there, or where it was issued is not recorded (a pair stored before that)."""
+        if self.auth_base_url is not None and not _same_url(self.auth_base_url, auth_base_url):
+            return True
+        return self.client_id is not None and self.client_id != (client_id or "")
+
     @classmethod
-    def from_token_response(cls, body: Mapping[str, Any], now: float) -> TokenSet:
-        """Build from the JSON of ``POST /auth/oauth/token``; ``now`` in epoch seconds.
+    def from_token_response(
+        cls,
+        body: Mapping[str, Any],
+        now: float,
+        *,
+        auth_base_url: str | None = None,
+        client_id: str | None = None,
+    ) -> TokenSet:
+        """Build from the JSON of ``POST /auth/oauth/token``; ``now`` in epoch seconds (the
+        issue time); ``auth_base_url`` and ``client_id``: where it was asked for.
 
         Lenient: ``expires_in`` may be a string; a missing one counts as already expired.
         """
@@ -78,6 +116,9 @@ class TokenSet:
             expires_at=now + expires_in,
             scope=scope if isinstance(scope, str) else None,
             token_type=token_type if isinstance(token_type, str) and token_type else "bearer",
+            issued_at=now,
+            auth_base_url=auth_base_url,
+            client_id=client_id,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +129,9 @@ class TokenSet:
             "expires_at": self.expires_at,
             "scope": self.scope,
             "token_type": self.token_type,
+            "issued_at": self.issued_at,
+            "auth_base_url": self.auth_base_url,
+            "client_id": self.client_id,
         }
 
     @classmethod
@@ -100,6 +144,9 @@ class TokenSet:
                 expires_at=float(data["expires_at"]),
                 scope=data.get("scope"),
                 token_type=str(data.get("token_type") or "bearer"),
+                issued_at=(float(data["issued_at"]) if data.get("issued_at") is not None else None),
+                auth_base_url=_optional_text(data.get("auth_base_url")),
+                client_id=_optional_text(data.get("client_id")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenStoreError(f"stored token set is malformed: {exc!r}") from None
@@ -109,10 +156,19 @@ class TokenSet:
         return (
             f"TokenSet(access_token='***', refresh_token={refresh}, "
             f"expires_at={self.expires_at!r}, scope={self.scope!r}, "
-            f"token_type={self.token_type!r})"
+            f"token_type={self.token_type!r}, issued_at={self.issued_at!r}, "
+            f"auth_base_url={self.auth_base_url!r}, client_id={self.client_id!r})"
         )
 
     __str__ = __repr__
+
+
+def _optional_text(value: Any) -> str | None:
+    return str(value) if value is not None and value != "" else None
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
 @runtime_checkable

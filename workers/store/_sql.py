@@ -1,7 +1,8 @@
 """The store's SQL, written once for both backends.
 
 :class:`SqlStore` implements every :class:`~workers.store.base.Store` method (the status
-history in its base :class:`~workers.store._sql_status.StatusSql`) on top of what a backend
+history in its base :class:`~workers.store._sql_status.StatusSql`, the OAuth tokens in
+:class:`~workers.store._sql_tokens.TokensSql`) on top of what a backend
 provides (:class:`~workers.store._sqlcore.SqlCore`): ``_tx`` (run a unit of work in one
 write transaction, retrying it where the backend retries), ``_read`` (the same for reads),
 ``_named_lock`` (the lock behind ``parameters_lock``/``refresh_lock``),
@@ -22,12 +23,12 @@ from typing import Any
 import structlog
 
 from schemas.events import ProductEvent, ProductUpserted
-from workers.allegro.tokens import TokenSet
 from workers.domain.model import ProductState
 from workers.store._common import PARTS_COLUMNS, Conn, parts_from_row
 from workers.store._merge import Parts, merge, to_state
 from workers.store._migrations import load_migrations
 from workers.store._sql_status import StatusSql
+from workers.store._sql_tokens import TokensSql
 from workers.store.base import (
     CachedParameters,
     CreateIntent,
@@ -79,7 +80,7 @@ _PRODUCT_COLUMNS = (
 )
 
 
-class SqlStore(StatusSql):
+class SqlStore(StatusSql, TokensSql):
     """Every Store method, in SQL both backends understand. See the module docstring."""
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -431,20 +432,3 @@ class SqlStore(StatusSql):
         return self._held.hold(
             f"parameters:{category_id}", lambda: self._named_lock("parameters", category_id)
         )
-
-    # --- OAuth tokens -------------------------------------------------------------------
-
-    def get(self, account: str) -> TokenSet | None:
-        rows = self._rows("SELECT tokens FROM tokens WHERE account = ?", (account,))
-        return TokenSet.from_json(self.dialect.json_out(rows[0][0])) if rows else None
-
-    def put(self, account: str, tokens: TokenSet) -> None:
-        self._write(
-            "INSERT INTO tokens (account, tokens, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (account) DO UPDATE SET tokens = excluded.tokens, "
-            "updated_at = excluded.updated_at",
-            (account, self.dialect.json_in(tokens.to_json()), self.dialect.time_in(self._now())),
-        )
-
-    def refresh_lock(self, account: str) -> AbstractContextManager[None]:
-        return self._held.hold(f"refresh:{account}", lambda: self._named_lock("refresh", account))

@@ -293,6 +293,10 @@ class Store(Protocol):
 
     def put(self, account: str, tokens: TokenSet) -> None: ...
 
+    def token_accounts(self) -> list[str]:
+        """The accounts that have tokens stored, sorted."""
+        ...
+
     def refresh_lock(self, account: str) -> AbstractContextManager[None]:
         """Exclusive across processes and hosts: only one refreshes an account's tokens.
         Re-entrant within a thread; raises :class:`LockTimeout` after the lock timeout."""
