@@ -193,6 +193,25 @@ class Settings(BaseSettings):
     rate_batch_changes_per_hour: int = Field(
         150000, ge=0, description="offer changes in batch commands per hour per seller; 0 = off"
     )
+    rate_offer_reads_per_min: int = Field(
+        3500,
+        ge=0,
+        description="GETs of one product offer (/sale/product-offers/{id}, its operations and "
+        "parts) per minute per seller; 0 = off",
+    )
+    rate_batch_reads_per_min: int = Field(
+        270000,
+        ge=0,
+        description="offer changes read by batch command report and /tasks GETs per minute per "
+        "seller (a report costs the command's offers, 1,000 when the PUT was another "
+        "process's; /tasks its limit); 0 = off",
+    )
+    rate_product_reads_per_min: int = Field(
+        0,
+        ge=0,
+        description="GETs of /sale/products* per minute per seller (Allegro publishes no "
+        "threshold); 0 = off, a 429 still blocks that seller's product reads",
+    )
     rate_budget_url: str | None = Field(
         None, description="where the shared rate budget lives (sqlite/postgresql/redis URL)"
     )

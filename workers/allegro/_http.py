@@ -91,9 +91,10 @@ class RequestBudget(Protocol):
     """A rate budget consulted around every request to the API host (not the OAuth host);
     :class:`workers.budget.client.ApiBudget` is the one the workers use."""
 
-    def before_send(self, method: str, path: str, body: Any) -> None:
-        """Called before each send (re-sends included); may sleep briefly, or raise (a
-        :class:`TransientError`) to keep the request from being sent."""
+    def before_send(self, method: str, path: str, body: Any, params: QueryParams = None) -> None:
+        """Called before each send (re-sends included) with the JSON body and the query;
+        may sleep briefly, or raise (a :class:`TransientError`) to keep the request from
+        being sent."""
         ...
 
     def after_response(
@@ -317,7 +318,7 @@ class HttpCore:
 
         def exchange() -> tuple[httpx.Response, float | None]:
             if budget is not None:
-                budget.before_send(method, path, json)  # may raise: then nothing is sent
+                budget.before_send(method, path, json, params)  # may raise: then nothing is sent
             response = self._exchange(
                 method, url, path, params=params, content=content, form=form,
                 headers=headers, basic=basic,

@@ -173,11 +173,13 @@ def decide(
     return Verdict(0.0)
 
 
-def penalize(state: KeyState, seconds: float, now: float) -> None:
-    """After a 429: grant nothing of this budget for ``seconds`` from ``now``."""
+def penalize(state: KeyState, seconds: float, now: float, *, count: bool = True) -> None:
+    """After a 429: grant nothing of this budget for ``seconds`` from ``now``; ``count``:
+    the 429 was this budget's (False: held as a precaution, the count stays)."""
     t = max(now, state.at)
     state.blocked_until = max(state.blocked_until, t + max(0.0, seconds))
-    state.penalties += 1
+    if count:
+        state.penalties += 1
     state.at = t
 
 

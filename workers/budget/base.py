@@ -43,7 +43,8 @@ class RateBudget(ABC):
 
     Kinds (:class:`~workers.budget.config.Kind`): ``client`` counts every API request
     against the application's client id (``config.client_key``; ``account`` is ignored);
-    ``offer_writes`` and ``batch_changes`` count against the seller ``account``.
+    every other kind (``offer_writes``, ``batch_changes``, ``offer_reads``,
+    ``batch_reads``, ``product_reads``) counts against the seller ``account``.
     """
 
     def __init__(self, config: BudgetConfig, *, clock: Clock | None = None) -> None:
@@ -88,6 +89,15 @@ class RateBudget(ABC):
         with self._counter_guard:
             self._rate_limited[kind.value] += 1
         self._penalize(kind.value, self._subject(kind, account), seconds, self._now())
+
+    def hold(self, kind: Kind | str, account: str, seconds: float) -> None:
+        """Grant nothing of ``kind`` for ``seconds`` from now, in every process, like
+        :meth:`penalize`, without counting a 429 against it (a precaution, e.g. the
+        client id held briefly after a seller's 429)."""
+        kind = Kind(kind)
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._penalize(kind.value, self._subject(kind, account), seconds, self._now(), count=False)
 
     def status(self, kind: Kind | str, *, account: str) -> BudgetStatus:
         """What ``kind`` has used (for logs, metrics and tests); changes nothing."""
@@ -134,8 +144,11 @@ class RateBudget(ABC):
         """Decide ``claims`` atomically; ``now`` None means the backend's own clock."""
 
     @abstractmethod
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
-        """Apply :func:`workers.budget._window.penalize` atomically."""
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
+        """Apply :func:`workers.budget._window.penalize` atomically (``count``: whether
+        the state's 429 count grows)."""
 
     @abstractmethod
     def _load(self, kind: str, subject: str) -> KeyState:

@@ -27,6 +27,15 @@ class Kind(enum.StrEnum):
     OFFER_WRITES = "offer_writes"
     #: offers changed by batch commands, per seller: 9,000/min (cost = offers in a command)
     BATCH_CHANGES = "batch_changes"
+    #: GET of one ``/sale/product-offers/{id}`` (its operations and parts too), per seller:
+    #: 3,500/min
+    OFFER_READS = "offer_reads"
+    #: offer changes read by the report and ``/tasks`` GETs of batch commands, per seller:
+    #: 270,000/min (cost = the command's offers for a report, the ``limit`` for tasks)
+    BATCH_READS = "batch_reads"
+    #: GET ``/sale/products`` and ``/sale/products/{id}``, per seller: a leaky bucket whose
+    #: threshold Allegro does not publish (off by default; a 429 still blocks it)
+    PRODUCT_READS = "product_reads"
 
 
 @dataclass(frozen=True)
@@ -61,12 +70,21 @@ class BudgetConfig:
     - ``batch_changes_per_min`` / ``batch_changes_per_hour``: offer changes in batch
       commands per seller (Allegro: 9,000/min; 150,000/h for price commands and 250,000/h
       for the others, so 150,000 is the safe hourly figure for all of them together).
+    - ``offer_reads_per_min``: GETs of one ``/sale/product-offers/{id}`` per seller
+      (Allegro: 3,500).
+    - ``batch_reads_per_min``: offer changes read by batch command report and ``/tasks``
+      GETs per seller (Allegro: 270,000).
+    - ``product_reads_per_min``: GETs of ``/sale/products*`` per seller (Allegro: a leaky
+      bucket with no published threshold; 0 = off, only a 429's block applies).
     - ``client_key``: whose ``client`` budget this is: the application's client id (one
       budget per client id, shared by every process using it).
     - ``max_inline_wait_s``: a request whose budget frees up within this long waits for it
       (sleeps); a longer wait raises :class:`~workers.budget.errors.BudgetExhausted`.
     - ``client_penalty_s`` / ``seller_penalty_s``: how long nothing of the kind is granted
       after a 429 without ``Retry-After`` (Allegro blocks a client id for 60 s).
+    - ``client_probe_s``: after a 429 on a per-seller resource, how long the whole client
+      id is held as well (at most the seller's block): such a 429 may also be the first
+      sign of a client-id block, which Allegro does not tell apart; 0 = off.
     - ``buckets_per_window``: resolution of the sliding windows; the budget grants up to
       ``1 / (buckets + 1)`` less than the limit at a window's edge (0.8 % with 120).
     """
@@ -76,10 +94,14 @@ class BudgetConfig:
     offer_writes_per_hour: int = 74700
     batch_changes_per_min: int = 9000
     batch_changes_per_hour: int = 150_000
+    offer_reads_per_min: int = 3500
+    batch_reads_per_min: int = 270_000
+    product_reads_per_min: int = 0
     client_key: str = "default"
     max_inline_wait_s: float = 1.0
     client_penalty_s: float = 60.0
     seller_penalty_s: float = 60.0
+    client_probe_s: float = 5.0
     buckets_per_window: int = 120
 
     def __post_init__(self) -> None:
@@ -89,10 +111,13 @@ class BudgetConfig:
             "offer_writes_per_hour",
             "batch_changes_per_min",
             "batch_changes_per_hour",
+            "offer_reads_per_min",
+            "batch_reads_per_min",
+            "product_reads_per_min",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        for name in ("max_inline_wait_s", "client_penalty_s", "seller_penalty_s"):
+        for name in ("max_inline_wait_s", "client_penalty_s", "seller_penalty_s", "client_probe_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.buckets_per_window < 1:
@@ -125,10 +150,16 @@ class BudgetConfig:
             batch_changes_per_hour=int(
                 pick("rate_batch_changes_per_hour", defaults.batch_changes_per_hour)
             ),
+            offer_reads_per_min=int(pick("rate_offer_reads_per_min", defaults.offer_reads_per_min)),
+            batch_reads_per_min=int(pick("rate_batch_reads_per_min", defaults.batch_reads_per_min)),
+            product_reads_per_min=int(
+                pick("rate_product_reads_per_min", defaults.product_reads_per_min)
+            ),
             client_key=str(pick("client_id", defaults.client_key)),
             max_inline_wait_s=float(pick("rate_max_inline_wait_s", defaults.max_inline_wait_s)),
             client_penalty_s=float(pick("rate_client_penalty_s", defaults.client_penalty_s)),
             seller_penalty_s=float(pick("rate_seller_penalty_s", defaults.seller_penalty_s)),
+            client_probe_s=float(pick("rate_client_probe_s", defaults.client_probe_s)),
         )
 
     def windows(self, kind: Kind) -> tuple[Window, ...]:
@@ -144,6 +175,9 @@ class BudgetConfig:
                 (self.batch_changes_per_min, MINUTE_S),
                 (self.batch_changes_per_hour, HOUR_S),
             ),
+            Kind.OFFER_READS: ((self.offer_reads_per_min, MINUTE_S),),
+            Kind.BATCH_READS: ((self.batch_reads_per_min, MINUTE_S),),
+            Kind.PRODUCT_READS: ((self.product_reads_per_min, MINUTE_S),),
         }
         return tuple(Window(limit, span, n) for limit, span in pairs[kind] if limit > 0)
 

@@ -305,3 +305,37 @@ class BudgetContract:
         budgets = [make_budget(small(client_per_min=6), clock) for _ in range(3)]
         granted = [b.acquire("client", account="a") == 0.0 for b in budgets * 4]
         assert granted.count(True) == 6
+
+    # --- the per-seller read kinds and holds ---------------------------------------------
+
+    def test_seller_read_kinds_are_per_seller_windows(
+        self, make_budget: MakeBudget, clock: FakeClock
+    ) -> None:
+        budget = make_budget(small(offer_reads_per_min=2, batch_reads_per_min=1000), clock)
+        assert budget.acquire("offer_reads", account="a") == 0.0
+        assert budget.acquire("offer_reads", account="a") == 0.0
+        assert budget.acquire("offer_reads", account="a") == pytest.approx(60.75)
+        assert budget.acquire("offer_reads", account="b") == 0.0
+        assert budget.acquire("batch_reads", 1000, account="a") == 0.0
+        assert budget.acquire("batch_reads", 1, account="a") == pytest.approx(60.75)
+        assert budget.status("batch_reads", account="b").used == {60.0: 0}
+        # product_reads is off by default: nothing counted, a block still applies.
+        assert budget.acquire("product_reads", account="a") == 0.0
+        budget.penalize("product_reads", "a", 30)
+        assert budget.acquire("product_reads", account="a") == pytest.approx(30)
+        assert budget.acquire("product_reads", account="b") == 0.0
+
+    def test_a_hold_blocks_without_counting_a_429(
+        self, make_budget: MakeBudget, clock: FakeClock
+    ) -> None:
+        budget = make_budget(small(), clock)
+        budget.hold("client", "a", 5)
+        assert budget.acquire("client", account="b") == pytest.approx(5)
+        status = budget.status("client", account="a")
+        assert status.penalties == 0 and status.blocked_for_s == pytest.approx(5)
+        assert budget.rate_limited_counts() == {}
+        budget.penalize("client", "a", 2)  # a shorter penalty keeps the hold
+        assert budget.acquire("client", account="b") == pytest.approx(5)
+        assert budget.status("client", account="a").penalties == 1
+        clock.advance(5)
+        assert budget.acquire("client", account="b") == 0.0

@@ -146,7 +146,7 @@ def make_client(
     ("method", "path", "body", "expected"),
     [
         ("GET", "/sale/offers", None, [("client", 1)]),
-        ("GET", "/sale/product-offers/123", None, [("client", 1)]),
+        ("GET", "/sale/product-offers/123", None, [("client", 1), ("offer_reads", 1)]),
         ("POST", "/sale/product-offers", {"name": "x"}, [("client", 1), ("offer_writes", 1)]),
         ("PATCH", "/sale/product-offers/123", {}, [("client", 1), ("offer_writes", 1)]),
         ("POST", "/sale/product-offers/123/operations/9", None, [("client", 1)]),
@@ -156,7 +156,12 @@ def make_client(
             {"offerCriteria": [{"type": "CONTAINS_OFFERS", "offers": [{"id": "1"}, {"id": "2"}]}]},
             [("client", 1), ("batch_changes", 2)],
         ),
-        ("GET", f"/sale/offer-price-change-commands/{COMMAND}/tasks", None, [("client", 1)]),
+        (
+            "GET",
+            f"/sale/offer-price-change-commands/{COMMAND}/tasks",
+            None,
+            [("client", 1), ("batch_reads", 100)],
+        ),
         ("PUT", f"/sale/offer-publication-commands/{COMMAND}", {}, [("client", 1)]),
     ],
 )
@@ -319,7 +324,9 @@ class _Down(RateBudget):
     def _take(self, claims: Sequence[Claim], now: float | None) -> Verdict:
         raise BudgetUnavailable("database down")
 
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
         raise BudgetUnavailable("database down")
 
     def _load(self, kind: str, subject: str) -> KeyState:

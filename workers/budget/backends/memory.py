@@ -33,10 +33,13 @@ class MemoryBudget(RateBudget):
             states = {c.key: self._states.setdefault(c.key, KeyState()) for c in claims}
             return decide(states, claims, at)
 
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
         at = time.time() if now is None else now
         with self._lock:
-            penalize(self._states.setdefault((kind, subject), KeyState()), seconds, at)
+            state = self._states.setdefault((kind, subject), KeyState())
+            penalize(state, seconds, at, count=count)
 
     def close(self) -> None:
         pass  # nothing to release

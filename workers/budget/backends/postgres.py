@@ -185,9 +185,11 @@ class PostgresBudget(RateBudget):
 
         return self._locked([c.key for c in claims], now, work)
 
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
         def work(states: _States, at: float) -> None:
-            penalize(states[kind, subject], seconds, at)
+            penalize(states[kind, subject], seconds, at, count=count)
 
         self._locked([(kind, subject)], now, work)
 

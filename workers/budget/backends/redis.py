@@ -125,14 +125,15 @@ return {'0', 0}
 """
 )
 
-# KEYS[1]: the budget. ARGV: now ('' = server time), seconds, TTL floor in seconds.
+# KEYS[1]: the budget. ARGV: now ('' = server time), seconds, TTL floor in seconds, and
+# '1' to count the 429 ('0': a block held as a precaution).
 _PENALIZE = (
     _COMMON
     + """
 local s = load(KEYS[1])
 local t = math.max(clock(ARGV[1]), s.at)
 s.bu = math.max(s.bu, t + math.max(0, tonumber(ARGV[2])))
-s.pen = s.pen + 1
+if ARGV[4] ~= '0' then s.pen = s.pen + 1 end
 s.at = t
 save(KEYS[1], s, tonumber(ARGV[3]) + (s.bu - t))
 return 1
@@ -205,13 +206,15 @@ class RedisBudget(RateBudget):
             return Verdict(0.0)
         return Verdict(wait_s, Kind(claims[int(limited) - 1].kind))
 
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
         windows = self.config.windows(Kind(kind))
         longest = max((w.span_s for w in windows), default=60.0)
         self._call(
             self._penalize_script,
             [self._key(kind, subject)],
-            [self._arg(now), repr(float(seconds)), repr(longest + 60.0)],
+            [self._arg(now), repr(float(seconds)), repr(longest + 60.0), "1" if count else "0"],
         )
 
     def _load(self, kind: str, subject: str) -> KeyState:

@@ -122,11 +122,13 @@ class SQLiteBudget(RateBudget):
 
         return self._tx([c.key for c in claims], work)
 
-    def _penalize(self, kind: str, subject: str, seconds: float, now: float | None) -> None:
+    def _penalize(
+        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
+    ) -> None:
         key = (kind, subject)
 
         def work(states: _States) -> None:
-            penalize(states[key], seconds, time.time() if now is None else now)
+            penalize(states[key], seconds, time.time() if now is None else now, count=count)
 
         self._tx([key], work)
 
