@@ -30,7 +30,7 @@ from schemas.mapping import (
     load_mapping,
     normalize_name,
 )
-from workers.allegro import AllegroClient, AllegroError, Category, CategoryParameter, NotFound
+from workers.allegro import AllegroError, Category, CategoryParameter, NotFound
 from workers.ops import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,7 +40,7 @@ from workers.ops import (
     load_ops_settings,
     report_error,
 )
-from workers.ops.params import AppOnlyTokens
+from workers.ops.params import AppOnlyTokens, budgeted_client
 
 __all__ = ["CategoryFacts", "check_against_allegro", "format_problem", "register", "targets"]
 
@@ -259,7 +259,7 @@ def run_check_mapping(args: argparse.Namespace, *, out: TextIO | None = None) ->
         report_error("check-mapping", exc)
         return EXIT_USAGE
     try:
-        with AllegroClient(settings, AppOnlyTokens()) as allegro:
+        with budgeted_client(settings, AppOnlyTokens()) as allegro:
 
             def facts_of(category_id: str) -> CategoryFacts:
                 try:
@@ -273,6 +273,9 @@ def run_check_mapping(args: argparse.Namespace, *, out: TextIO | None = None) ->
     except AllegroError as exc:
         report_error("check-mapping", exc)
         return EXIT_FAILED
+    except OpsError as exc:
+        report_error("check-mapping", exc)
+        return EXIT_USAGE
     if problems:
         print(f"{path}: {len(problems)} problem(s) found against Allegro", file=stream)
         for error in problems:

@@ -33,6 +33,7 @@ from workers.allegro import (
     NotFound,
     TokenStore,
 )
+from workers.budget import BudgetConfig, budget_url, open_budget
 from workers.ops import (
     EXIT_FAILED,
     EXIT_OK,
@@ -98,6 +99,23 @@ class AppOnlyTokens:
     @contextmanager
     def refresh_lock(self, account: str) -> Iterator[None]:
         yield
+
+
+@contextmanager
+def budgeted_client(
+    settings: Settings, tokens: TokenStore, account: str = "default"
+) -> Iterator[AllegroClient]:
+    """An Allegro client that takes from the rate budget the workers share (the same
+    backend, ``ALLEGRO_FEED_RATE_BUDGET_URL`` or beside the store): the tool's requests
+    count against the client id's 9,000/min, and a client id the workers found blocked is
+    not sent to (it raises :class:`~workers.budget.BudgetExhausted` instead). Raises
+    :class:`OpsError` for a budget URL that cannot be used."""
+    try:
+        budget = open_budget(budget_url(settings), BudgetConfig.from_settings(settings))
+    except ValueError as exc:
+        raise OpsError(f"ALLEGRO_FEED_RATE_BUDGET_URL: {exc}") from None
+    with budget, AllegroClient(settings, tokens, account=account, budget=budget) as client:
+        yield client
 
 
 @contextmanager
@@ -174,7 +192,7 @@ def run_params(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         report_error("params", exc)
         return EXIT_USAGE
     try:
-        with AllegroClient(settings, AppOnlyTokens(), account=args.account) as allegro:
+        with budgeted_client(settings, AppOnlyTokens(), args.account) as allegro:
             try:
                 category = allegro.get_category(args.category_id)
             except NotFound:
@@ -199,6 +217,9 @@ def run_params(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             path = category_path(allegro, category)
     except AllegroError as exc:
         return _allegro_errors("params", exc, args.account)
+    except OpsError as exc:
+        report_error("params", exc)
+        return EXIT_USAGE
     text = render_template(
         category,
         path,
@@ -258,7 +279,7 @@ def run_suggest(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         settings.require_credentials()
         with (
             _token_store(settings) as tokens,
-            AllegroClient(settings, tokens, account=args.account) as allegro,
+            budgeted_client(settings, tokens, args.account) as allegro,
         ):
             matches = allegro.match_categories(args.name)
     except AllegroError as exc:  # before ValueError: InvalidRequest is both
