@@ -11,6 +11,12 @@ reason), then starts its child processes and logs where each runs:
 - the actor pools: ``python -m dramatiq workers.entrypoint --processes N --threads M
   [--queues ...]``, the standard Dramatiq CLI with its own process supervision.
 
+Beside them, a thread of this command keeps idle accounts connected (:class:`TokenKeeper`):
+at start and then daily it refreshes every account whose stored token pair is older than 60
+days. A refresh token lasts 3 months from its issue and each refresh starts a new one
+(FACTS §2), while the workers refresh only when an event needs a call, so an account
+without events for 3 months would have been disconnected.
+
 SIGTERM and SIGINT are forwarded to all of them for a graceful stop (the bridge finishes its
 current message, Dramatiq its messages in progress). When a child dies on its own, the
 other is stopped too and the command exits 1, so that systemd or Kubernetes restarts the
@@ -29,9 +35,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -39,7 +46,21 @@ from workers.ops import positive_int
 from workers.settings import Settings
 from workers.topology import Step
 
-__all__ = ["actor_command", "batcher_command", "ingest_command", "main", "register", "run_worker"]
+if TYPE_CHECKING:
+    import httpx
+
+    from workers.store import Store
+
+__all__ = [
+    "TokenKeeper",
+    "actor_command",
+    "batcher_command",
+    "ingest_command",
+    "main",
+    "register",
+    "renew_idle_tokens",
+    "run_worker",
+]
 
 # Named, not __name__: the module also runs as __main__ (python -m workers.worker).
 log = structlog.get_logger("workers.worker")
@@ -52,6 +73,13 @@ POLL_INTERVAL_S = 0.2
 #: How long stopping children may take before they are killed, s (Dramatiq's own
 #: shutdown waits for messages in progress up to 10 minutes; give it most of that).
 STOP_TIMEOUT_S = 600.0
+#: A stored token pair issued longer ago than this is refreshed by :class:`TokenKeeper`, s
+#: (60 days: the refresh token lasts 3 months, FACTS §2, which leaves a month for failures).
+RENEW_TOKENS_AFTER_S = 60 * 86400.0
+#: How often :class:`TokenKeeper` looks at the accounts, s; and how soon it looks again
+#: after a look that failed for a transient reason (the store or Allegro down), s.
+TOKEN_CHECK_INTERVAL_S = 86400.0
+TOKEN_RETRY_S = 3600.0
 
 _EPILOG = """\
 examples:
@@ -106,6 +134,119 @@ def _declare_topology(settings: Settings) -> None:
     from workers.topology import declare_on_own_connection
 
     declare_on_own_connection(connection_parameters(settings, name="allegro-feed"), settings)
+
+
+def renew_idle_tokens(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> bool:
+    """Refresh the tokens of every account whose stored pair was issued more than
+    :data:`RENEW_TOKENS_AFTER_S` before ``clock()`` (one store read per account; a token
+    call only for those). Each account's failure is logged (its class and, for Allegro's
+    errors, their scrubbed text) and the others go on. Returns False when one failed for a
+    transient reason (look again soon), True otherwise (a permanent failure, such as a
+    refused refresh token, needs a person: ``allegro-feed connect``)."""
+    from workers.allegro._http import HttpCore
+    from workers.allegro.auth import UserTokens
+    from workers.allegro.errors import AllegroError, PermanentError
+    from workers.allegro.oauth import OAuthClient
+
+    cutoff = clock() - RENEW_TOKENS_AFTER_S
+    all_done = True
+    core = HttpCore(settings, transport=transport, sleep=sleep, clock=clock)
+    try:
+        oauth = OAuthClient(core, sleep=sleep, clock=clock)
+        for account in store.token_accounts():
+            user = UserTokens(oauth, store, account, clock=clock, sleep=sleep)
+            try:
+                renewed = user.renew_if_issued_before(cutoff)
+            except PermanentError as exc:
+                log.error(
+                    "worker.token_renewal_failed",
+                    account=account,
+                    error=type(exc).__name__,
+                    reason=exc.message,
+                )
+            except Exception as exc:  # transient, or the store: look again later
+                all_done = False
+                reason = exc.message if isinstance(exc, AllegroError) else None
+                log.warning(
+                    "worker.token_renewal_failed",
+                    account=account,
+                    error=type(exc).__name__,
+                    reason=reason,
+                    retry_in_s=TOKEN_RETRY_S,
+                )
+            else:
+                if renewed is not None:
+                    log.info(
+                        "worker.idle_tokens_renewed", account=account, expires_at=renewed.expires_at
+                    )
+    finally:
+        core.close()
+    return all_done
+
+
+class TokenKeeper:
+    """Runs ``check`` (:func:`renew_idle_tokens`) in a daemon thread: at :meth:`start`,
+    then every :data:`TOKEN_CHECK_INTERVAL_S` (:data:`TOKEN_RETRY_S` after a transient
+    failure), until :meth:`stop`. Nothing it meets stops the worker: failures are logged.
+    The store is opened on the first look (``open_store``) and kept until :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        open_store: Callable[[str], Store] | None = None,
+        check: Callable[[Settings, Store], bool] = renew_idle_tokens,
+    ) -> None:
+        self._settings = settings
+        self._open_store = open_store
+        self._check = check
+        self._store: Store | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check_once(self) -> float:
+        """One look at every account; returns the seconds until the next one."""
+        try:
+            if self._store is None:
+                from workers.store import open_store
+
+                self._store = (self._open_store or open_store)(self._settings.database_url)
+            done = self._check(self._settings, self._store)
+        except Exception as exc:
+            log.warning(
+                "worker.token_check_failed", error=type(exc).__name__, retry_in_s=TOKEN_RETRY_S
+            )
+            return TOKEN_RETRY_S
+        return TOKEN_CHECK_INTERVAL_S if done else TOKEN_RETRY_S
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            delay_s = self.check_once()
+            if self._stopping.wait(delay_s):
+                break
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="token-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop looking (a look in progress is waited for up to ``timeout_s``; the thread
+        is a daemon, so a look stuck on the network does not hold the process)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                return  # still using the store: leave it open
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
 class _Supervisor:
@@ -167,8 +308,10 @@ def run_worker(
     ingest: bool = True,
     actors: bool = True,
     queues: Sequence[str] = (),
+    keep_tokens: bool = True,
 ) -> int:
-    """Declare the topology, start the parts, supervise them; returns the exit code."""
+    """Declare the topology, start the parts, supervise them; returns the exit code.
+    ``keep_tokens``: run the :class:`TokenKeeper` beside them."""
     if not ingest and not actors:
         print(
             "allegro-feed worker: --no-ingest and --no-actors leave nothing to run", file=sys.stderr
@@ -193,6 +336,9 @@ def run_worker(
         return EXIT_FAILED
     supervisor = _Supervisor()
     previous = {s: signal.signal(s, supervisor.on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    keeper = TokenKeeper(settings) if keep_tokens else None
+    if keeper is not None:
+        keeper.start()
     try:
         if ingest:
             supervisor.start("ingest", ingest_command())
@@ -216,6 +362,8 @@ def run_worker(
         supervisor.wait_all(STOP_TIMEOUT_S)
         return EXIT_FAILED
     finally:
+        if keeper is not None:
+            keeper.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -318,6 +318,19 @@ class UserTokens:
     def access_token(self) -> str:
         return self.current().access_token
 
+    def renew_if_issued_before(self, cutoff: float) -> TokenSet | None:
+        """Refresh the stored pair when it was issued before ``cutoff`` (epoch s); returns
+        the new pair (or the one another process stored meanwhile), or None when the stored
+        one is recent enough. Keeps the refresh token of an idle account alive: it lasts
+        3 months from its issue, each refresh starting a new one (FACTS §2). Raises as
+        :meth:`current` does (not connected, connected elsewhere, refused, transient)."""
+        with self._lock:
+            stored = self._load()
+            if stored.issued() >= cutoff:
+                return None
+            self._cached = self._refresh_shared(stored.access_token, force=True)
+            return self._cached
+
     def refresh(self, failed_token: str) -> str:
         """A new access token after Allegro refused ``failed_token`` (401). A failure to
         refresh is raised as itself (a transient one is retried later by the caller, and
