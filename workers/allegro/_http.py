@@ -7,19 +7,17 @@ again, and a failure to refresh is raised as itself, not as 401), a log line wit
 ``Trace-Id`` of every response, the translation of httpx exceptions and HTTP statuses into
 :mod:`workers.allegro.errors`, and bounded retries of transient failures with tenacity.
 
-The retry policy itself (what is retried, how long to wait) lives in :mod:`._retry`.
+The retry policy itself (what is retried, how long to wait) lives in :mod:`._retry`; the
+wire (the pooled httpx client, one exchange, httpx's exceptions translated) in
+:mod:`._transport`.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
-import importlib.metadata
-import json as jsonlib
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -27,10 +25,10 @@ import structlog
 import tenacity
 
 from workers.allegro._retry import Retry, RetryPolicy, parse_retry_after
+from workers.allegro._transport import QueryParams, Transport, encode_json, parse_body
+from workers.allegro._transport import url_with as _url  # noqa: F401 - importable here
 from workers.allegro.errors import (
     AllegroError,
-    ApiTimeout,
-    ConnectionFailed,
     InvalidClient,
     PermanentError,
     TransientError,
@@ -54,20 +52,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def _user_agent() -> str:
-    try:
-        version = importlib.metadata.version("allegro-feed")
-    except importlib.metadata.PackageNotFoundError:
-        version = "dev"
-    return f"allegro-feed/{version}"
-
-
-USER_AGENT = _user_agent()
-
 #: Allegro's versioned media type, sent as Accept (and Content-Type with a body).
 MEDIA_TYPE = "application/vnd.allegro.public.v1+json"
-
-QueryParams = Sequence[tuple[str, str | int]] | Mapping[str, str | int] | None
 
 
 class AuthMode(enum.Enum):
@@ -136,12 +122,6 @@ class ApiResponse:
         }
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 @dataclass
 class CallState:
     """Per-call state kept across attempts: at most one token refresh per call, and the
@@ -151,34 +131,6 @@ class CallState:
     refreshed: bool = False
     #: the token Allegro answered 401 to; a later attempt refreshes instead of re-sending it
     refused_token: str | None = None
-
-
-class _ResponseCookies(httpx.Cookies):
-    """The client's cookie jar. httpx hands it every response; one without ``Set-Cookie``
-    (or ``Set-Cookie2``) has nothing to store (the standard library's jar returns at once),
-    so it is skipped before httpx builds the urllib request and message copies the jar
-    needs. Responses that set cookies are stored exactly as before."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        headers = response.headers
-        if "set-cookie" in headers or "set-cookie2" in headers:
-            super().extract_cookies(response)
-
-
-class _Client(httpx.Client):
-    """``httpx.Client`` with :class:`_ResponseCookies` as its cookie jar."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._response_cookies = _ResponseCookies(kwargs.get("cookies"))
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._response_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        self._response_cookies = _ResponseCookies(cookies)
 
 
 class HttpCore:
@@ -212,15 +164,12 @@ class HttpCore:
             "api": {"Accept-Language": settings.accept_language, "Accept": MEDIA_TYPE},
             "auth": {"Accept-Language": settings.accept_language, "Accept": "application/json"},
         }
-        self._client = _Client(
-            transport=transport,
-            follow_redirects=False,  # the 303 of a finished operation must be seen
-            timeout=httpx.Timeout(settings.http_timeout_s, connect=settings.http_connect_timeout_s),
-            headers={"User-Agent": USER_AGENT},
-        )
+        #: the wire: one pooled httpx client, exceptions translated (see _transport)
+        self._transport = Transport(settings, transport)
+        self._exchange = self._transport.send
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
     # --- URLs ---------------------------------------------------------------------------
 
@@ -303,7 +252,7 @@ class HttpCore:
         headers = dict(self._base_headers["api" if base == "api" else "auth"])
         content: bytes | None = None
         if json is not None:
-            content = jsonlib.dumps(json, default=_json_default, ensure_ascii=False).encode()
+            content = encode_json(json)
             headers["Content-Type"] = MEDIA_TYPE
         basic: httpx.BasicAuth | None = None
         token: str | None = None
@@ -341,7 +290,7 @@ class HttpCore:
             state.refreshed = True
             headers["Authorization"] = f"Bearer {token}"
             response, retry_after_s = exchange()
-        body = _parse_body(response)
+        body = parse_body(response)
         trace_id = response.headers.get("trace-id")
         if response.status_code in ok:
             return ApiResponse(
@@ -411,72 +360,6 @@ class HttpCore:
         except ValueError as exc:
             raise InvalidClient(str(exc)) from None
 
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        *,
-        params: QueryParams,
-        content: bytes | None,
-        form: Mapping[str, str] | None,
-        headers: Mapping[str, str],
-        basic: httpx.BasicAuth | None,
-    ) -> httpx.Response:
-        context: dict[str, Any] = {"method": method, "path": path}
-        timeout_s = self.settings.http_timeout_s
-        started = time.monotonic()
-        try:
-            request = self._client.build_request(
-                method,
-                _url(url, params),
-                content=content,
-                data=form,
-                headers=headers,
-            )
-            response = self._client.send(request, auth=basic)
-        except (httpx.ConnectTimeout, httpx.PoolTimeout):
-            raise ApiTimeout(
-                f"could not connect to Allegro within {self.settings.http_connect_timeout_s:g} s"
-                " (the request was not sent)",
-                maybe_applied=False,
-                **context,
-            ) from None
-        except httpx.TimeoutException:
-            raise ApiTimeout(
-                f"Allegro did not answer within {timeout_s:g} s; the request may have been applied",
-                maybe_applied=True,
-                **context,
-            ) from None
-        except httpx.ConnectError as exc:
-            raise ConnectionFailed(
-                f"cannot connect to Allegro ({_short(exc)}); the request was not sent",
-                maybe_applied=False,
-                **context,
-            ) from None
-        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-            raise PermanentError(
-                f"cannot send the request ({_short(exc)}); check ALLEGRO_FEED_API_URL and "
-                "ALLEGRO_FEED_AUTH_URL",
-                **context,
-            ) from None
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(
-                f"the connection to Allegro broke before a full answer ({_short(exc)}); "
-                "the request may have been applied",
-                maybe_applied=True,
-                **context,
-            ) from None
-        log.info(
-            "allegro.response",
-            method=method,
-            path=path,
-            status=response.status_code,
-            trace_id=response.headers.get("trace-id"),
-            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-        )
-        return response
-
 
 def _authenticating(exc: AllegroError) -> AllegroError:
     """``exc``, raised while getting an API call's token, marked as such: the token call
@@ -486,36 +369,3 @@ def _authenticating(exc: AllegroError) -> AllegroError:
     if isinstance(exc, TransientError):
         exc.maybe_applied = False
     return exc
-
-
-def _url(url: str, params: QueryParams) -> httpx.URL:
-    """``url`` with ``params`` as its query, parsed once. The same URL as httpx makes of
-    ``build_request(url, params=...)``, which parses the URL a second time to merge the
-    query in; a URL without a query is parsed once per distinct text."""
-    if not params:
-        return _parsed(url)
-    pairs = params.items() if isinstance(params, Mapping) else params
-    query = httpx.QueryParams([(key, str(value)) for key, value in pairs])
-    if "?" in url or "#" in url:
-        return httpx.URL(url, params=query)  # as httpx does: params replace the query
-    return httpx.URL(f"{url}?{query}")
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed(url: str) -> httpx.URL:
-    # httpx.URL is immutable (every change makes a new one): safe to share.
-    return httpx.URL(url)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 200 else text[:200] + "..."
-
-
-def _parse_body(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
