@@ -7,7 +7,11 @@ Choices, stated once:
 
 - **Catalogue product**: ``productSet: [{product: {id}}]``, with ``parameters`` only when
   the enrichment gave product parameters (it gives those the catalogue product lacks);
-  the product's images and description then come from the catalogue unless ours are sent.
+  the product's description comes from the catalogue unless ours is sent. Images: when
+  the store gives some, they are the offer's ``images`` and ``product.images: []`` keeps
+  the catalogue's out of the gallery (Allegro counts both in the 1-16, FACTS.md §6), so
+  the offer shows the seller's images as the store has them; when it gives none, the
+  catalogue product's are used.
   **New product**: ``{name, category: {id}, parameters, images}``; the same images are the
   offer's own (Allegro counts each URL once).
 - **Publication**: ``status`` is left out, so Allegro activates the new offer, except when
@@ -140,6 +144,8 @@ def _product(enriched: Enriched) -> dict[str, Any]:
         linked: dict[str, Any] = {"id": enriched.product_id}
         if parameters:
             linked["parameters"] = parameters
+        if enriched.images:
+            linked["images"] = []  # the store's images only (module docstring)
         return linked
     product: dict[str, Any] = {"name": enriched.name, "category": {"id": enriched.category_id}}
     if parameters:

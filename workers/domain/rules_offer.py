@@ -333,9 +333,14 @@ def check_external(body: Mapping[str, Any]) -> list[StatusError]:
     return []
 
 
-def check_images(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[StatusError]:
+def check_images(
+    body: Mapping[str, Any], *, catalogue_linked: bool, catalogue_images: int | None = None
+) -> list[StatusError]:
     """Images are http(s) URLs, 1-16 per offer counting the product's images (each distinct
-    URL once). A catalogue-linked product brings its own images, so it may have none here."""
+    URL once, FACTS.md §6). A linked catalogue product brings its ``catalogue_images``
+    images unless ``productSet[0].product.images`` replaces them (``[]``: only the offer's
+    own); when that number is not known, an offer without images of its own is left to
+    Allegro."""
     errors: list[StatusError] = []
     urls: dict[str, None] = {}
     sources: list[tuple[str, Any]] = [("images", body.get("images"))]
@@ -361,18 +366,33 @@ def check_images(body: Mapping[str, Any], *, catalogue_linked: bool) -> list[Sta
                     "image links in the store.",
                 )
             )
-    count = len(urls)
-    if count > IMAGES_MAX or (count == 0 and not catalogue_linked):
-        errors.append(
-            error(
-                Code.GALLERY_SIZE,
-                f"the offer has {count} images; Allegro takes 1-{IMAGES_MAX}",
-                "images",
-                f"Allegro shows 1 to {IMAGES_MAX} images per offer; the product has {count}: "
-                f"{'add an image' if count == 0 else 'remove some images'} in the store.",
-            )
-        )
+    own = len(urls)
+    replaced = "images" in next(iter(products(body)), {})
+    theirs = catalogue_images if catalogue_linked and not replaced else 0
+    if theirs is None:  # linked, its images unknown: an empty gallery is Allegro's to judge
+        if own > IMAGES_MAX:
+            errors.append(_gallery(own, None))
+    elif not 1 <= own + theirs <= IMAGES_MAX:
+        errors.append(_gallery(own, theirs if catalogue_linked and not replaced else None))
     return errors
+
+
+def _gallery(own: int, theirs: int | None) -> StatusError:
+    """``GallerySizeException`` for ``own`` images plus ``theirs`` from the linked catalogue
+    product (None: no catalogue images count)."""
+    count = own + (theirs or 0)
+    fix = "add an image in the store" if count == 0 else "remove some images in the store"
+    if theirs is None:
+        counted, has = "", f"the product has {count}"
+    else:
+        counted = f" ({theirs} of them the catalogue product's)"
+        has = f"the product has {own} and its catalogue product {theirs}"
+    return error(
+        Code.GALLERY_SIZE,
+        f"the offer has {count} images{counted}; Allegro takes 1-{IMAGES_MAX}",
+        "images",
+        f"Allegro shows 1 to {IMAGES_MAX} images per offer; {has}: {fix}.",
+    )
 
 
 def check_delivery(body: Mapping[str, Any]) -> list[StatusError]:

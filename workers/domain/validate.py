@@ -54,6 +54,7 @@ def validate_offer(
     *,
     currency: str,
     catalogue_linked: bool,
+    catalogue_images: int | None = None,
 ) -> list[StatusError]:
     """Every local rule's problems with ``body`` (a ``POST /sale/product-offers`` body in
     Allegro's JSON), all of them at once; an empty list when none is found.
@@ -61,7 +62,10 @@ def validate_offer(
     ``parameters`` are the category's parameters as ``GET /sale/categories/{id}/parameters``
     returns them; ``currency`` is the account marketplace's base currency (FACTS.md §12);
     ``catalogue_linked`` says the offer is linked to a catalogue product, which brings its
-    own product parameters and images (so those are not required here).
+    own product parameters and images (so those are not required here);
+    ``catalogue_images`` how many images that product has, counted in the offer's 1-16
+    unless the body replaces them (None: not known, an offer without images of its own is
+    then left to Allegro).
 
     Never raises on malformed data: a field of the wrong JSON type is reported as
     ``JsonMappingException`` at its path.
@@ -85,7 +89,9 @@ def validate_offer(
     errors.extend(check_stock(body))
     errors.extend(check_publication(body))
     errors.extend(check_external(body))
-    errors.extend(check_images(body, catalogue_linked=catalogue_linked))
+    errors.extend(
+        check_images(body, catalogue_linked=catalogue_linked, catalogue_images=catalogue_images)
+    )
     errors.extend(check_delivery(body))
     return errors
 

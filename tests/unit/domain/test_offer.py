@@ -106,14 +106,22 @@ def test_catalogue_product_is_referenced_by_id() -> None:
     body = build_offer(
         state(), enriched(product_id=CATALOGUE_ID, product_parameters=[]), currency="PLN"
     )
-    assert body["productSet"] == [{"product": {"id": CATALOGUE_ID}}]
+    # The store's images are the gallery: `images: []` keeps the catalogue's out of it.
+    assert body["productSet"] == [{"product": {"id": CATALOGUE_ID, "images": []}}]
+    assert body["images"] == IMAGES
     assert validate_offer(body, PARAMETERS, currency="PLN", catalogue_linked=True) == []
 
 
 def test_catalogue_product_with_parameters_it_lacks() -> None:
     body = build_offer(state(), enriched(product_id=CATALOGUE_ID), currency="PLN")
     assert body["productSet"] == [
-        {"product": {"id": CATALOGUE_ID, "parameters": [{"id": "224017", "values": ["X200-BLK"]}]}}
+        {
+            "product": {
+                "id": CATALOGUE_ID,
+                "parameters": [{"id": "224017", "values": ["X200-BLK"]}],
+                "images": [],
+            }
+        }
     ]
 
 
