@@ -42,6 +42,7 @@ from schemas.status import Status
 from workers._step import StepBase, current_attempts
 from workers.allegro import NotFound, PermanentError
 from workers.broker import Payload, is_superseded
+from workers.domain.catalogue_link import catalogue_category
 from workers.domain.categorize import categorize, check_leaf, unknown_category
 from workers.domain.enrich import enrich
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
@@ -149,16 +150,19 @@ class Steps(StepBase):
             store_category=state.product.get("category"),
         )
         try:
-            try:
-                parameters = self.services.parameters(client, payload.category_id)
-            except NotFound:  # the category went away since categorize
-                raise unknown_category(payload.category_id, choice) from None
             catalogue = self.services.catalogue(client, state.product)
+            # A category from the mapping's default gives way to the linked catalogue
+            # product's own (an offer must be listed there, FACTS.md §6).
+            choice, notes = catalogue_category(state.product, choice, catalogue)
+            try:
+                parameters = self.services.parameters(client, choice.category_id)
+            except NotFound:  # the category went away since categorize
+                raise unknown_category(choice.category_id, choice) from None
             enriched = enrich(state, choice, parameters, catalogue, self.services.mapping)
         except Rejected as exc:
             self.report(payload, Status.REJECTED, exc.errors)
             return
-        for note in enriched.notes:
+        for note in notes + enriched.notes:
             log.info("event.enrich_note", note=note)
         self.forward(Step.VALIDATE, payload.replace(enriched=_as_json(enriched)))
 
@@ -187,6 +191,7 @@ class Steps(StepBase):
                 parameters,
                 currency=self.settings.currency,
                 catalogue_linked=enriched.product_id is not None,
+                catalogue_images=enriched.catalogue_images,
             )
         except Rejected as exc:
             errors = list(exc.errors)

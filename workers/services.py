@@ -37,7 +37,7 @@ import dramatiq
 import structlog
 
 from schemas.mapping import MappingFile, load_mapping
-from workers.allegro import AllegroClient, Product
+from workers.allegro import AllegroClient, NotFound, Product
 from workers.broker import connection_parameters, create_broker
 from workers.budget import shared_budget
 from workers.domain.model import CategoryParameters
@@ -251,12 +251,18 @@ class Services:
     @staticmethod
     def catalogue(client: AllegroClient, product: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Catalogue products matching the product's EAN, else its MPN (Allegro's dict
-        shape); none when the product names its catalogue product itself."""
+        shape). When the product names its catalogue product itself (``allegro.product_id``)
+        that one product, read by its id (one call, as the search would be), so that its
+        category, parameters and images are known; none when Allegro does not know it (the
+        offer then names it all the same, and Allegro's answer says what is wrong)."""
         overrides = product.get("allegro") or {}
-        if overrides.get("product_id"):
-            return []
         found: list[Product] = []
-        if product.get("ean"):
+        if overrides.get("product_id"):
+            try:
+                found = [client.get_product(str(overrides["product_id"]))]
+            except NotFound:
+                found = []
+        elif product.get("ean"):
             found = client.products_by_gtin(str(product["ean"]))
         elif product.get("mpn"):
             found = list(client.search_products(str(product["mpn"]), mode="MPN").products or [])

@@ -120,11 +120,15 @@ class ParameterIndex:
         return self._by_name.get(fold(name))
 
 
-def is_required(definition: Mapping[str, Any], known: Mapping[str, set[str]]) -> bool:
-    """Whether ``definition`` must have a value: ``required`` or ``requiredForProduct``,
-    narrowed by ``requiredIf`` when given. ``known`` maps the ids of the parameters that
-    have a value to their dictionary value ids (empty for non-dictionary ones)."""
-    if not (definition.get("required") or definition.get("requiredForProduct")):
+def is_required(
+    definition: Mapping[str, Any], known: Mapping[str, set[str]], *, for_product: bool = True
+) -> bool:
+    """Whether ``definition`` must have a value: ``required`` or (``for_product``: a new
+    product is described) ``requiredForProduct``, narrowed by ``requiredIf`` when given.
+    ``known`` maps the ids of the parameters that have a value to their dictionary value
+    ids (empty for non-dictionary ones)."""
+    needed = definition.get("required") or (for_product and definition.get("requiredForProduct"))
+    if not needed:
         return False
     conditions = definition.get("requiredIf")
     if not conditions:

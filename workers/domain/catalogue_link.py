@@ -5,6 +5,21 @@ the catalogue already holds.
 catalogue matches decide; see :mod:`workers.domain.enrich`), and
 :func:`leave_to_catalogue` drops the product parameters a linked catalogue product already
 holds, noting those whose value differs.
+
+**The catalogue product's category.** An offer linked to a catalogue product must be listed
+in that product's category or one of its ``similar`` categories (FACTS.md §6; otherwise
+Allegro answers 422 ``CATEGORY_MISMATCH``). When the chosen category is neither:
+
+- the category came from the mapping file's ``categories.default`` (nobody chose it for
+  this product): the offer goes to the catalogue product's category
+  (:func:`catalogue_category`, applied before the category's parameters are read);
+- it was chosen for the product (``allegro.category_id``, a ``categories.exact`` or
+  ``prefix`` entry) and the link is ``allegro.product_id``, or the offer would carry the
+  product's EAN (Allegro links an EAN it knows whatever the body says, FACTS.md §6, and
+  the category then conflicts just the same): rejected with :func:`category_mismatch`,
+  naming the field and the categories that would do;
+- otherwise (a match found by MPN, or a category without an EAN parameter): not linked,
+  and described as a new product in the chosen category; a note says why.
 """
 
 from __future__ import annotations
@@ -13,16 +28,26 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from schemas.status import StatusError
 from workers.domain.attributes import fold
-from workers.domain.model import CategoryChoice
+from workers.domain.categorize import category_origin
+from workers.domain.model import CategoryChoice, problem
 from workers.domain.rules_values import GTIN_PARAMETER_ID
 
 __all__ = [
+    "CATEGORY_MISMATCH",
     "EAN_PARAMETER_ID",
     "MPN_PARAMETER_ID",
+    "catalogue_category",
+    "category_conflict",
+    "category_fits",
+    "category_mismatch",
     "leave_to_catalogue",
     "link",
 ]
+
+#: Allegro's code for an offer whose category is not its catalogue product's (spec 422 table).
+CATEGORY_MISMATCH = "CATEGORY_MISMATCH"
 
 EAN_PARAMETER_ID = GTIN_PARAMETER_ID
 MPN_PARAMETER_ID = "224017"
@@ -88,6 +113,122 @@ def link(
         "MultipleProductsFoundException); send allegro.product_id to choose one"
     )
     return None, None, notes
+
+
+# --- the catalogue product's category ------------------------------------------------------
+
+
+def _category(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    category = item.get("category")
+    return category if isinstance(category, Mapping) else {}
+
+
+def _label(node: Mapping[str, Any]) -> str:
+    """``85166 "Bezprzewodowe"``: a category id and its name (the last of its path)."""
+    path = node.get("path") or []
+    name = path[-1].get("name") if path and isinstance(path[-1], Mapping) else None
+    return f'{node.get("id")} "{name}"' if name else str(node.get("id"))
+
+
+def category_fits(item: Mapping[str, Any], category_id: str) -> bool:
+    """Whether an offer in ``category_id`` may link catalogue product ``item``: it is the
+    product's category or one of its ``similar`` ones. A product whose category is not
+    known fits anywhere (Allegro then decides)."""
+    category = _category(item)
+    if category.get("id") is None:
+        return True
+    similar = [s for s in category.get("similar") or [] if isinstance(s, Mapping)]
+    return category_id in {str(category["id"]), *(str(s.get("id")) for s in similar)}
+
+
+def _fitting(item: Mapping[str, Any]) -> str:
+    category = _category(item)
+    similar = [s for s in category.get("similar") or [] if isinstance(s, Mapping)]
+    text = _label(category)
+    if similar:
+        text += " or one of its similar categories (" + ", ".join(map(_label, similar)) + ")"
+    return text
+
+
+def _explicit_link(product: Mapping[str, Any]) -> bool:
+    return bool((product.get("allegro") or {}).get("product_id"))
+
+
+def catalogue_category(
+    product: Mapping[str, Any], choice: CategoryChoice, catalogue: Sequence[Mapping[str, Any]]
+) -> tuple[CategoryChoice, list[str]]:
+    """(the category to list the offer in, notes): ``choice``, except that a category from
+    the mapping file's ``categories.default`` gives way to the category of the catalogue
+    product the offer links (source ``catalogue``) when it does not fit that product."""
+    if choice.source != "default":
+        return choice, []
+    _product_id, item, _notes = link(product, choice, catalogue)
+    if item is None or category_fits(item, choice.category_id):
+        return choice, []
+    category = _category(item)
+    note = (
+        f'catalogue product {item.get("id")} ("{item.get("name")}") is listed in category '
+        f"{_label(category)}, not in {choice.category_id} (the mapping file's "
+        "categories.default): the offer goes to the catalogue product's category"
+    )
+    return CategoryChoice(str(category["id"]), "catalogue", choice.store_category), [note]
+
+
+def _either(choices: list[str]) -> str:
+    """ "A, B or C", its first letter upper case."""
+    text = choices[-1] if len(choices) == 1 else ", ".join(choices[:-1]) + " or " + choices[-1]
+    return text[:1].upper() + text[1:]
+
+
+def category_mismatch(
+    product: Mapping[str, Any], item: Mapping[str, Any], choice: CategoryChoice
+) -> StatusError:
+    """The rejection of an offer whose chosen category does not fit its catalogue product
+    (Allegro's ``CATEGORY_MISMATCH``), naming where the category came from and the fix."""
+    where, path = category_origin(choice)
+    named = f'catalogue product {item.get("id")} ("{item.get("name")}")'
+    if _explicit_link(product):
+        named += " of allegro.product_id"
+        why = f"Allegro would answer {CATEGORY_MISMATCH}"
+    else:
+        key = f"EAN {product.get('ean')}" if product.get("ean") else f"MPN {product.get('mpn')}"
+        named += f" that the product's {key} names"
+        kind = key.split()[0]
+        why = f"Allegro links an offer with this {kind} to it and would answer {CATEGORY_MISMATCH}"
+    fixes = ["set allegro.category_id to one of these"]
+    if path != "allegro.category_id":
+        fixes.append(f"change {where}")
+    if _explicit_link(product):
+        fixes.append(f"send the allegro.product_id of a product listed in {choice.category_id}")
+    message = (
+        f"Allegro category {choice.category_id} (from {where}) does not fit {named}, which "
+        f"Allegro lists in category {_fitting(item)}: {why}. "
+        f"{_either(fixes)}."
+    )
+    return problem(CATEGORY_MISMATCH, message, path=path)
+
+
+def category_conflict(
+    product: Mapping[str, Any],
+    choice: CategoryChoice,
+    item: Mapping[str, Any],
+    *,
+    sends_ean: bool,
+) -> tuple[StatusError | None, str | None]:
+    """What to do with linked catalogue product ``item`` in ``choice``'s category (module
+    docstring): ``(None, None)`` when it fits; ``(rejection, None)`` when the offer cannot
+    be listed there; ``(None, note)`` when the product is to be described as new instead.
+    ``sends_ean``: the offer would carry the product's EAN as a parameter."""
+    if category_fits(item, choice.category_id):
+        return None, None
+    if _explicit_link(product) or sends_ean:
+        return category_mismatch(product, item, choice), None
+    where, _path = category_origin(choice)
+    return None, (
+        f'catalogue product {item.get("id")} ("{item.get("name")}") is listed in category '
+        f"{_fitting(item)}, not in {choice.category_id} (from {where}): not linked; the "
+        "product is described as a new one in that category"
+    )
 
 
 # --- catalogue parameters ------------------------------------------------------------------

@@ -11,6 +11,9 @@ Paths are compared with :func:`schemas.mapping.normalize_category_path` (separat
 ``/`` ``|``, spaces and case do not matter). Anything else is rejected with
 ``UNMAPPED_CATEGORY``, naming the store category and the two ways to fix it.
 
+A category from ``categories.default`` may still give way to the linked catalogue product's
+own in step 2 (source ``catalogue``, see :mod:`workers.domain.catalogue_link`).
+
 Allegro lists offers only in leaf categories; :func:`check_leaf` checks the chosen one once
 its ``CategoryDto`` has been fetched, and :func:`unknown_category` is the rejection of an id
 Allegro does not know (404).
@@ -25,7 +28,13 @@ from schemas.mapping import MappingFile, normalize_category_path
 from schemas.status import StatusError
 from workers.domain.model import CategoryChoice, Rejected, problem
 
-__all__ = ["UNMAPPED_CATEGORY", "categorize", "check_leaf", "unknown_category"]
+__all__ = [
+    "UNMAPPED_CATEGORY",
+    "categorize",
+    "category_origin",
+    "check_leaf",
+    "unknown_category",
+]
 
 #: The code of every "no usable Allegro category" outcome.
 UNMAPPED_CATEGORY = "UNMAPPED_CATEGORY"
@@ -103,10 +112,12 @@ def _unmapped(store_category: str | None, mapping: MappingFile | None) -> Status
     return problem(UNMAPPED_CATEGORY, f"{message} {fix}", path="category")
 
 
-def _source(choice: CategoryChoice | None) -> tuple[str, str]:
+def category_origin(choice: CategoryChoice | None) -> tuple[str, str]:
     """(what to change, the event field to name) for a category id from ``choice``."""
     if choice is not None and choice.source == "override":
         return "the product's allegro.category_id", "allegro.category_id"
+    if choice is not None and choice.source == "catalogue":
+        return "the linked catalogue product's category", "category"
     if choice is not None:
         where = f"the mapping file's categories.{choice.source}"
         if choice.store_category:
@@ -126,7 +137,7 @@ def check_leaf(category: Mapping[str, Any], choice: CategoryChoice | None = None
         return
     name = category.get("name") or "?"
     category_id = category.get("id") or (choice.category_id if choice else "?")
-    where, path = _source(choice)
+    where, path = category_origin(choice)
     message = (
         f'Allegro category "{name}" ({category_id}) is not a leaf category: offers can only '
         "be listed in a leaf category (one without subcategories). "
@@ -139,7 +150,7 @@ def unknown_category(category_id: str, choice: CategoryChoice | None = None) -> 
     """The rejection of a category id Allegro answers 404 for (``GET /sale/categories/{id}``
     or its ``/parameters``: "the category with the given ID does not exist"), naming where
     the id came from (``UNMAPPED_CATEGORY``). A replay cannot help, so it is no failure."""
-    where, path = _source(choice)
+    where, path = category_origin(choice)
     message = (
         f'Allegro has no category "{category_id}" (from {where}). Change it to an existing '
         'leaf category id: allegro-feed suggest "<product name>" lists candidates, and '

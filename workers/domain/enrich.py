@@ -10,7 +10,10 @@ whose GTIN, or MPN when searched by MPN, is the product's) decide: one -> linked
 answer ``MultipleProductsFoundException`` to the GTIN); none -> a new product, described by
 ``product_parameters``. When linked to a catalogue product we know, product parameters the
 catalogue already holds are left to the catalogue (sending a different value would be a
-``PARAMETER_MISMATCH``); differences are noted.
+``PARAMETER_MISMATCH``); differences are noted. The chosen category must be the catalogue
+product's or one of its similar ones; when it is not, the event is rejected
+(``CATEGORY_MISMATCH``) or the product described as new, as
+:mod:`workers.domain.catalogue_link` explains.
 
 **Parameters.** For each parameter the first source that gives a usable value wins:
 
@@ -22,7 +25,10 @@ catalogue already holds are left to the catalogue (sending a different value wou
 
 Values are converted by :mod:`workers.domain.attributes`. A value that cannot be converted
 rejects the product when its parameter is required (``required`` / ``requiredForProduct``,
-``requiredIf`` considered), otherwise it is skipped with a note; attributes that match no
+``requiredIf`` considered), otherwise it is skipped with a note. For a linked catalogue
+product, as validation's required check has it, ``requiredForProduct`` does not count and
+a product parameter the catalogue product holds is left to it (a note): only a ``required``
+one it is not known to hold still rejects. Attributes that match no
 parameter are notes, never errors. Condition 11323 "Stan" comes from the mapping file's
 ``defaults.condition`` when no source set it. Parameters are split by
 ``options.describesProduct`` and ordered as the category lists them (a stable order keeps
@@ -43,6 +49,7 @@ from workers.domain.attributes import ParameterIndex, ValueProblem, convert, is_
 from workers.domain.catalogue_link import (
     EAN_PARAMETER_ID,
     MPN_PARAMETER_ID,
+    category_conflict,
     leave_to_catalogue,
     link,
 )
@@ -205,6 +212,28 @@ def _condition(
     return None
 
 
+def _needed(
+    definition: Mapping[str, Any],
+    known: Mapping[str, set[str]],
+    product_id: str | None,
+    linked: Mapping[str, Any] | None,
+) -> bool:
+    """Whether a value of ``definition`` that failed to convert rejects the product. For a
+    new product: ``required`` or ``requiredForProduct`` (``requiredIf`` considered). For a
+    linked catalogue product, as validation's required check: ``requiredForProduct`` does
+    not count (the product exists), and a product parameter is the catalogue's to give;
+    only one that is ``required`` in the offer and that the catalogue product is not known
+    to hold still rejects."""
+    if product_id is None:
+        return is_required(definition, known)
+    if not is_required(definition, known, for_product=False):
+        return False
+    if not _describes_product(definition):
+        return True
+    held = {str(p.get("id")) for p in (linked or {}).get("parameters") or []}
+    return parameter_id(definition) not in held
+
+
 # --- the step --------------------------------------------------------------------------------
 
 
@@ -243,12 +272,24 @@ def enrich(
     condition_problem = _condition(chosen, index, mapping, notes)
     if condition_problem is not None:
         problems.append(condition_problem)
+    if linked is not None:
+        mismatch, unlinked = category_conflict(
+            product, choice, linked, sends_ean=EAN_PARAMETER_ID in chosen
+        )
+        if mismatch is not None:
+            problems.append(mismatch)
+        if unlinked is not None:
+            notes.append(unlinked)
+            product_id, linked = None, None
     known = _known(chosen)
     for candidate, error in failed:
-        if is_required(candidate.definition, known):
-            problems.append(_value_problem(candidate, error, choice))
+        found = _value_problem(candidate, error, choice)
+        if _needed(candidate.definition, known, product_id, linked):
+            problems.append(found)
+        elif product_id is not None and _describes_product(candidate.definition):
+            notes.append(f"{found.message} (not sent: left to catalogue product {product_id})")
         else:
-            notes.append(_value_problem(candidate, error, choice).message + " (not sent)")
+            notes.append(f"{found.message} (not sent)")
 
     name, name_notes = offer_name(str(product.get("name") or ""))
     description = describe(str(product.get("description") or ""))
@@ -275,5 +316,6 @@ def enrich(
         description=description.description,
         images=_images(product),
         ean=product.get("ean") or None,
+        catalogue_images=None if linked is None else len(linked.get("images") or []),
         notes=notes,
     )

@@ -67,7 +67,8 @@ class ProductState:
 @dataclass(frozen=True)
 class CategoryChoice:
     """Where the product goes on Allegro and why (``source``: override, exact, prefix,
-    default)."""
+    default, or catalogue: the linked catalogue product's category, taken instead of the
+    mapping's default; see :mod:`workers.domain.catalogue_link`)."""
 
     category_id: str
     source: str
@@ -83,7 +84,9 @@ class Enriched:
     request shape (``{id, values | valuesIds | rangeValue}``), split by ``describesProduct``.
     ``description`` is Allegro's ``{sections: [{items: [...]}]}`` or None (use the
     catalogue's). ``notes`` are non-blocking remarks for the log (e.g. an attribute that
-    matched no parameter).
+    matched no parameter). ``catalogue_images``: how many images the linked catalogue
+    product has (None when not linked, or its data is not known); they are the offer's
+    when the store gives none (see :mod:`workers.domain.offer`).
     """
 
     category_id: str
@@ -95,6 +98,7 @@ class Enriched:
     images: list[str]
     ean: str | None = None
     notes: list[str] = field(default_factory=list)
+    catalogue_images: int | None = None
 
 
 class CategoryParameters(list[dict[str, Any]]):
