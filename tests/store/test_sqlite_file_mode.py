@@ -82,3 +82,19 @@ def test_private_file_opens_without_warning(tmp_path: Path) -> None:
     with capture_logs() as logs, SQLiteStore(path):
         pass
     assert not [e for e in logs if e["event"] == "store.file_permissions_tightened"]
+
+
+def test_a_file_that_cannot_be_changed_is_warned_about(
+    tmp_path: Path, open_umask: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "feed.db"
+    path.touch(mode=0o644)
+
+    def not_owner(_path: object, _mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", not_owner)
+    with capture_logs() as logs, SQLiteStore(path) as store:
+        store.migrate()  # the store still opens
+    [warning] = [e for e in logs if e["event"] == "store.file_permissions_open"]
+    assert warning["mode"] == "0644" and "0600" in warning["fix"]

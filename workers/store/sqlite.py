@@ -72,31 +72,44 @@ def secure_database_file(path: Path) -> None:
 
     A missing file is created empty with mode 0600 before SQLite opens it (SQLite would
     create it 0644 minus the umask), in folders created 0700. A file open to group or
-    others is changed to 0600 and a warning is logged (the path and modes only). Raises
-    :class:`~workers.store.base.StoreError` when the file cannot be created or changed."""
+    others is changed to 0600 and a warning is logged (the path and modes only; a file of
+    another owner, which cannot be changed, only gets the warning). Raises
+    :class:`~workers.store.base.StoreError` when the file cannot be created."""
     try:
         _make_dirs(path.parent)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-        os.close(fd)
-        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            try:
-                mode = file.stat().st_mode & 0o777
-            except FileNotFoundError:
-                continue
-            if mode & 0o077:
-                os.chmod(file, mode & 0o700 | _FILE_MODE)
-                log.warning(
-                    "store.file_permissions_tightened",
-                    path=str(file),
-                    mode_was=f"{mode:04o}",
-                    mode=f"{mode & 0o700 | _FILE_MODE:04o}",
-                    why="the store holds the sellers' OAuth tokens",
-                )
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE))
     except OSError as exc:
         raise StoreError(
-            f"cannot create or protect the SQLite store {str(path)!r}: {exc.strerror}; check "
+            f"cannot create the SQLite store {str(path)!r}: {exc.strerror}; check "
             "ALLEGRO_FEED_DATABASE_URL and the folder's permissions"
         ) from None
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except OSError:
+            continue
+        if not mode & 0o077:
+            continue
+        tight = mode & 0o700 | _FILE_MODE
+        try:
+            os.chmod(file, tight)
+        except OSError as exc:
+            log.warning(
+                "store.file_permissions_open",
+                path=str(file),
+                mode=f"{mode:04o}",
+                error=exc.strerror,
+                fix="make the store's files 0600, owned by the user running allegro-feed",
+            )
+            continue
+        log.warning(
+            "store.file_permissions_tightened",
+            path=str(file),
+            mode_was=f"{mode:04o}",
+            mode=f"{tight:04o}",
+            why="the store holds the sellers' OAuth tokens",
+        )
 
 
 def _json_in(value: Any) -> str | None:
