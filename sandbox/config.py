@@ -81,6 +81,8 @@ class SandboxConfig:
     seller_offer_writes_per_min: int = 2490
     seller_offer_writes_per_h: int = 74700
     seller_batch_changes_per_min: int = 9000
+    seller_offer_reads_per_min: int = 3500
+    seller_batch_reads_per_min: int = 270000
     rate_limit_retry_after: bool = False
     # --- bookkeeping -----------------------------------------------------------------------
     request_log_size: int = 10000
@@ -181,6 +183,9 @@ KNOB_HELP: dict[str, str] = {
     "seller_offer_writes_per_min": "POST+PATCH /sale/product-offers per seller per minute",
     "seller_offer_writes_per_h": "POST+PATCH /sale/product-offers per seller per hour",
     "seller_batch_changes_per_min": "offer changes in batch commands per seller per minute",
+    "seller_offer_reads_per_min": "GET /sale/product-offers/{id} per seller per minute",
+    "seller_batch_reads_per_min": "offer changes read by batch command report and /tasks GETs "
+    "per seller per minute (a report reads the command's offers, /tasks its limit)",
     "rate_limit_retry_after": "send Retry-After with 429 (Allegro documents none)",
     "request_log_size": "request log entries kept for GET /__sandbox/requests",
 }

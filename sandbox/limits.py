@@ -4,7 +4,10 @@
   that goes over blocks the client id for ``client_block_s``, and every call during the
   block gets 429 (optionally extending it, as Allegro staff described in 2020);
 - per seller: POST + PATCH ``/sale/product-offers`` per sliding minute and hour;
-- per seller: offer changes in batch commands per sliding minute.
+- per seller: offer changes in batch commands per sliding minute;
+- per seller: GETs of one product offer per sliding minute (3,500);
+- per seller: offer changes read by batch command report and ``/tasks`` GETs per sliding
+  minute (270,000).
 
 Windows count events in one-second buckets, so an hour of heavy traffic costs at most 3,600
 buckets per counter.
@@ -60,6 +63,8 @@ class Limits:
         self._writes_minute: dict[str, SlidingWindow] = {}
         self._writes_hour: dict[str, SlidingWindow] = {}
         self._batch_minute: dict[str, SlidingWindow] = {}
+        self._reads_minute: dict[str, SlidingWindow] = {}
+        self._batch_reads_minute: dict[str, SlidingWindow] = {}
 
     def client_blocked_for(self, client_id: str, now: float, config: SandboxConfig) -> float:
         """Count one API request of ``client_id``. Returns 0 when it may proceed, else the
@@ -96,6 +101,25 @@ class Limits:
         they would exceed the per-minute allowance."""
         window = self._batch_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
         if window.count(now) + changes > config.seller_batch_changes_per_min:
+            return False
+        window.add(now, changes)
+        return True
+
+    def offer_read_allowed(self, seller: str, now: float, config: SandboxConfig) -> bool:
+        """Count one GET of a product offer by ``seller``; False when over the minute's
+        limit (the attempt counts, as a failed request uses up Allegro's allowance too)."""
+        window = self._reads_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
+        window.add(now)
+        return window.count(now) <= config.seller_offer_reads_per_min
+
+    def batch_reads_allowed(
+        self, seller: str, changes: int, now: float, config: SandboxConfig
+    ) -> bool:
+        """Reserve ``changes`` offer changes read (a report: the command's offers; tasks:
+        the limit asked) for ``seller``; False (nothing reserved) when over the minute's
+        allowance."""
+        window = self._batch_reads_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
+        if window.count(now) + changes > config.seller_batch_reads_per_min:
             return False
         window.add(now, changes)
         return True
