@@ -2,7 +2,9 @@
 
 Allegro allows 9,000 requests a minute per client id (going over blocks the client id for a
 minute), and per seller 2,490 a minute and 74,700 an hour POST + PATCH of
-``/sale/product-offers`` and 9,000 offer changes a minute in batch commands (FACTS.md §3).
+``/sale/product-offers``, 3,500 GETs a minute of one product offer, 9,000 offer changes a
+minute in batch commands and 270,000 offer changes read a minute in their reports and
+tasks (FACTS.md §3).
 Each process asks the budget before it sends; the budget lives where every process sees
 it::
 
@@ -11,7 +13,8 @@ it::
     client = AllegroClient(settings, tokens, account="shop-1", budget=budget)
 
 - :meth:`RateBudget.acquire` takes units atomically or says how long to wait;
-  :meth:`RateBudget.penalize` stops a kind after a 429.
+  :meth:`RateBudget.penalize` stops a kind after a 429 (:meth:`RateBudget.hold` without
+  counting one).
 - :class:`~workers.budget.client.ApiBudget` applies it to every API request of
   :class:`~workers.allegro.AllegroClient` (waits up to ``max_inline_wait_s``, else raises
   :class:`BudgetExhausted` without sending; a 429 penalizes).
