@@ -240,6 +240,10 @@ async def create_offer(call: Call) -> Response:
 
 @endpoint(scope=READ)
 async def get_offer(call: Call) -> Response:
+    state = call.state
+    # Its own per-seller limit (FACTS §3: 3,500 a minute), counted before the lookup.
+    if not state.limits.offer_read_allowed(call.login, call.now, state.config):
+        raise too_many_requests(state, 60, "Too many reads of product offers for this seller.")
     return _show(call, _own_offer(call))
 
 

@@ -132,6 +132,37 @@ def test_batch_changes_per_minute(api: httpx.Client, sandbox: SandboxHandle) -> 
     assert api.put(path + str(uuid.uuid4()), json=body).status_code == 201
 
 
+def test_seller_offer_reads_per_minute(api: httpx.Client, sandbox: SandboxHandle) -> None:
+    sandbox.configure(seller_offer_reads_per_min=2)
+    offer_id = api.post("/sale/product-offers", json=offer_body()).json()["id"]
+    assert [api.get(f"/sale/product-offers/{offer_id}").status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    assert api.get("/sale/offers").status_code == 200  # the search is another resource
+    sandbox.advance_clock(60)
+    assert api.get(f"/sale/product-offers/{offer_id}").status_code == 200
+
+
+def test_batch_reads_count_offer_changes_read(api: httpx.Client, sandbox: SandboxHandle) -> None:
+    ids = [api.post("/sale/product-offers", json=offer_body()).json()["id"] for _ in range(2)]
+    body = {
+        "modification": {"changeType": "FIXED", "value": 5},
+        "offerCriteria": [{"type": "CONTAINS_OFFERS", "offers": [{"id": i} for i in ids]}],
+    }
+    path = f"/sale/offer-quantity-change-commands/{uuid.uuid4()}"
+    assert api.put(path, json=body).status_code == 201
+    sandbox.configure(seller_batch_reads_per_min=5)
+    assert api.get(path).status_code == 200  # 2 offer changes read
+    assert api.get(path).status_code == 200  # 4
+    assert api.get(path).status_code == 429  # 6 > 5
+    assert api.get(path + "/tasks", params={"limit": 1}).status_code == 200  # 5
+    assert api.get(path + "/tasks", params={"limit": 1}).status_code == 429
+    sandbox.advance_clock(60)
+    assert api.get(path + "/tasks", params={"limit": 5}).status_code == 200
+
+
 # -- scripted faults ----------------------------------------------------------------------------
 
 
