@@ -166,7 +166,8 @@ class Settings(BaseSettings):
         300,
         ge=0,
         description="longest a batch command waits for more offers, counted from the arrival "
-        "of its earliest change (alongside that change's coalescing window), ms",
+        "of its earliest change (alongside that change's coalescing window) while fewer than "
+        "200 changes wait, else from the end of that coalescing window, ms",
     )
     batch_burst_hold_ms: int = Field(
         5000,

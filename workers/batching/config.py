@@ -20,6 +20,13 @@ def _default(name: str) -> Any:
     return Settings.model_fields[name].default
 
 
+#: Fewer pending changes than this (an account's) is a light load: the batch window then
+#: runs alongside the coalescing window instead of after it. A steady stream of 100 changes
+#: a second keeps about 30 waiting; a burst or a bulk import, hundreds within a fraction of
+#: a second, whose values are worth holding until they settle.
+LIGHT_LOAD = 200
+
+
 @dataclass(frozen=True)
 class BatchSettings:
     """What the batcher needs to know.
@@ -27,8 +34,9 @@ class BatchSettings:
     - ``coalesce_window_ms``: changes of one SKU's stock (or price) staged within this long
       of the first become one change carrying the newest value, ms;
     - ``batch_window_ms``: a command is sent when it is full or when this long has passed
-      since its earliest change arrived: the window runs alongside that change's
-      coalescing window (a change waits the longer of the two, not their sum), ms;
+      since its earliest change arrived, alongside that change's coalescing window (a
+      change waits the longer of the two), while fewer than :data:`LIGHT_LOAD` changes
+      wait; with more, since the coalescing window closed (the sum), ms;
     - ``batch_max_offers``: offers per command (Allegro's maximum: 1,000);
     - ``burst_hold_ms``: while a burst keeps changing SKUs that are already waiting (the
       changes staged in the last batch window land mostly on them), commands are held
@@ -78,17 +86,21 @@ class BatchSettings:
     def batch_s(self) -> float:
         return self.batch_window_ms / 1000.0
 
-    @property
-    def send_after_s(self) -> float:
+    def send_after_s(self, pending: int) -> float:
         """How long after a change arrived its command is due (unless it fills first or
-        a burst holds it): the batch window is counted from the change's arrival, alongside
-        its coalescing window, not after it."""
-        return max(self.coalesce_s, self.batch_s)
+        a burst holds it), with ``pending`` changes waiting: under a light load
+        (:data:`LIGHT_LOAD`) the batch window runs from the change's arrival, alongside its
+        coalescing window (a change waits the longer of the two: latency first); under a
+        heavier one it runs once the coalescing window closed (the sum: fuller commands,
+        and the start of a burst is seen before its first values go out)."""
+        if pending < LIGHT_LOAD:
+            return max(self.coalesce_s, self.batch_s)
+        return self.coalesce_s + self.batch_s
 
-    @property
-    def batch_after_ready_s(self) -> float:
-        """What is left of the batch window once a change's coalescing window closed."""
-        return max(self.batch_s - self.coalesce_s, 0.0)
+    def batch_after_ready_s(self, pending: int) -> float:
+        """What is left of the batch window once a change's coalescing window closed
+        (see :meth:`send_after_s`)."""
+        return self.send_after_s(pending) - self.coalesce_s
 
     @property
     def hold_s(self) -> float:

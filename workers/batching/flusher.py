@@ -3,7 +3,8 @@
 One :meth:`Batcher.run_once` does, for every account this batcher leads:
 
 1. **flush**: when the account's oldest claimable change has waited the longer of its
-   coalescing and batch windows, which both run from its arrival (and no burst is being
+   coalescing and batch windows, which both run from its arrival under a light load (their
+   sum under a heavier one, see :meth:`BatchSettings.send_after_s`) (and no burst is being
    absorbed: while most new changes land on SKUs already waiting, commands that are not
    full are held up to ``burst_hold_ms`` beyond the windows, see :meth:`Batcher._in_burst`),
    or enough changes are ready to fill a command, plan the commands
@@ -210,16 +211,16 @@ class Batcher:
     def _flush(self, account: str, now: float, tick: Tick) -> None:
         config = self.config
         settled_before = now - config.coalesce_s
-        count, oldest, largest = self.repo.pending_groups(account, settled_before)
+        count, oldest, largest, waiting = self.repo.pending_groups(account, settled_before)
         if not count or oldest is None:
             return
         # A command carries one value: only a group of changes to one value can fill one.
         can_fill = largest >= config.batch_max_offers
-        if not can_fill and oldest + config.send_after_s > now:
+        if not can_fill and oldest + config.send_after_s(waiting) > now:
             return  # no command can be full or past its window yet
         # The same SKUs keep changing: send their final values once, later (a command
         # that is full goes all the same).
-        holding = self._in_burst(account, now, oldest)
+        holding = self._in_burst(account, now, oldest, waiting)
         if holding and not can_fill:
             return
         # Read and planned before the writer lock is taken (the ingest bridge writes
@@ -234,7 +235,10 @@ class Batcher:
             coalesce_s=config.coalesce_s,
         )
         due = due_commands(
-            planned, now, batch_s=config.batch_after_ready_s, max_offers=config.batch_max_offers
+            planned,
+            now,
+            batch_s=config.batch_after_ready_s(waiting),
+            max_offers=config.batch_max_offers,
         )
         if holding:
             due = [c for c in due if len(c.items) >= config.batch_max_offers]
@@ -266,13 +270,13 @@ class Batcher:
                 events=len(entry.event_ids),
             )
 
-    def _in_burst(self, account: str, now: float, oldest: float) -> bool:
+    def _in_burst(self, account: str, now: float, oldest: float, pending: int) -> bool:
         """Whether to hold the account's commands for a burst: most changes staged within
         the last batch window (at least the coalescing window) merged into changes that
         were waiting already, and the oldest change has waited less than the windows
-        (:attr:`BatchSettings.send_after_s`) plus the hold."""
+        (:meth:`BatchSettings.send_after_s`) plus the hold."""
         config = self.config
-        if oldest + config.send_after_s + config.hold_s <= now:
+        if oldest + config.send_after_s(pending) + config.hold_s <= now:
             return False
         window_s = max(config.batch_s, config.coalesce_s, 0.05)
         absorbed, fresh = self.repo.absorption(account, now - window_s)

@@ -305,7 +305,7 @@ def due_commands(
 ) -> list[NewCommand]:
     """The commands to send at ``now``: settle entries always; a command when it is full or
     ``batch_s`` has passed since ``opened_at`` (its earliest item was ready; the batcher
-    passes what is left of the batch window then, :attr:`BatchSettings.batch_after_ready_s`)."""
+    passes what is left of the batch window then, :meth:`BatchSettings.batch_after_ready_s`)."""
     return [
         command
         for command in commands

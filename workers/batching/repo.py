@@ -201,22 +201,26 @@ class BatchRepo(JournalTable):
         )
         return sorted({str(row[0]) for row in rows})
 
-    def pending_groups(self, account: str, settled_before: float) -> tuple[int, float | None, int]:
+    def pending_groups(
+        self, account: str, settled_before: float
+    ) -> tuple[int, float | None, int, int]:
         """How many changes of ``account`` can be claimed (not in flight, coalescing window
-        opened at or before ``settled_before``), the earliest ``first_at`` of them, and the
+        opened at or before ``settled_before``), the earliest ``first_at`` of them, the
         size of the largest group of them that share a kind and a value (the most offers
-        one command of them could carry)."""
+        one command of them could carry), and how many changes wait in all (those still
+        coalescing too: the load)."""
         row = self.db.read(
             lambda conn: conn.execute(
-                "SELECT COALESCE(SUM(n), 0), MIN(f), COALESCE(MAX(n), 0) FROM ("
-                "SELECT COUNT(*) AS n, MIN(first_at) AS f FROM batch_pending "
-                "WHERE account = ? AND first_at IS NOT NULL AND first_at <= ? "
+                "SELECT COALESCE(SUM(r), 0), MIN(f), COALESCE(MAX(r), 0), COALESCE(SUM(n), 0) "
+                "FROM (SELECT SUM(CASE WHEN first_at <= ? THEN 1 ELSE 0 END) AS r, "
+                "MIN(CASE WHEN first_at <= ? THEN first_at END) AS f, COUNT(*) AS n "
+                "FROM batch_pending WHERE account = ? AND first_at IS NOT NULL "
                 "AND inflight IS NULL GROUP BY kind, value) AS groups",
-                (account, settled_before),
+                (settled_before, settled_before, account),
             ).fetchone()
         )
         oldest = float(row[1]) if row[1] is not None else None
-        return int(row[0]), oldest, int(row[2])
+        return int(row[0]), oldest, int(row[2]), int(row[3])
 
     def unclaimed(self) -> tuple[int, float | None]:
         """How many staged changes of every account no batcher has claimed yet, and the

@@ -28,6 +28,7 @@ from workers.allegro import (
     ValidationFailed,
 )
 from workers.batching import Batcher, BatchRepo, BatchSettings, Handover, JournalState
+from workers.batching.config import LIGHT_LOAD
 from workers.batching.sender import SKU_LEASE_OWNER, UNSEEN_GRACE_S
 from workers.domain.plan import fingerprint
 from workers.store import OfferRecord, Store, open_store
@@ -245,6 +246,22 @@ def test_a_change_waits_the_longer_of_its_coalescing_and_batch_windows(
     assert rig.allegro.puts() == []
     rig.run(batcher, seconds=0.03)
     assert rig.allegro.puts() == [(CommandKind.QUANTITY, ["o-A"], 3)]
+
+
+def test_under_a_heavier_load_the_batch_window_follows_the_coalescing_window(rig: Rig) -> None:
+    # As many changes waiting as LIGHT_LOAD: fuller commands matter more than 100 ms.
+    skus = [f"S{i:03d}" for i in range(LIGHT_LOAD)]
+    for sku in skus:
+        rig.offer(sku)
+    batcher = rig.batcher(coalesce_window_ms=100, batch_window_ms=300)
+    rig.now = 1_000.0
+    for sku in skus:
+        rig.stage(batcher, sku, 2, 3)
+    rig.run(batcher, seconds=0.38)  # past the longer window (0.3 s), before the sum (0.4 s)
+    assert rig.allegro.puts() == []
+    rig.run(batcher, seconds=0.03)
+    ((kind, ids, value),) = rig.allegro.puts()
+    assert (kind, len(ids), value) == (CommandKind.QUANTITY, LIGHT_LOAD, 3)
 
 
 def test_changes_arriving_within_the_batch_window_share_one_command(rig: Rig) -> None:

@@ -91,7 +91,9 @@ def test_pending_counts_only_changes_whose_window_opened_early_enough(repo: Batc
     assert repo.pending_groups("other", 12.0)[:2] == (0, None)
     # The largest group of one kind and value: what one command of them could carry.
     repo.stage(staged("C", 1, 5), 11.0)
-    assert repo.pending_groups("default", 12.0) == (3, 10.0, 2)
+    assert repo.pending_groups("default", 12.0) == (3, 10.0, 2, 3)
+    # Every change waiting counts in the load, those still coalescing too.
+    assert repo.pending_groups("default", 10.5) == (1, 10.0, 1, 3)
 
 
 def test_absorption_counts_the_changes_touched_since_by_when_they_were_opened(
