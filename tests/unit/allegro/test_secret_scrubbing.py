@@ -160,7 +160,7 @@ def test_refused_refresh_token_stays_out_of_the_error_and_the_failed_status(
         allegro.get_offer("123")
     error = caught.value
     assert fake.calls("POST", "/auth/oauth/token")  # Allegro did quote the refresh token
-    # What batching/sender.py stores in its journal is str(exc).
+    # What the batcher stores in its journal (batching/_answers.py) is str(exc).
     for text in (str(error), error.message, repr(error)):
         assert OPAQUE_REFRESH not in text
         assert OPAQUE_ACCESS not in text
