@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,11 @@ from workers.settings import Settings
 
 if TYPE_CHECKING:
     from sandbox.testing import SandboxHandle
+    from workers.allegro import AllegroClient
+    from workers.budget import RateBudget
+
+#: The ``make_budgeted`` fixture: a client and its rate budget, limits as keywords.
+MakeBudgeted = Callable[..., "tuple[AllegroClient, RateBudget]"]
 
 
 class Clocks:
@@ -43,3 +49,10 @@ def sandbox_settings(sandbox: SandboxHandle, token_file: Path, **changes: Any) -
         "retry_backoff_max_s": 0.05,
     }
     return Settings(**{**fields, **changes})
+
+
+def statuses_of(sandbox: SandboxHandle, method: str, path: str) -> list[int]:
+    """The statuses the sandbox answered to ``method path``, in order."""
+    return [
+        int(r["status"]) for r in sandbox.requests() if r["method"] == method and r["path"] == path
+    ]

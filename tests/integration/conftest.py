@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.contract.openapi import Spec, is_spec_path, require_spec
-from tests.integration._support import Clocks, sandbox_settings
+from tests.integration._support import Clocks, MakeBudgeted, sandbox_settings
 from workers.allegro import AllegroClient, FileTokenStore, TokenSet
+from workers.budget import BudgetConfig, RateBudget, open_budget
 from workers.settings import Settings
 
 if TYPE_CHECKING:
@@ -124,6 +125,29 @@ def make_client(
 @pytest.fixture
 def client(make_client: Callable[..., AllegroClient]) -> AllegroClient:
     return make_client()
+
+
+@pytest.fixture
+def make_budgeted(
+    sandbox: SandboxHandle, settings: Settings, clocks: Clocks, tmp_path: Path
+) -> Iterator[MakeBudgeted]:
+    """Clients of the sandbox's seller, each with a rate budget of the keyword arguments'
+    limits (one SQLite file, sandbox time)."""
+    store = FileTokenStore(settings.token_file)
+    store.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
+    made: list[tuple[AllegroClient, RateBudget]] = []
+
+    def make(**limits: Any) -> tuple[AllegroClient, RateBudget]:
+        config = BudgetConfig(client_key=sandbox.client_id, **limits)
+        budget = open_budget(f"sqlite:///{tmp_path / 'budget.db'}", config, clock=clocks.now)
+        client = AllegroClient(settings, store, sleep=clocks.sleep, clock=clocks.now, budget=budget)
+        made.append((client, budget))
+        return client, budget
+
+    yield make
+    for client, budget in made:
+        client.close()
+        budget.close()
 
 
 def _response_problems(spec: Spec, entry: dict[str, Any]) -> list[str]:

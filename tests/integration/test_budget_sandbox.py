@@ -6,8 +6,6 @@ The budget is a SQLite file whose clock moves with the sandbox's (``Clocks``).""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +13,8 @@ import pytest
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
 from sandbox.testing import SandboxHandle
-from tests.integration._support import Clocks
-from workers.allegro import AllegroClient, FileTokenStore, TokenSet
-from workers.budget import BudgetConfig, BudgetExhausted, RateBudget, open_budget
-from workers.settings import Settings
+from tests.integration._support import Clocks, MakeBudgeted, statuses_of
+from workers.budget import BudgetExhausted
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
@@ -29,83 +25,51 @@ BODY: dict[str, Any] = {
     "stock": {"available": 5},
 }
 
-MakeClient = Callable[..., tuple[AllegroClient, RateBudget]]
-
-
-@pytest.fixture
-def make_client(
-    sandbox: SandboxHandle, settings: Settings, clocks: Clocks, tmp_path: Path
-) -> Iterator[MakeClient]:
-    """A client of the sandbox's seller with a budget of ``limits`` (SQLite, sandbox time)."""
-    tokens = FileTokenStore(settings.token_file)
-    tokens.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
-    made: list[tuple[AllegroClient, RateBudget]] = []
-
-    def make(**limits: int) -> tuple[AllegroClient, RateBudget]:
-        config = BudgetConfig(client_key=sandbox.client_id, **limits)
-        budget = open_budget(f"sqlite:///{tmp_path / 'budget.db'}", config, clock=clocks.now)
-        client = AllegroClient(
-            settings, tokens, sleep=clocks.sleep, clock=clocks.now, budget=budget
-        )
-        made.append((client, budget))
-        return client, budget
-
-    yield make
-    for client, budget in made:
-        client.close()
-        budget.close()
-
-
-def _statuses(sandbox: SandboxHandle, method: str, path: str) -> list[int]:
-    return [
-        int(r["status"]) for r in sandbox.requests() if r["method"] == method and r["path"] == path
-    ]
-
 
 def test_requests_over_the_client_budget_are_not_sent(
-    make_client: MakeClient, sandbox: SandboxHandle, clocks: Clocks
+    make_budgeted: MakeBudgeted, sandbox: SandboxHandle, clocks: Clocks
 ) -> None:
     sandbox.configure(client_limit_per_min=3, client_block_s=60)
-    client, _ = make_client(client_per_min=3)
+    client, _ = make_budgeted(client_per_min=3)
     for _ in range(3):
         assert client.find_offers_by_external_id(["SKU-B"]) == []
     with pytest.raises(BudgetExhausted) as caught:
         client.find_offers_by_external_id(["SKU-B"])
     assert caught.value.kind == "client" and caught.value.retry_after_s is not None
-    assert _statuses(sandbox, "GET", "/sale/offers") == [200, 200, 200]  # never a 429
+    assert statuses_of(sandbox, "GET", "/sale/offers") == [200, 200, 200]  # never a 429
     clocks.sleep(caught.value.retry_after_s)
     assert client.find_offers_by_external_id(["SKU-B"]) == []
 
 
 def test_a_client_id_block_is_not_retried_into(
-    make_client: MakeClient, sandbox: SandboxHandle
+    make_budgeted: MakeBudgeted, sandbox: SandboxHandle
 ) -> None:
     # Another application with the same client id used up the limit: Allegro answers 429
     # without Retry-After. Without the budget the client would retry 3 more times.
     sandbox.configure(client_limit_per_min=1, client_block_s=60)
-    client, budget = make_client(client_per_min=100)
+    client, budget = make_budgeted(client_per_min=100)
     client.find_offers_by_external_id(["SKU-B"])
     with pytest.raises(BudgetExhausted) as caught:
         client.find_offers_by_external_id(["SKU-B"])
-    assert _statuses(sandbox, "GET", "/sale/offers") == [200, 429]
+    assert statuses_of(sandbox, "GET", "/sale/offers") == [200, 429]
     assert 59 < (caught.value.retry_after_s or 0) <= 60
     assert budget.status("client", account="default").penalties == 1
 
 
 def test_offer_writes_over_the_seller_budget_are_not_sent(
-    make_client: MakeClient, sandbox: SandboxHandle, clocks: Clocks
+    make_budgeted: MakeBudgeted, sandbox: SandboxHandle, clocks: Clocks
 ) -> None:
     sandbox.configure(seller_offer_writes_per_min=2)
-    client, budget = make_client(offer_writes_per_min=2)
+    client, budget = make_budgeted(offer_writes_per_min=2)
     offer_id = client.create_offer(BODY).offer_id
     assert offer_id
     client.update_offer(offer_id, {"stock": {"available": 7}})
     with pytest.raises(BudgetExhausted) as caught:
         client.update_offer(offer_id, {"stock": {"available": 8}})
     assert caught.value.kind == "offer_writes"
-    assert _statuses(sandbox, "PATCH", f"/sale/product-offers/{offer_id}") == [200]
+    assert statuses_of(sandbox, "PATCH", f"/sale/product-offers/{offer_id}") == [200]
     assert client.get_offer(offer_id).id == offer_id  # reads are not seller writes
     assert budget.status("offer_writes", account="default").used == {60.0: 2, 3600.0: 2}
     clocks.sleep(caught.value.retry_after_s or 0)
     client.update_offer(offer_id, {"stock": {"available": 8}})
-    assert _statuses(sandbox, "PATCH", f"/sale/product-offers/{offer_id}") == [200, 200]
+    assert statuses_of(sandbox, "PATCH", f"/sale/product-offers/{offer_id}") == [200, 200]

@@ -6,59 +6,22 @@ The budget is a SQLite file whose clock moves with the sandbox's (``Clocks``).""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 pytest.importorskip("sandbox.testing", reason="the sandbox is not available")
 
 from sandbox.testing import SandboxHandle
-from tests.integration._support import Clocks
+from tests.integration._support import Clocks, MakeBudgeted, statuses_of
 from tests.integration.test_budget_sandbox import BODY
-from workers.allegro import AllegroClient, FileTokenStore, TokenSet
-from workers.budget import BudgetConfig, BudgetExhausted, RateBudget, open_budget
-from workers.settings import Settings
+from workers.budget import BudgetExhausted
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("_fresh")]
 
-MakeClient = Callable[..., tuple[AllegroClient, RateBudget]]
-
-
-@pytest.fixture
-def make_client(
-    sandbox: SandboxHandle, settings: Settings, clocks: Clocks, tmp_path: Path
-) -> Iterator[MakeClient]:
-    tokens = FileTokenStore(settings.token_file)
-    tokens.put("default", TokenSet.from_token_response(sandbox.issue_user_token(), clocks.now()))
-    made: list[tuple[AllegroClient, RateBudget]] = []
-
-    def make(**limits: Any) -> tuple[AllegroClient, RateBudget]:
-        config = BudgetConfig(client_key=sandbox.client_id, **limits)
-        budget = open_budget(f"sqlite:///{tmp_path / 'budget.db'}", config, clock=clocks.now)
-        client = AllegroClient(
-            settings, tokens, sleep=clocks.sleep, clock=clocks.now, budget=budget
-        )
-        made.append((client, budget))
-        return client, budget
-
-    yield make
-    for client, budget in made:
-        client.close()
-        budget.close()
-
-
-def _statuses(sandbox: SandboxHandle, method: str, path: str) -> list[int]:
-    return [
-        int(r["status"]) for r in sandbox.requests() if r["method"] == method and r["path"] == path
-    ]
-
 
 def test_a_429_on_an_offer_read_stops_that_sellers_offer_reads_only(
-    make_client: MakeClient, sandbox: SandboxHandle, clocks: Clocks
+    make_budgeted: MakeBudgeted, sandbox: SandboxHandle, clocks: Clocks
 ) -> None:
-    client, budget = make_client()
+    client, budget = make_budgeted()
     offer_id = client.create_offer(BODY).offer_id
     assert offer_id
     path = f"/sale/product-offers/{offer_id}"
@@ -66,7 +29,7 @@ def test_a_429_on_an_offer_read_stops_that_sellers_offer_reads_only(
     with pytest.raises(BudgetExhausted) as caught:
         client.get_offer(offer_id)
     assert caught.value.kind == "offer_reads"
-    assert _statuses(sandbox, "GET", path) == [429]  # not retried into the limit
+    assert statuses_of(sandbox, "GET", path) == [429]  # not retried into the limit
     assert budget.status("offer_reads", account="default").penalties == 1
     assert budget.status("client", account="default").penalties == 0
     # The client id is held for the probe only; then every other request goes on.
@@ -75,15 +38,15 @@ def test_a_429_on_an_offer_read_stops_that_sellers_offer_reads_only(
     client.update_offer(offer_id, {"stock": {"available": 9}})
     with pytest.raises(BudgetExhausted):
         client.get_offer(offer_id)
-    assert _statuses(sandbox, "GET", path) == [429]
+    assert statuses_of(sandbox, "GET", path) == [429]
     clocks.sleep(60)
     assert client.get_offer(offer_id).id == offer_id
 
 
 def test_report_reads_count_the_commands_offers(
-    make_client: MakeClient, sandbox: SandboxHandle
+    make_budgeted: MakeBudgeted, sandbox: SandboxHandle
 ) -> None:
-    client, budget = make_client(batch_reads_per_min=2000)
+    client, budget = make_budgeted(batch_reads_per_min=2000)
     ids = [client.create_offer(BODY).offer_id for _ in range(3)]
     result = client.change_quantity([i for i in ids if i], 4)
     client.get_command_report("offer-quantity-change-commands", result.command_id)
