@@ -19,6 +19,7 @@ from sandbox import (
     oauth,
     routes_categories,
     routes_commands,
+    routes_me,
     routes_offer_search,
     routes_offers,
 )
@@ -42,6 +43,7 @@ def create_app(config: SandboxConfig | None = None, catalog: Catalog | None = No
             *routes_offers.routes,
             *routes_offer_search.routes,
             *routes_commands.routes,
+            *routes_me.routes,
             *admin.routes,
         ],
         middleware=[Middleware(Gateway)],

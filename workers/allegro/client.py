@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from workers.allegro._http import AuthMode, HttpCore
+from workers.allegro.account import AccountMixin
 from workers.allegro.auth import AppTokens, UserTokens, release_app_tokens, shared_app_tokens
 from workers.allegro.catalogue import CatalogueMixin
 from workers.allegro.commands import CommandsMixin
@@ -60,7 +61,7 @@ class _TokenRouter:
         return self._user.refresh(failed_token)
 
 
-class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin):
+class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin, AccountMixin):
     """Allegro's REST API for one seller account.
 
     ``transport`` replaces the network (``httpx.MockTransport`` in tests); ``sleep`` and
