@@ -177,19 +177,20 @@ class Steps(StepBase):
         enriched = Enriched(**payload.enriched)
         client = self.services.client(payload.account)
         mapping = self.services.mapping
+        currency = self.services.currency(payload.account)
         try:
             parameters = self.services.parameters(client, enriched.category_id)
             body = build_offer(
                 state,
                 enriched,
-                currency=self.settings.currency,
+                currency=currency,
                 defaults=mapping.defaults if mapping is not None else None,
             )
             body.setdefault("external", {"id": payload.sku})
             errors = validate_offer(
                 body,
                 parameters,
-                currency=self.settings.currency,
+                currency=currency,
                 catalogue_linked=enriched.product_id is not None,
                 catalogue_images=enriched.catalogue_images,
             )

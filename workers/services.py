@@ -13,6 +13,8 @@ broker; nothing connects until first used, so it is cheap to call at import time
 - one :class:`~workers.allegro.AllegroClient` per account *per thread* (the store is its
   token store, so refreshed tokens are shared by every thread, process and host);
 - the mapping file (``settings.mapping_file``, or None);
+- the price currency of each account, from its seller's base marketplace (asked of Allegro
+  once per account, :meth:`Services.currency`);
 - the :class:`~workers.status.StatusReporter` publishing on the broker's thread-local
   confirmed channel, and the outbox sweep run when a worker boots
   (:meth:`Services.sweep_statuses`);
@@ -38,6 +40,7 @@ import structlog
 
 from schemas.mapping import MappingFile, load_mapping
 from workers.allegro import AllegroClient, NotFound, Product
+from workers.allegro.account import AccountCurrencies
 from workers.broker import connection_parameters, create_broker
 from workers.budget import shared_budget
 from workers.domain.model import CategoryParameters
@@ -114,6 +117,7 @@ class Services:
         self._reporter: StatusReporter | None = None
         self._publisher = publisher
         self._host = socket.gethostname()
+        self._currencies = AccountCurrencies(settings, self.client)
 
     @property
     def store(self) -> Store:
@@ -180,6 +184,12 @@ class Services:
                 self._clients.append(client)
         return client
 
+    def currency(self, account: str) -> str:
+        """The price currency of ``account``: its seller's base marketplace's, asked of
+        Allegro (``GET /me``) once per process (:class:`AccountCurrencies`: the settings'
+        ``marketplace`` when Allegro does not tell; a transient failure raises)."""
+        return self._currencies.currency(account)
+
     def forget_clients(self) -> None:
         """Close every Allegro client; each thread makes new ones on next use (their
         in-memory tokens are dropped: used after the tokens changed under them, e.g. in
@@ -189,6 +199,7 @@ class Services:
             self._generation += 1
             self._categories.clear()
             self._parameters_memo.clear()
+        self._currencies.forget()
         for client in clients:
             client.close()
 

@@ -124,7 +124,9 @@ class Settings(BaseSettings):
         "empty = the designed names",
     )
     marketplace: str = Field(
-        "allegro-pl", description="the account's base marketplace (fixes the price currency)"
+        "allegro-pl",
+        description="the base marketplace assumed for an account whose seller's own (GET /me) "
+        "cannot be read: it fixes the price currency then",
     )
     max_event_bytes: int = Field(1_048_576, gt=0, description="largest accepted event body, B")
     ingest_prefetch: int = Field(64, ge=1, description="unacked events the ingest bridge holds")

@@ -25,6 +25,7 @@ import pika.exceptions
 import structlog
 
 from workers.allegro import AllegroClient
+from workers.allegro.account import AccountCurrencies
 from workers.broker import connection_parameters, create_broker
 from workers.budget import shared_budget
 from workers.settings import Settings
@@ -163,8 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     reporter = StatusReporter(
         store, channel, Names.of(settings).status_exchange, runner=status_thread.submit
     )
+    # Each account's price currency: its seller's base marketplace's (GET /me, once).
+    currencies = AccountCurrencies(settings, client_for)
     batcher = Batcher(
-        settings, store, repo, client_for, reporter, publish_handover(broker, settings, store)
+        settings,
+        store,
+        repo,
+        client_for,
+        reporter,
+        publish_handover(broker, settings, store),
+        currency_for=currencies.currency,
     )
     stop = threading.Event()
 

@@ -40,6 +40,7 @@ from collections.abc import Callable
 import structlog
 
 from schemas.events import ProductEvent
+from workers.allegro.errors import AllegroError
 from workers.domain.model import ProductState
 from workers.settings import Settings
 from workers.store.base import OfferRecord, Store, StoreError, offer_stamp
@@ -83,7 +84,9 @@ class Batcher:
     publishes statuses; ``on_task_failed``: hands a change to the PATCH path (see
     :mod:`workers.batching.handover`; without it such changes are REJECTED). ``clock``:
     epoch seconds (injected in tests); ``owner``: this batcher's name in leases (default:
-    host, process and a random part).
+    host, process and a random part). ``currency_for(account)``: the price currency of an
+    account's offers (see :class:`~workers.allegro.account.AccountCurrencies`; default: the
+    settings' one for every account); a price in another currency is REJECTED.
     """
 
     def __init__(
@@ -97,8 +100,10 @@ class Batcher:
         *,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        currency_for: Callable[[str], str] | None = None,
     ) -> None:
         self.config = BatchSettings.of(settings)
+        self.currency_for = currency_for or (lambda _account: self.config.currency)
         self.store = store
         self.repo = repo
         self.client_for = client_for
@@ -225,12 +230,21 @@ class Batcher:
             return
         # Read and planned before the writer lock is taken (the ingest bridge writes
         # meanwhile): what changed since is found under it (see _lease_skus and claim).
+        try:
+            currency = self.currency_for(account)
+        except AllegroError as exc:
+            if exc.transient:  # only this account waits: asked again on the next run
+                log.warning("batch.currency_unknown", account=account, error=str(exc))
+                return
+            # The account's tokens fail (not connected, refused): its commands fail alike
+            # and say so in their statuses.
+            currency = config.currency
         changes = self.repo.pending(account, settled_before)
         offers = self.store.get_offers(account, {c.sku for c in changes})
         planned = plan_changes(
             changes,
             offers,
-            currency=config.currency,
+            currency=currency,
             max_offers=config.batch_max_offers,
             coalesce_s=config.coalesce_s,
         )

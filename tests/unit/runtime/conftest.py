@@ -230,10 +230,15 @@ class FakeClient:
         self.category = {"id": "85166", "leaf": True}
         self.next_id = 100
         self.resend_if_unsure: list[bool] = []
+        self.me_calls = 0
 
     def _maybe_fail(self) -> None:
         if self.errors:
             raise self.errors.pop(0)
+
+    def base_marketplace(self) -> str | None:
+        self.me_calls += 1  # not in ``calls``: tests compare those with offer calls
+        return "allegro-pl"
 
     def find_offers_by_external_id(self, external_ids: list[str]) -> list[OfferListing]:
         self.calls.append(("find", list(external_ids)))
