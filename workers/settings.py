@@ -227,6 +227,13 @@ class Settings(BaseSettings):
     rate_seller_penalty_s: float = Field(
         60.0, ge=0, description="seller block assumed after a 429 without Retry-After, s"
     )
+    rate_client_probe_s: float = Field(
+        5.0,
+        ge=0,
+        description="after a 429 on a seller's resource, how long the whole client id is held "
+        "too (at most the seller's block), so that a real client-id block is found by one "
+        "request; 0 = off, s",
+    )
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Prometheus metrics port of the workers; 0 = off"
     )

@@ -155,6 +155,13 @@ def test_the_limits_come_from_the_settings() -> None:
     assert defaults.windows(Kind.PRODUCT_READS) == ()  # no published threshold: off
 
 
+def test_the_client_probe_comes_from_the_settings() -> None:
+    assert BudgetConfig.from_settings(Settings()).client_probe_s == 5.0
+    assert BudgetConfig.from_settings(Settings(rate_client_probe_s=0)).client_probe_s == 0.0
+    with pytest.raises(ValueError, match="rate_client_probe_s"):
+        Settings(rate_client_probe_s=-1)
+
+
 # --- through the client ----------------------------------------------------------------
 
 
