@@ -6,6 +6,7 @@ The public face of the package; import from here, not from the modules::
 """
 
 from workers.allegro._http import MEDIA_TYPE
+from workers.allegro.auth import ConnectedElsewhere
 from workers.allegro.client import AllegroClient
 from workers.allegro.commands import MAX_OFFERS_PER_COMMAND
 from workers.allegro.device import connect_account
@@ -69,6 +70,7 @@ __all__ = [
     "CommandKind",
     "CommandResult",
     "CommandTask",
+    "ConnectedElsewhere",
     "ConnectionFailed",
     "DeviceAuthorization",
     "DeviceFlowDenied",
