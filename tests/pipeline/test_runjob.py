@@ -26,9 +26,12 @@ from schemas.mapping import load_mapping
 from tests.pipeline.conftest import Pipeline, pipeline_settings
 from workers.broker import connection_parameters
 from workers.runjob import publish_events
+from workers.runjob._amqp import delete_topology, wait_for_topology
 from workers.sample import MAPPING_FILE, sample_events, waves
 from workers.services import setup
+from workers.settings import Settings
 from workers.store import open_store
+from workers.topology import Names
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Longest wait for the statuses of one wave of the sample, s.
@@ -127,5 +130,39 @@ def test_make_run_publishes_the_sample_and_cleans_up(amqp_url: str) -> None:
         with pytest.raises(pika.exceptions.ChannelClosedByBroker):
             connection.channel().queue_declare(f"run-{process.pid}.allegro.status", passive=True)
     finally:
+        if connection.is_open:
+            connection.close()
+
+
+class _Running:
+    """Stands for the workers' process: running all along."""
+
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_the_first_event_is_routed_when_the_workers_have_not_bound_their_queue_yet(
+    amqp_url: str, tmp_path: Path
+) -> None:
+    # The workers declare the queues, then bind them: make run must not publish into the gap.
+    settings = Settings(amqp_url=amqp_url, name_prefix=f"gap-{os.getpid()}.")
+    names = Names.of(settings)
+    params = pika.URLParameters(amqp_url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(names.products_exchange, exchange_type="topic", durable=True)
+        for queue in (names.ingest_queue, names.status_queue):
+            channel.queue_declare(queue, durable=True)  # declared, not bound yet
+        wait_for_topology(params, names, _Running(), tmp_path / "workers.log")  # type: ignore[arg-type]
+        channel.confirm_delivery()
+        channel.basic_publish(
+            names.products_exchange, "product.stock", b"{}", mandatory=True
+        )  # raises UnroutableError when no queue is bound
+        assert channel.queue_declare(names.ingest_queue, passive=True).method.message_count == 1
+    finally:
+        delete_topology(params, names)
         if connection.is_open:
             connection.close()

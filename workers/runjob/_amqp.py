@@ -15,7 +15,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from workers.sample import SampleEvent
 from workers.sample.report import StatusBoard
-from workers.topology import Names
+from workers.topology import INGEST_BINDING_KEYS, Names
 
 from ._errors import RunError
 from ._procs import STARTUP_TIMEOUT_S, tail
@@ -28,8 +28,9 @@ def wait_for_topology(
     log_path: Path,
     timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> None:
-    """Wait until the workers have declared the exchange events go to and the status queue
-    (passive declarations); RunError when the workers exit or time runs out."""
+    """Wait until the workers have declared the exchange events go to, the ingest queue
+    and the status queue (passive declarations), then bind the ingest queue as the workers
+    do; RunError when the workers exit or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -46,6 +47,13 @@ def wait_for_topology(
             channel.exchange_declare(names.products_exchange, passive=True)
             channel.queue_declare(names.status_queue, passive=True)
             channel.queue_declare(names.ingest_queue, passive=True)
+            # The workers declare the queues before they bind them: bound here as well
+            # (the same bindings, idempotent), the first event published is routed even
+            # when it comes between the two.
+            for key in INGEST_BINDING_KEYS:
+                channel.queue_bind(
+                    queue=names.ingest_queue, exchange=names.products_exchange, routing_key=key
+                )
             return
         except pika.exceptions.ChannelClosedByBroker:
             time.sleep(0.3)
