@@ -190,7 +190,7 @@ def read(client: CommandClient, entry: JournalEntry) -> Poll:
         found = client.get_all_command_tasks(kind, cid, page_size=1000)
         tasks, tasks_read = {t.offer_id: t for t in found if t.offer_id}, True
     # The publication statuses are read afterwards for every command the run found
-    # finished at once (see publications_seen).
+    # finished at once (see with_publications).
     return Poll(report, tasks, tasks_read, seen={})
 
 
@@ -260,9 +260,7 @@ def with_publications(
     asked: dict[str, tuple[list[str], tuple[str, str]]] = {}  # cid -> (ids, group)
     groups: dict[tuple[str, str], list[str]] = {}  # (account, status) -> offer ids
     for cid, (entry, poll) in finished.items():
-        if poll.tasks is None:
-            continue
-        ids, wanted = publication_check(entry, poll.tasks)
+        ids, wanted = publication_check(entry, poll.tasks or {})
         if ids:
             group = (entry.account, wanted[0])
             groups.setdefault(group, []).extend(ids)
@@ -278,27 +276,47 @@ def with_publications(
             for (account, status), ids in chunks
         ]
     )
-    listed: dict[tuple[str, str], list[Callable[[], list[OfferListing]]]] = {}
+    by_group: dict[tuple[str, str], list[Callable[[], list[OfferListing]]]] = {}
     for (group, _), read_chunk in zip(chunks, reads, strict=True):
-        listed.setdefault(group, []).append(read_chunk)
+        by_group.setdefault(group, []).append(read_chunk)
+    # Each group's statuses by offer id, worked out once (or its read's failure).
+    listed = {
+        group: answered(functools.partial(_statuses, group, chunk_reads))
+        for group, chunk_reads in by_group.items()
+    }
     out: dict[str, Callable[[], Poll]] = {}
     for cid, (_, poll) in finished.items():
-        if cid not in asked:
-            out[cid] = _given(poll)
-            continue
-        ids, group = asked[cid]
-        try:
-            offers = [offer for read_chunk in listed[group] for offer in read_chunk()]
-        except PermanentError as exc:
-            log.warning("batch.publication_read_refused", command_id=cid, error=str(exc))
-            offers = []
-        except Exception as exc:  # transient: the poll is made again
-            out[cid] = _failing(exc)
-            continue
-        mine = set(ids)
-        seen = {o.id: o.status for o in offers if o.id in mine and o.status}
-        out[cid] = _given(poll._replace(seen=seen))
+        if cid in asked:
+            ids, group = asked[cid]
+            out[cid] = answered(functools.partial(_with_seen, poll, ids, listed[group]))
+        else:
+            out[cid] = answered(functools.partial(_same, poll))
     return out
+
+
+def _statuses(
+    group: tuple[str, str], reads: list[Callable[[], list[OfferListing]]]
+) -> dict[str, str]:
+    """The publication statuses a group's reads listed, by offer id. A refusal (e.g. a
+    token without offers:read) is logged and reads as "nothing listed"; a transient
+    failure is raised (the polls of the group are made again)."""
+    try:
+        return {o.id: o.status for read_chunk in reads for o in read_chunk() if o.id and o.status}
+    except PermanentError as exc:
+        account, status = group
+        log.warning(
+            "batch.publication_read_refused", account=account, status=status, error=str(exc)
+        )
+        return {}
+
+
+def _with_seen(poll: Poll, ids: list[str], listed: Callable[[], dict[str, str]]) -> Poll:
+    statuses = listed()
+    return poll._replace(seen={i: statuses[i] for i in ids if i in statuses})
+
+
+def _same(poll: Poll) -> Poll:
+    return poll
 
 
 def run_all(
@@ -311,17 +329,6 @@ def run_all(
     pool = executor()
     futures = [pool.submit(call) for call in calls]
     return [answered(future.result) for future in futures]
-
-
-def _given(value: T) -> Callable[[], T]:
-    return lambda: value
-
-
-def _failing(exc: Exception) -> Callable[[], Poll]:
-    def fail() -> Poll:
-        raise exc
-
-    return fail
 
 
 def all_succeeded(report: GeneralReport, entry: JournalEntry) -> bool:
