@@ -51,12 +51,12 @@ from workers.allegro import (
     OperationFailed,
     ValidationFailed,
 )
+from workers.allegro.offers import OFFERS_PATH
 from workers.broker import Payload, is_superseded
 from workers.domain.model import ProductState
 from workers.domain.offer import stock_price_overlay
 from workers.domain.plan import (
     ACTIVATE_PATCH,
-    ENDED_PATCH,
     PublishAction,
     PublishPlan,
     needs_activation,
@@ -79,7 +79,6 @@ log = structlog.get_logger(__name__)
 LEASE_WAIT_MS = (200, 1_000)
 #: While an intent is within its grace, look for the offer again after this long, ms.
 CREATE_RECHECK_MS = 5_000
-_OFFERS_PATH = "/sale/product-offers"
 
 
 def _utc_now() -> datetime:
@@ -339,7 +338,7 @@ class PublishStep(CreationMixin):
             for patch in plan.patches:
                 if run.record is None:
                     raise ValueError(f"plan {plan.action} needs an offer in the registry")
-                run.sent_end = run.sent_end or patch == ENDED_PATCH or _ends(patch)
+                run.sent_end = run.sent_end or _ends(patch)
                 run.result = client.update_offer(run.record.offer_id, patch)
         result = run.result
         if result is None or result.offer_id is None:
@@ -390,7 +389,7 @@ def _ends(patch: dict[str, Any]) -> bool:
 
 def _about_offer(exc: AllegroError, offer_id: str) -> bool:
     """Whether ``exc`` answered a call on the offer ``offer_id`` itself (its PATCH)."""
-    return (exc.path or "").rstrip("/").endswith(f"{_OFFERS_PATH}/{offer_id}")
+    return (exc.path or "").rstrip("/").endswith(f"{OFFERS_PATH}/{offer_id}")
 
 
 class _Lease:

@@ -35,6 +35,7 @@ from workers.allegro import (
     Unauthorized,
     ValidationFailed,
 )
+from workers.allegro.offers import OFFERS_PATH
 from workers.broker import Payload
 from workers.domain.plan import PublishPlan, content, fingerprint, plan_publish
 from workers.middleware import OPERATION_WAIT_MS, Deferred
@@ -54,7 +55,6 @@ _REFUSALS: tuple[type[AllegroError], ...] = (
     NotAcceptable,
     ValidationFailed,
 )
-_OFFERS_PATH = "/sale/product-offers"
 
 
 def nothing_created(exc: AllegroError) -> bool:
@@ -65,7 +65,7 @@ def nothing_created(exc: AllegroError) -> bool:
         return True  # refused locally, before anything was sent
     if exc.while_authenticating:
         return True  # no token to send it with, or a 401 that refused it
-    if (exc.method, exc.path) != ("POST", _OFFERS_PATH):
+    if (exc.method, exc.path) != ("POST", OFFERS_PATH):
         return False
     if isinstance(exc, TransientError):
         return not exc.maybe_applied
