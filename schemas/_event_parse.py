@@ -1,9 +1,10 @@
 """Reading an upstream event from raw bytes: :func:`parse_event` and its error wording.
 
-:func:`parse_event` turns a message body into one of the models of :mod:`schemas.events`,
-or raises :class:`~schemas.errors.EventError` naming every problem with its field and
-fix; :data:`EVENT_HINTS` words the errors of particular fields. Both are re-exported from
-:mod:`schemas.events`, their public home (see its docstring for the contract).
+:func:`parse_event` turns a message body into one of the models of
+:mod:`schemas._event_models`, or raises :class:`~schemas.errors.EventError` naming every
+problem with its field and fix; :data:`EVENT_HINTS` words the errors of particular fields.
+Both are re-exported from :mod:`schemas.events`, their public home (see its docstring for
+the contract).
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from schemas._event_models import (
+    _ACCOUNT_PATTERN,
+    _EVENT_ID_MAX,
+    _MODELS,
+    _SCANNED,
+    _SKU_MAX,
+    DEFAULT_MAX_EVENT_BYTES,
+    ProductEvent,
+)
 from schemas._raw import load_object, scan
 from schemas.errors import (
     ErrorCode,
@@ -22,13 +32,6 @@ from schemas.errors import (
     FieldError,
     FieldHint,
     field_errors_from_validation,
-)
-from schemas.events import (
-    _ACCOUNT_PATTERN,
-    _MODELS,
-    _SCANNED,
-    DEFAULT_MAX_EVENT_BYTES,
-    ProductEvent,
 )
 
 __all__ = ["EVENT_HINTS", "parse_event"]
@@ -87,9 +90,13 @@ def _identity(data: Mapping[str, Any]) -> dict[str, Any]:
     # A NUL would make the REJECTED status itself unstorable (PostgreSQL refuses it).
     return {
         "event_id": event_id
-        if isinstance(event_id, str) and 0 < len(event_id) <= 255 and "\x00" not in event_id
+        if isinstance(event_id, str)
+        and 0 < len(event_id) <= _EVENT_ID_MAX
+        and "\x00" not in event_id
         else None,
-        "sku": sku if isinstance(sku, str) and 0 < len(sku) <= 100 and "\x00" not in sku else None,
+        "sku": sku
+        if isinstance(sku, str) and 0 < len(sku) <= _SKU_MAX and "\x00" not in sku
+        else None,
         "account": account
         if isinstance(account, str) and re.fullmatch(_ACCOUNT_PATTERN, account)
         else None,
