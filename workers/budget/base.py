@@ -80,24 +80,25 @@ class RateBudget(ABC):
             return decide(states, claims, self._server_now() if now is None else now)
         return self._take(claims, self._now())
 
-    def penalize(self, kind: Kind | str, account: str, seconds: float) -> None:
+    def penalize(
+        self, kind: Kind | str, account: str, seconds: float, *, count: bool = True
+    ) -> None:
         """After a 429: grant nothing of ``kind`` (for ``account``; the client id for
-        ``client``) for ``seconds`` from now, in every process. Counts the 429."""
+        ``client``) for ``seconds`` from now, in every process. Counts the 429 (in the
+        state's penalties and this process's :meth:`rate_limited_counts`) unless ``count``
+        is False (see :meth:`hold`)."""
         kind = Kind(kind)
         if seconds < 0:
             raise ValueError("seconds must not be negative")
-        with self._counter_guard:
-            self._rate_limited[kind.value] += 1
-        self._penalize(kind.value, self._subject(kind, account), seconds, self._now())
+        if count:
+            with self._counter_guard:
+                self._rate_limited[kind.value] += 1
+        self._penalize(kind.value, self._subject(kind, account), seconds, self._now(), count=count)
 
     def hold(self, kind: Kind | str, account: str, seconds: float) -> None:
-        """Grant nothing of ``kind`` for ``seconds`` from now, in every process, like
-        :meth:`penalize`, without counting a 429 against it (a precaution, e.g. the
+        """:meth:`penalize` without counting a 429 against ``kind`` (a precaution, e.g. the
         client id held briefly after a seller's 429)."""
-        kind = Kind(kind)
-        if seconds < 0:
-            raise ValueError("seconds must not be negative")
-        self._penalize(kind.value, self._subject(kind, account), seconds, self._now(), count=False)
+        self.penalize(kind, account, seconds, count=False)
 
     def status(self, kind: Kind | str, *, account: str) -> BudgetStatus:
         """What ``kind`` has used (for logs, metrics and tests); changes nothing."""
