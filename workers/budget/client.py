@@ -35,11 +35,12 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 
+from workers.allegro._transport import QueryParams
 from workers.allegro.errors import InvalidRequest
 from workers.budget.base import RateBudget, Request
 from workers.budget.config import Kind
@@ -65,8 +66,6 @@ UNKNOWN_COMMAND_SIZE = 1000
 _TASKS_DEFAULT_LIMIT = 100
 #: Command sizes remembered per budget (the PUTs of this process), most recent kept.
 _SIZES_KEPT = 4096
-
-QueryParams = Sequence[tuple[str, Any]] | Mapping[str, Any] | None
 
 
 def offer_changes(body: Any) -> int:
