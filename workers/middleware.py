@@ -176,15 +176,15 @@ def failure_errors(exception: BaseException) -> list[StatusError]:
     """The error items of a failure: Allegro's own items when it sent some, plus one item
     naming the exception (class and text) so the status says what went wrong last.
 
-    Every text is scrubbed of secrets (:func:`workers.logging.redact_text`): the status is
-    published and kept in the history, and an exception from outside ``workers.allegro``
-    may quote a token or a connection string."""
+    Allegro's items were scrubbed of secrets when parsed, and the status reporter scrubs
+    every text of a status (:func:`workers.status.scrubbed`). The exception's own text is
+    scrubbed here (:func:`workers.logging.redact_text`) because it is also quoted inside a
+    sentence: scrubbed before that, the sentence around it stays intact (an exception from
+    outside ``workers.allegro`` may end with a token or a connection string)."""
     items: list[StatusError] = []
     for item in getattr(exception, "errors", ()) or ():
         code = getattr(item, "code", None)
-        text = redact_text(
-            str(getattr(item, "message", None) or getattr(item, "user_message", None) or "")
-        )
+        text = str(getattr(item, "message", None) or getattr(item, "user_message", None) or "")
         if isinstance(code, str) or text:
             user_message = getattr(item, "user_message", None)
             items.append(
@@ -192,7 +192,7 @@ def failure_errors(exception: BaseException) -> list[StatusError]:
                     code=code or "ALLEGRO_ERROR",
                     message=text,
                     path=getattr(item, "path", None),
-                    user_message=redact_text(str(user_message)) if user_message else text,
+                    user_message=str(user_message) if user_message else text,
                 )
             )
     trace_id = getattr(exception, "trace_id", None)

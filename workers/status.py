@@ -167,9 +167,10 @@ def status_for(
 
 def scrubbed(message: StatusMessage) -> StatusMessage:
     """``message`` with every secret removed from its error texts
-    (:func:`workers.logging.redact_text`); the same object when there was none. The last
-    line of defence before a status is stored and published: texts are scrubbed where they
-    are made (Allegro's errors, exception texts), this catches what another path missed."""
+    (:func:`workers.logging.redact_text`); the same object when there was none. The one
+    place that scrubs a status's texts: :meth:`StatusReporter.report` and
+    :meth:`~StatusReporter.report_many` apply it before a status is stored and published,
+    whatever path made it (Allegro's own texts are scrubbed when parsed, earlier)."""
     if not message.errors:
         return message
     errors: list[StatusError] = []
@@ -185,9 +186,9 @@ def scrubbed(message: StatusMessage) -> StatusMessage:
 
 
 def allegro_errors(items: Iterable[ErrorItem], *, fallback: str) -> list[StatusError]:
-    """Allegro's error items as status items (their texts were scrubbed of secrets when
-    parsed); one item with ``fallback`` as its message when Allegro sent none."""
-    fallback = redact_text(fallback)
+    """Allegro's error items as status items; one item with ``fallback`` as its message
+    when Allegro sent none. Not scrubbed here: the items were scrubbed of secrets when
+    parsed, and :meth:`StatusReporter.report` scrubs every text (:func:`scrubbed`)."""
     errors = [
         StatusError(
             code=item.code or "ALLEGRO_ERROR",
