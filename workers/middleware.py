@@ -29,6 +29,7 @@ from workers.allegro.errors import EditInProgress, OperationPending, RateLimited
 from workers.domain.model import Rejected
 from workers.logging import redact_text
 from workers.settings import Settings
+from workers.status import status_for
 
 __all__ = [
     "MAX_DEFERRALS",
@@ -53,14 +54,18 @@ def _payload(message: Any) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
+def _options(message: Any) -> dict[str, Any]:
+    options: dict[str, Any] = getattr(message, "options", {}) or {}
+    return options
+
+
 def attempts_of(message: Any) -> int:
     """Runs of ``message`` so far, this one included (Dramatiq counts retries in options).
 
     Valid inside the actor and in ``after_process_message`` hooks that run before
     ``Retries`` increments the counter; :class:`StatusOnFailure` corrects for it.
     """
-    options = getattr(message, "options", {}) or {}
-    return int(options.get("retries", 0)) + 1
+    return int(_options(message).get("retries", 0)) + 1
 
 
 #: A message deferred this often is counted as failing from then on (a safety net: a lease
@@ -212,7 +217,7 @@ def failure_errors(exception: BaseException) -> list[StatusError]:
 
 def _thrown(broker: dramatiq.Broker, message: Any, exception: BaseException) -> bool:
     """Whether ``exception`` is one the actor declares permanent (``throws``)."""
-    throws = (getattr(message, "options", {}) or {}).get("throws")
+    throws = _options(message).get("throws")
     if not throws:
         try:
             throws = broker.get_actor(message.actor_name).options.get("throws")
@@ -247,12 +252,9 @@ class StatusOnFailure(Middleware):
     ) -> None:
         if exception is None or not getattr(message, "failed", False):
             return
-        payload = _payload(message)
-        identity = {key: payload.get(key) for key in ("event_id", "sku", "account", "version")}
         # Retries has already counted this run when it exhausted the retries; an exception
         # the actor throws is failed before it is counted.
-        options = getattr(message, "options", {}) or {}
-        attempts = max(1, int(options.get("retries", 0)))
+        attempts = max(1, int(_options(message).get("retries", 0)))
         if _thrown(broker, message, exception):
             attempts = attempts_of(message)
         if isinstance(exception, Rejected):
@@ -260,14 +262,12 @@ class StatusOnFailure(Middleware):
         else:
             status, errors = Status.FAILED, failure_errors(exception)
         try:
-            status_message = StatusMessage.model_validate(
-                {
-                    **identity,
-                    "status": status,
-                    "errors": errors,
-                    "attempts": attempts,
-                    "trace_id": getattr(exception, "trace_id", None),
-                }
+            status_message = status_for(
+                _payload(message),
+                status,
+                errors=errors,
+                attempts=attempts,
+                trace_id=getattr(exception, "trace_id", None),
             )
             self._reporter().report(status_message)
         except Exception:
