@@ -35,6 +35,7 @@ __all__ = [
     "SAMPLE_GTIN",
     "SandboxError",
     "SandboxHandle",
+    "error_codes",
     "offer_body",
     "running_sandbox",
 ]
@@ -195,6 +196,11 @@ def offer_body(
         body["external"] = {"id": external_id}
     body.update(fields)
     return body
+
+
+def error_codes(response: httpx.Response) -> list[str]:
+    """The ``code`` of each item of an API answer's ``errors``, in order."""
+    return [item["code"] for item in response.json()["errors"]]
 
 
 @contextmanager

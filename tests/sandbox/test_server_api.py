@@ -3,8 +3,6 @@ categories, products, marketplaces and the admin endpoints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -13,33 +11,12 @@ from sandbox.testing import (
     SAMPLE_GTIN,
     SandboxError,
     SandboxHandle,
+    error_codes,
     offer_body,
-    running_sandbox,
 )
 
 ROOT = "954b95b6-43cf-4104-8354-dea4d9b10ddf"
 ELECTRONICS = "42540aec-367a-4e5e-b411-17c09b08e41f"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        yield client
-
-
-def codes(response: httpx.Response) -> list[str]:
-    return [item["code"] for item in response.json()["errors"]]
 
 
 # -- media types, Trace-Id, error shapes -------------------------------------------------------
@@ -49,7 +26,7 @@ def test_accept_must_name_allegros_media_type(api: httpx.Client) -> None:
     for accept in ("application/json", "*/*"):
         response = api.get("/sale/categories", headers={"Accept": accept})
         assert response.status_code == 406
-        assert codes(response) == ["NotAcceptableException"]
+        assert error_codes(response) == ["NotAcceptableException"]
     assert api.get("/sale/categories").headers["content-type"] == ALLEGRO_MEDIA_TYPE
 
 
@@ -72,7 +49,7 @@ def test_every_response_has_a_unique_trace_id(api: httpx.Client, sandbox: Sandbo
 
 def test_unknown_paths_and_methods_answer_in_allegros_shape(api: httpx.Client) -> None:
     missing = api.get("/sale/nothing-here")
-    assert missing.status_code == 404 and codes(missing) == ["NotFoundException"]
+    assert missing.status_code == 404 and error_codes(missing) == ["NotFoundException"]
     wrong_method = api.delete("/sale/categories")
     assert wrong_method.status_code == 405
     assert set(wrong_method.json()["errors"][0]) == {

@@ -10,20 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, offer_body, running_sandbox
+from sandbox.testing import SandboxHandle, offer_body
 
 DELAY_S = 10
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(async_ratio=1.0, async_delay_s=DELAY_S, retry_after_s=3) as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
+def sandbox_knobs() -> dict[str, Any]:
+    return {"async_ratio": 1.0, "async_delay_s": DELAY_S, "retry_after_s": 3}
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, offer_body, running_sandbox
+from sandbox.testing import SandboxHandle, offer_body
 
 DELAY_S = 2
 QUANTITY = "/sale/offer-quantity-change-commands"
@@ -18,20 +17,8 @@ PUBLICATION = "/sale/offer-publication-commands"
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(command_delay_s=DELAY_S) as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        yield client
+def sandbox_knobs() -> dict[str, Any]:
+    return {"command_delay_s": DELAY_S}
 
 
 def new_offer(api: httpx.Client, **kwargs: Any) -> str:

@@ -4,34 +4,11 @@ and injected faults (scripted and by ratio), all on the sandbox clock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, offer_body, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        yield client
-
-
-def codes(response: httpx.Response) -> list[str]:
-    return [item["code"] for item in response.json()["errors"]]
-
+from sandbox.testing import SandboxHandle, error_codes, offer_body
 
 # -- limits -----------------------------------------------------------------------------------
 
@@ -43,7 +20,7 @@ def test_client_over_its_limit_is_blocked_then_released(
     assert [api.get("/sale/offers").status_code for _ in range(3)] == [200, 200, 200]
     blocked = api.get("/sale/offers")
     assert blocked.status_code == 429
-    assert codes(blocked) == ["TooManyRequestsException"]
+    assert error_codes(blocked) == ["TooManyRequestsException"]
     assert "retry-after" not in blocked.headers  # Allegro documents none
     assert api.get("/sale/categories").status_code == 429  # every call of the client id
     sandbox.advance_clock(59)

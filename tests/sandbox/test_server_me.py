@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from sandbox.testing import SandboxHandle, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
+from sandbox.testing import SandboxHandle
 
 
 @pytest.mark.parametrize(

@@ -9,20 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.testing import ALLEGRO_MEDIA_TYPE, SandboxHandle, running_sandbox
+from sandbox.testing import ALLEGRO_MEDIA_TYPE, SandboxHandle
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
 
 
 @pytest.fixture

@@ -3,31 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, offer_body, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        yield client
+from sandbox.testing import SandboxHandle, error_codes, offer_body
 
 
 def create(api: httpx.Client, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -39,10 +21,6 @@ def create(api: httpx.Client, body: dict[str, Any] | None = None) -> dict[str, A
 
 def patch(api: httpx.Client, offer_id: str, changes: dict[str, Any]) -> httpx.Response:
     return api.patch(f"/sale/product-offers/{offer_id}", json=changes)
-
-
-def codes(response: httpx.Response) -> list[str]:
-    return [item["code"] for item in response.json()["errors"]]
 
 
 # -- create ---------------------------------------------------------------------------------
@@ -101,7 +79,7 @@ def test_draft_keeps_its_activation_problems_in_validation(api: httpx.Client) ->
 def test_create_refusals(api: httpx.Client, body: dict[str, Any], code: str) -> None:
     response = api.post("/sale/product-offers", json=body)
     assert response.status_code == 422
-    assert code in codes(response)
+    assert code in error_codes(response)
     assert api.get("/sale/offers").json()["totalCount"] == 0
 
 
@@ -158,7 +136,7 @@ def test_patch_is_a_json_merge_patch(api: httpx.Client) -> None:
 def test_patch_refuses_read_only_fields_and_revalidates(api: httpx.Client) -> None:
     offer = create(api)
     read_only = patch(api, offer["id"], {"publication": {"endedBy": "USER"}})
-    assert (read_only.status_code, codes(read_only)) == (422, ["UnknownJSONProperty"])
+    assert (read_only.status_code, error_codes(read_only)) == (422, ["UnknownJSONProperty"])
     invalid = patch(api, offer["id"], {"sellingMode": {"price": {"amount": "0"}}})
     assert invalid.status_code == 422
     assert (
@@ -208,7 +186,7 @@ def test_reactivation_needs_stock(api: httpx.Client) -> None:
     patch(api, offer["id"], {"stock": {"available": 0}})
     refused = patch(api, offer["id"], {"publication": {"status": "ACTIVE"}})
     assert refused.status_code == 422
-    assert codes(refused) == ["AvailableStockMustEqualToOneOrBeGreaterThanOne"]
+    assert error_codes(refused) == ["AvailableStockMustEqualToOneOrBeGreaterThanOne"]
     restocked = patch(
         api, offer["id"], {"stock": {"available": 2}, "publication": {"status": "ACTIVE"}}
     )

@@ -6,13 +6,12 @@ it ENDED until it is activated (FACTS §11); ``GET /sale/offers`` finds it by ``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.testing import SandboxError, SandboxHandle, offer_body, running_sandbox
+from sandbox.testing import SandboxError, SandboxHandle, offer_body
 
 DELAY_S = 1
 QUANTITY = "/sale/offer-quantity-change-commands"
@@ -20,20 +19,8 @@ PUBLICATION = "/sale/offer-publication-commands"
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with running_sandbox(command_delay_s=DELAY_S) as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sandbox: SandboxHandle) -> None:
-    sandbox.reset()
-
-
-@pytest.fixture
-def api(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        yield client
+def sandbox_knobs() -> dict[str, Any]:
+    return {"command_delay_s": DELAY_S}
 
 
 def active_offer(api: httpx.Client, stock: int, sku: str) -> str:
