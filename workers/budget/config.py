@@ -9,6 +9,7 @@ applications of the same seller, never higher.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +163,9 @@ class BudgetConfig:
             client_probe_s=float(pick("rate_client_probe_s", defaults.client_probe_s)),
         )
 
-    def windows(self, kind: Kind) -> tuple[Window, ...]:
-        """The limits that apply to ``kind`` (those set to 0 left out)."""
+    @functools.cached_property
+    def _windows(self) -> dict[Kind, tuple[Window, ...]]:
+        """Every kind's windows, built once: the budget reads them before every request."""
         n = self.buckets_per_window
         pairs: dict[Kind, tuple[tuple[int, float], ...]] = {
             Kind.CLIENT: ((self.client_per_min, MINUTE_S),),
@@ -179,7 +181,14 @@ class BudgetConfig:
             Kind.BATCH_READS: ((self.batch_reads_per_min, MINUTE_S),),
             Kind.PRODUCT_READS: ((self.product_reads_per_min, MINUTE_S),),
         }
-        return tuple(Window(limit, span, n) for limit, span in pairs[kind] if limit > 0)
+        return {
+            kind: tuple(Window(limit, span, n) for limit, span in limits if limit > 0)
+            for kind, limits in pairs.items()
+        }
+
+    def windows(self, kind: Kind) -> tuple[Window, ...]:
+        """The limits that apply to ``kind`` (those set to 0 left out)."""
+        return self._windows[kind]
 
     def penalty_s(self, kind: Kind) -> float:
         """The default block after a 429 of ``kind`` (when Allegro sent no Retry-After)."""
