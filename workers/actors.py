@@ -42,7 +42,7 @@ from schemas.status import Status
 from workers._step import StepBase, current_attempts
 from workers.allegro import NotFound, PermanentError
 from workers.broker import Payload, is_superseded
-from workers.domain.catalogue_link import catalogue_category
+from workers.domain.catalogue_link import catalogue_category, link
 from workers.domain.categorize import categorize, check_leaf, unknown_category
 from workers.domain.enrich import enrich
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected, problem
@@ -151,14 +151,18 @@ class Steps(StepBase):
         )
         try:
             catalogue = self.services.catalogue(client, state.product)
+            # Worked out once: the category below and enrich both start from the link.
+            found = link(state.product, choice, catalogue)
             # A category from the mapping's default gives way to the linked catalogue
             # product's own (an offer must be listed there, FACTS.md §6).
-            choice, notes = catalogue_category(state.product, choice, catalogue)
+            choice, notes = catalogue_category(state.product, choice, catalogue, found=found)
             try:
                 parameters = self.services.parameters(client, choice.category_id)
             except NotFound:  # the category went away since categorize
                 raise unknown_category(choice.category_id, choice) from None
-            enriched = enrich(state, choice, parameters, catalogue, self.services.mapping)
+            enriched = enrich(
+                state, choice, parameters, catalogue, self.services.mapping, found=found
+            )
         except Rejected as exc:
             self.report(payload, Status.REJECTED, exc.errors)
             return

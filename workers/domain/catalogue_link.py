@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.status import StatusError
 from workers.domain.attributes import fold
@@ -38,6 +38,7 @@ __all__ = [
     "CATEGORY_MISMATCH",
     "EAN_PARAMETER_ID",
     "MPN_PARAMETER_ID",
+    "Link",
     "catalogue_category",
     "category_conflict",
     "category_fits",
@@ -78,15 +79,26 @@ def _same_product(item: Mapping[str, Any], ean: str | None, mpn: str | None) -> 
     return True
 
 
+class Link(NamedTuple):
+    """What :func:`link` chose: the catalogue product id to link (None: a new product), its
+    catalogue data when known, and notes."""
+
+    product_id: str | None
+    item: Mapping[str, Any] | None
+    notes: list[str]
+
+
 def link(
     product: Mapping[str, Any], choice: CategoryChoice, catalogue: Sequence[Mapping[str, Any]]
-) -> tuple[str | None, Mapping[str, Any] | None, list[str]]:
-    """(product id to link, its catalogue data when known, notes)."""
+) -> Link:
+    """The catalogue product to link (module docstring). ``choice`` only tells apart several
+    matches: one in its category is taken, so when the link's category differs from
+    ``choice``'s (:func:`catalogue_category`), the link is the same in either."""
     overrides = product.get("allegro") or {}
     override = overrides.get("product_id")
     by_id = {str(item.get("id")): item for item in catalogue}
     if override:
-        return str(override), by_id.get(str(override)), []
+        return Link(str(override), by_id.get(str(override)), [])
     ean, mpn = product.get("ean"), product.get("mpn")
     key = f"EAN {ean}" if ean else f"MPN {mpn}"
     matches = [item for item in catalogue if _same_product(item, ean, mpn)]
@@ -97,14 +109,14 @@ def link(
         if item not in matches
     ]
     if len(matches) == 1:
-        return str(matches[0]["id"]), matches[0], notes
+        return Link(str(matches[0]["id"]), matches[0], notes)
     if not matches:
-        return None, None, notes
+        return Link(None, None, notes)
     in_category = [
         m for m in matches if str((m.get("category") or {}).get("id")) == choice.category_id
     ]
     if len(in_category) == 1:
-        return str(in_category[0]["id"]), in_category[0], notes
+        return Link(str(in_category[0]["id"]), in_category[0], notes)
     ids = ", ".join(str(m.get("id")) for m in matches)
     where = "none" if not in_category else f"{len(in_category)}"
     notes.append(
@@ -112,7 +124,7 @@ def link(
         f"category {choice.category_id}: not linked (Allegro would answer "
         "MultipleProductsFoundException); send allegro.product_id to choose one"
     )
-    return None, None, notes
+    return Link(None, None, notes)
 
 
 # --- the catalogue product's category ------------------------------------------------------
@@ -155,14 +167,19 @@ def _explicit_link(product: Mapping[str, Any]) -> bool:
 
 
 def catalogue_category(
-    product: Mapping[str, Any], choice: CategoryChoice, catalogue: Sequence[Mapping[str, Any]]
+    product: Mapping[str, Any],
+    choice: CategoryChoice,
+    catalogue: Sequence[Mapping[str, Any]],
+    *,
+    found: Link | None = None,
 ) -> tuple[CategoryChoice, list[str]]:
     """(the category to list the offer in, notes): ``choice``, except that a category from
     the mapping file's ``categories.default`` gives way to the category of the catalogue
-    product the offer links (source ``catalogue``) when it does not fit that product."""
+    product the offer links (source ``catalogue``) when it does not fit that product.
+    ``found``: ``link(product, choice, catalogue)`` when the caller has it already."""
     if choice.source != "default":
         return choice, []
-    _product_id, item, _notes = link(product, choice, catalogue)
+    item = (found if found is not None else link(product, choice, catalogue)).item
     if item is None or category_fits(item, choice.category_id):
         return choice, []
     category = _category(item)

@@ -49,6 +49,7 @@ from workers.domain.attributes import ParameterIndex, ValueProblem, convert, is_
 from workers.domain.catalogue_link import (
     EAN_PARAMETER_ID,
     MPN_PARAMETER_ID,
+    Link,
     category_conflict,
     leave_to_catalogue,
     link,
@@ -250,18 +251,23 @@ def enrich(
     parameters: list[dict[str, Any]],
     catalogue: list[dict[str, Any]],
     mapping: MappingFile | None,
+    *,
+    found: Link | None = None,
 ) -> Enriched:
     """The product of ``state`` ready to become an offer in ``choice.category_id``.
 
     ``parameters``: the category's ``CategoryParameter`` dicts; ``catalogue``: the
-    ``GET /sale/products`` products found by the EAN (or MPN), possibly none. Raises
+    ``GET /sale/products`` products found by the EAN (or MPN), possibly none; ``found``:
+    their :func:`~workers.domain.catalogue_link.link` when the caller has it already (the
+    same for ``choice`` as for the category :func:`catalogue_category` started from). Raises
     :class:`Rejected` with every problem found (see the module docstring).
     """
     product = state.product
     index = derived(parameters, "enrich.ParameterIndex", ParameterIndex)
-    notes: list[str] = []
-    product_id, linked, link_notes = link(product, choice, catalogue)
-    notes.extend(link_notes)
+    product_id, linked, link_notes = (
+        found if found is not None else link(product, choice, catalogue)
+    )
+    notes = list(link_notes)
 
     chosen, problems = override_parameters(product, index, choice)
     overridden = set(chosen)
