@@ -54,8 +54,26 @@ class SlidingWindow:
             self._total -= self._buckets.popleft()[1]
 
 
+def _counted(windows: dict[str, SlidingWindow], key: str, now: float, span_s: float) -> int:
+    """Count one event of ``key`` (the attempt counts, allowed or not: a refused request
+    uses up Allegro's allowance too); returns the window's count with it."""
+    window = windows.setdefault(key, SlidingWindow(span_s))
+    window.add(now)
+    return window.count(now)
+
+
+def _reserved(windows: dict[str, SlidingWindow], key: str, n: int, now: float, limit: int) -> bool:
+    """Reserve ``n`` events of ``key`` in its sliding minute; False (nothing reserved) when
+    they would take it over ``limit``."""
+    window = windows.setdefault(key, SlidingWindow(_MINUTE_S))
+    if window.count(now) + n > limit:
+        return False
+    window.add(now, n)
+    return True
+
+
 class Limits:
-    """All counters; each ``check_*`` records the attempt and says whether it may go on."""
+    """All counters; each check records the attempt and says whether it may go on."""
 
     def __init__(self) -> None:
         self._client_minute: dict[str, SlidingWindow] = {}
@@ -74,24 +92,20 @@ class Limits:
             if config.client_block_extends:
                 until = self._blocked_until[client_id] = now + config.client_block_s
             return until - now
-        window = self._client_minute.setdefault(client_id, SlidingWindow(_MINUTE_S))
-        window.add(now)
-        if window.count(now) > config.client_limit_per_min:
+        if _counted(self._client_minute, client_id, now, _MINUTE_S) > config.client_limit_per_min:
             self._blocked_until[client_id] = now + config.client_block_s
             # The block, not the window, governs from here; start counting afresh after it.
-            self._client_minute[client_id] = SlidingWindow(_MINUTE_S)
+            del self._client_minute[client_id]
             return config.client_block_s
         return 0.0
 
     def offer_write_allowed(self, seller: str, now: float, config: SandboxConfig) -> bool:
         """Count one POST/PATCH of product-offers by ``seller``; False when over a limit."""
-        minute = self._writes_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
-        hour = self._writes_hour.setdefault(seller, SlidingWindow(_HOUR_S))
-        minute.add(now)
-        hour.add(now)
+        minute = _counted(self._writes_minute, seller, now, _MINUTE_S)
+        hour = _counted(self._writes_hour, seller, now, _HOUR_S)
         return (
-            minute.count(now) <= config.seller_offer_writes_per_min
-            and hour.count(now) <= config.seller_offer_writes_per_h
+            minute <= config.seller_offer_writes_per_min
+            and hour <= config.seller_offer_writes_per_h
         )
 
     def batch_changes_allowed(
@@ -99,18 +113,15 @@ class Limits:
     ) -> bool:
         """Reserve ``changes`` offer changes for ``seller``; False (nothing reserved) when
         they would exceed the per-minute allowance."""
-        window = self._batch_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
-        if window.count(now) + changes > config.seller_batch_changes_per_min:
-            return False
-        window.add(now, changes)
-        return True
+        return _reserved(
+            self._batch_minute, seller, changes, now, config.seller_batch_changes_per_min
+        )
 
     def offer_read_allowed(self, seller: str, now: float, config: SandboxConfig) -> bool:
         """Count one GET of a product offer by ``seller``; False when over the minute's
         limit (the attempt counts, as a failed request uses up Allegro's allowance too)."""
-        window = self._reads_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
-        window.add(now)
-        return window.count(now) <= config.seller_offer_reads_per_min
+        reads = _counted(self._reads_minute, seller, now, _MINUTE_S)
+        return reads <= config.seller_offer_reads_per_min
 
     def batch_reads_allowed(
         self, seller: str, changes: int, now: float, config: SandboxConfig
@@ -118,8 +129,6 @@ class Limits:
         """Reserve ``changes`` offer changes read (a report: the command's offers; tasks:
         the limit asked) for ``seller``; False (nothing reserved) when over the minute's
         allowance."""
-        window = self._batch_reads_minute.setdefault(seller, SlidingWindow(_MINUTE_S))
-        if window.count(now) + changes > config.seller_batch_reads_per_min:
-            return False
-        window.add(now, changes)
-        return True
+        return _reserved(
+            self._batch_reads_minute, seller, changes, now, config.seller_batch_reads_per_min
+        )
