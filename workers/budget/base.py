@@ -183,15 +183,14 @@ class RateBudget(ABC):
         for (kind, subject), cost in sorted(costs.items()):
             if cost == 0:
                 continue
-            windows = self.config.windows(kind)
-            for window in windows:
-                if cost > window.limit:
-                    raise ValueError(
-                        f"{cost} units of {kind.value} can never fit its limit of "
-                        f"{window.limit} per {window.span_s:g} s"
-                    )
+            tightest = self.config.tightest(kind)
+            if tightest is not None and cost > tightest.limit:
+                raise ValueError(
+                    f"{cost} units of {kind.value} can never fit its limit of "
+                    f"{tightest.limit} per {tightest.span_s:g} s"
+                )
             # Kept even with every limit off: a 429's block still applies to it.
-            claims.append(Claim(kind, subject, cost, windows))
+            claims.append(Claim(kind, subject, cost, self.config.windows(kind)))
         # Sorted by (kind, subject): backends lock rows in this order, so two processes
         # never wait for each other in a cycle.
         return claims

@@ -184,19 +184,6 @@ def _sizes_of(budget: RateBudget) -> _CommandSizes:
         return sizes
 
 
-def _capped(claims: list[Request], budget: RateBudget) -> list[Request]:
-    """Reads cost at most their kind's smallest limit: a guessed cost must never make a
-    read impossible (a limit set below a command's size)."""
-    capped: list[Request] = []
-    for kind, cost, account in claims:
-        if kind is Kind.BATCH_READS:
-            limits = [w.limit for w in budget.config.windows(Kind.BATCH_READS)]
-            if limits:
-                cost = min(cost, min(limits))
-        capped.append((kind, cost, account))
-    return capped
-
-
 class ApiBudget:
     """The budget of one seller ``account``'s API requests (see the module docstring).
 
@@ -231,10 +218,16 @@ class ApiBudget:
         claims = claims_for(
             method, path, body, self.account, params, command_size=self._command_size
         )
-        if len(claims) > 1 and claims[1][0] is Kind.BATCH_CHANGES:
-            self._sizes.put(self.account, path.split("?", 1)[0].rstrip("/"), claims[1][1])
-        elif len(claims) > 1 and claims[1][0] is Kind.BATCH_READS:
-            claims = _capped(claims, self.budget)
+        if len(claims) > 1:
+            seller_kind, cost, account = claims[1]
+            if seller_kind is Kind.BATCH_CHANGES:
+                self._sizes.put(self.account, path.split("?", 1)[0].rstrip("/"), cost)
+            elif seller_kind is Kind.BATCH_READS:
+                # A read costs at most what one acquisition can take: a guessed cost must
+                # never make a read impossible (a limit set below a command's size).
+                tightest = self.budget.config.tightest(Kind.BATCH_READS)
+                if tightest is not None and cost > tightest.limit:
+                    claims[1] = (seller_kind, tightest.limit, account)
         waited_s = 0.0
         while True:
             try:

@@ -190,6 +190,11 @@ class BudgetConfig:
         """The limits that apply to ``kind`` (those set to 0 left out)."""
         return self._windows[kind]
 
+    def tightest(self, kind: Kind) -> Window | None:
+        """The window of ``kind`` with the smallest limit, which caps what one acquisition
+        of ``kind`` can ever take; None when every limit of ``kind`` is off."""
+        return min(self.windows(kind), key=lambda window: window.limit, default=None)
+
     def penalty_s(self, kind: Kind) -> float:
         """The default block after a 429 of ``kind`` (when Allegro sent no Retry-After)."""
         return self.client_penalty_s if kind is Kind.CLIENT else self.seller_penalty_s
