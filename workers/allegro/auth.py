@@ -130,12 +130,54 @@ REFUSED = RefusedTokens()
 os.register_at_fork(after_in_child=REFUSED._after_fork)
 
 
-def _usable(tokens: TokenSet | None, now: float) -> bool:
-    return (
-        tokens is not None
-        and tokens.access_token not in REFUSED
-        and not tokens.expired(now, USABLE_MARGIN_S)
-    )
+def _sendable(tokens: TokenSet, now: float, margin_s: float) -> bool:
+    """Whether ``tokens`` may be sent: Allegro has not refused the access token, and it
+    stays valid for at least ``margin_s`` more seconds."""
+    return tokens.access_token not in REFUSED and not tokens.expired(now, margin_s)
+
+
+class _Deferrals:
+    """Logs that a token due for renewal is used on because its renewal failed, once per
+    token (not once per call)."""
+
+    def __init__(self, **subject: str) -> None:
+        self._subject = subject
+        self._logged_for: str | None = None
+
+    def log(self, tokens: TokenSet, exc: Exception, now: float) -> None:
+        if self._logged_for == tokens.access_token:
+            return
+        self._logged_for = tokens.access_token
+        log.warning(
+            "allegro.token_renewal_deferred",
+            **self._subject,
+            error=type(exc).__name__,
+            valid_for_s=round(tokens.expires_at - now, 1),
+        )
+
+
+def _renewed(
+    tokens: TokenSet | None,
+    renew: Callable[[], TokenSet],
+    *,
+    clock: Callable[[], float],
+    skew_s: float,
+    deferrals: _Deferrals,
+) -> TokenSet:
+    """``tokens``, or ``renew()`` when they are missing, refused or expire within
+    ``skew_s``. When the renewal fails for a transient reason, ``tokens`` are kept while
+    still sendable for :data:`USABLE_MARGIN_S` (logged once per token); otherwise the
+    failure is raised. The one renewal rule of the application and the user tokens."""
+    if tokens is not None and _sendable(tokens, clock(), skew_s):
+        return tokens
+    try:
+        return renew()
+    except TransientError as exc:
+        now = clock()
+        if tokens is None or not _sendable(tokens, now, USABLE_MARGIN_S):
+            raise
+        deferrals.log(tokens, exc, now)
+        return tokens
 
 
 class AppTokenCache:
@@ -145,8 +187,8 @@ class AppTokenCache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tokens: TokenSet | None = None
-        #: the token whose failed renewal was logged (logged once per token)
-        self.deferred_for: str | None = None
+        #: failed renewals of a still valid token, logged once per token
+        self.deferrals = _Deferrals(subject="application")
         #: open clients using it (see shared_app_tokens)
         self.users = 0
 
@@ -226,33 +268,21 @@ class AppTokens:
     def access_token(self) -> str:
         cache = self._cache
         with cache.lock:
-            tokens = cache.tokens
-            if (
-                tokens is None
-                or tokens.access_token in REFUSED
-                or tokens.expired(self._clock(), self._skew_s)
-            ):
-                try:
-                    tokens = cache.tokens = self._oauth.client_credentials()
-                except TransientError as exc:
-                    if tokens is None or not _usable(tokens, self._clock()):
-                        raise
-                    if cache.deferred_for != tokens.access_token:
-                        cache.deferred_for = tokens.access_token
-                        log.warning(
-                            "allegro.token_renewal_deferred",
-                            subject="application",
-                            error=type(exc).__name__,
-                        )
-            return tokens.access_token
+            cache.tokens = _renewed(
+                cache.tokens,
+                self._oauth.client_credentials,
+                clock=self._clock,
+                skew_s=self._skew_s,
+                deferrals=cache.deferrals,
+            )
+            return cache.tokens.access_token
 
     def refresh(self, failed_token: str) -> str:
-        cache = self._cache
-        with cache.lock:
-            REFUSED.add(failed_token)
-            if cache.tokens is None or cache.tokens.access_token == failed_token:
-                cache.tokens = self._oauth.client_credentials()
-            return cache.tokens.access_token
+        """A token other than ``failed_token``, which Allegro refused (401): renewed by the
+        rule of :meth:`access_token`, so another client's token is reused when it is not
+        refused itself. A failure to renew is raised (the refused token is never kept)."""
+        REFUSED.add(failed_token)
+        return self.access_token()
 
 
 class UserTokens:
@@ -286,8 +316,8 @@ class UserTokens:
         self._unsaved: TokenSet | None = None
         self._unsaved_over: str | None = None
         self._next_save_at = 0.0
-        #: the access token whose failed renewal was logged (logged once per token)
-        self._deferred_for: str | None = None
+        #: failed renewals of a still valid token, logged once per token
+        self._deferrals = _Deferrals(account=account)
 
     def current(self) -> TokenSet:
         """A token set valid for at least ``skew_s`` more seconds (refreshing if needed);
@@ -295,25 +325,15 @@ class UserTokens:
         with self._lock:
             if self._unsaved is not None and self._clock() >= self._next_save_at:
                 self._save_unsaved()
-            tokens = self._cached or self._load()
-            if tokens.access_token in REFUSED:
-                tokens = self._refresh_shared(tokens.access_token, force=True)
-            elif tokens.expired(self._clock(), self._skew_s):
-                try:
-                    tokens = self._refresh_shared(tokens.access_token)
-                except TransientError as exc:
-                    if not _usable(tokens, self._clock()):
-                        raise
-                    if self._deferred_for != tokens.access_token:
-                        self._deferred_for = tokens.access_token
-                        log.warning(
-                            "allegro.token_renewal_deferred",
-                            account=self.account,
-                            error=type(exc).__name__,
-                            valid_for_s=round(tokens.expires_at - self._clock(), 1),
-                        )
-            self._cached = tokens
-            return tokens
+            held = self._cached or self._load()
+            self._cached = _renewed(
+                held,
+                lambda: self._refresh_shared(held.access_token, force=held.access_token in REFUSED),
+                clock=self._clock,
+                skew_s=self._skew_s,
+                deferrals=self._deferrals,
+            )
+            return self._cached
 
     def access_token(self) -> str:
         return self.current().access_token
@@ -357,11 +377,8 @@ class UserTokens:
         # refreshed while we waited: use its pair instead of refreshing again.
         with self._store.refresh_lock(self.account):
             stored = self._newest(self._load())
-            now = self._clock()
-            if (
-                stored.access_token != stale_access_token
-                and stored.access_token not in REFUSED
-                and not stored.expired(now, self._skew_s)
+            if stored.access_token != stale_access_token and _sendable(
+                stored, self._clock(), self._skew_s
             ):
                 log.info("allegro.tokens_picked_up", account=self.account)
                 return stored

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 from tests.unit.allegro.conftest import FakeAllegro, FakeClock, reply
 from workers.allegro import AllegroClient, FileTokenStore, TokenSet
 from workers.allegro._retry import Retry, RetryPolicy
+from workers.allegro.auth import AppTokens
 from workers.allegro.errors import (
     TOKEN_RATE_LIMIT_MIN_S,
     PermanentError,
@@ -26,7 +27,7 @@ from workers.allegro.errors import (
     TokenRateLimited,
     TransientError,
 )
-from workers.allegro.oauth import REFRESH_RETRY_MAX_S
+from workers.allegro.oauth import REFRESH_RETRY_MAX_S, OAuthClient
 from workers.settings import Settings
 
 OFFER = "/sale/product-offers/1"
@@ -208,6 +209,42 @@ def test_app_token_refused_then_blocked_does_not_resend_the_refused_token(
         clock.now += 61
         allegro.get_category("165")
     assert seen == ["access-1", "access-2"]
+
+
+class _AppIssuer:
+    """Stands in for OAuthClient.client_credentials: hands out (or raises) ``answers`` in
+    turn, the last one for good."""
+
+    def __init__(self, *answers: TokenSet | Exception) -> None:
+        self.answers = list(answers)
+        self.asked = 0
+
+    def client_credentials(self) -> TokenSet:
+        self.asked += 1
+        answer = self.answers[0] if len(self.answers) == 1 else self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_refresh_never_hands_out_an_app_token_refused_meanwhile(clock: FakeClock) -> None:
+    blocked = TokenRateLimited("blocked", retry_after_s=60, maybe_applied=False)
+    issuer = _AppIssuer(
+        TokenSet("app-1", None, clock.now + 3600),
+        TokenSet("app-2", None, clock.now + 3600),
+        blocked,
+    )
+    tokens = AppTokens(cast(OAuthClient, issuer), clock=clock)
+    assert tokens.access_token() == "app-1"  # two callers send it
+    assert tokens.refresh("app-1") == "app-2"  # the first one's 401
+    with pytest.raises(TokenRateLimited):
+        tokens.refresh("app-2")  # refused too; no new token for now
+    # The second caller's 401 for app-1: app-2 is cached, but Allegro refused it.
+    with pytest.raises(TokenRateLimited):
+        tokens.refresh("app-1")
+    with pytest.raises(TokenRateLimited):
+        tokens.access_token()
+    assert issuer.asked == 5
 
 
 # --- a refreshed pair the store does not take (audit #4) ---------------------------------
