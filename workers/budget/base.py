@@ -75,9 +75,8 @@ class RateBudget(ABC):
         if not any(claim.windows for claim in claims):
             # Every limit off: only the block after a 429 can hold a request back, and
             # granting counts nothing, so reading the blocks is enough (no write, no lock).
-            now = self._now()
             states = {claim.key: self._load(claim.kind.value, claim.subject) for claim in claims}
-            return decide(states, claims, self._server_now() if now is None else now)
+            return decide(states, claims, self._time())
         return self._take(claims, self._now())
 
     def penalize(
@@ -105,9 +104,7 @@ class RateBudget(ABC):
         kind = Kind(kind)
         subject = self._subject(kind, account)
         state = self._load(kind.value, subject)
-        now = self._now()
-        if now is None:
-            now = self._server_now()
+        now = self._time()
         windows = self.config.windows(kind)
         return BudgetStatus(
             kind=kind,
@@ -161,6 +158,12 @@ class RateBudget(ABC):
 
     def _now(self) -> float | None:
         return self.clock() if self.clock is not None else None
+
+    def _time(self) -> float:
+        """The injected clock's time, else the backend's own: for the reads made outside
+        :meth:`_take` and :meth:`_penalize`, which read the backend's clock themselves."""
+        now = self._now()
+        return self._server_now() if now is None else now
 
     # --- helpers ------------------------------------------------------------------------
 
