@@ -24,7 +24,7 @@ __all__ = [
     "activate",
     "archived",
     "check_offer",
-    "draw_async",
+    "draw",
     "end",
     "merge_patch",
     "start_operation",
@@ -105,9 +105,10 @@ def with_filled(body: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def draw_async(state: SandboxState) -> bool:
-    """Whether this POST/PATCH is answered 202 (``async_ratio``, seeded)."""
-    ratio = state.config.async_ratio
+def draw(state: SandboxState, ratio: float) -> bool:
+    """A seeded yes that comes up with probability ``ratio`` (a ``*_ratio`` knob of offer
+    processing: ``async_ratio``, ``activation_refusal_ratio``); 0 and 1 take nothing from
+    the generator."""
     if ratio <= 0.0:
         return False
     if ratio >= 1.0:

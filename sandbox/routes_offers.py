@@ -20,7 +20,7 @@ from sandbox.lifecycle import (
     activate,
     archived,
     check_offer,
-    draw_async,
+    draw,
     end,
     merge_patch,
     start_operation,
@@ -36,7 +36,7 @@ from sandbox.responses import (
     error_item,
     not_found,
 )
-from sandbox.state import Offer, Operation, SandboxState
+from sandbox.state import Offer, Operation
 from sandbox.validation import check_types, check_unknown_properties, validate_offer
 
 __all__ = ["routes"]
@@ -174,14 +174,6 @@ _ACTIVATION_REFUSAL = error_item(
 )
 
 
-def _draw_refusal(state: SandboxState) -> bool:
-    """Whether Allegro's check at activation refuses this new offer (seeded)."""
-    ratio = state.config.activation_refusal_ratio
-    if ratio <= 0.0:
-        return False
-    return ratio >= 1.0 or state.async_rng.random() < ratio
-
-
 # -- POST /sale/product-offers -----------------------------------------------------------------
 
 
@@ -194,10 +186,10 @@ async def create_offer(call: Call) -> Response:
     if requested == "ENDED":
         raise _status_refusal("A new offer cannot be created as ENDED.")
     activating = requested != "INACTIVE"
-    asynchronous = draw_async(state)
+    asynchronous = draw(state, state.config.async_ratio)
     # Allegro's full check at activation may leave the new offer a draft with errors
     # instead of answering 422 (issues #13924, #9234): the activation_refusal_ratio knob.
-    refused = activating and _draw_refusal(state)
+    refused = activating and draw(state, state.config.activation_refusal_ratio)
     check = validate_offer(body, state.catalog, seller, activating=activating)
     # Problems found while publishing (no stock) come back from the operation after a 202
     # (issue #11011), not from the POST.
@@ -352,7 +344,7 @@ async def edit_offer(call: Call) -> Response:
             activate(state, offer, due)
         return []
 
-    if draw_async(state):
+    if draw(state, state.config.async_ratio):
         return _accepted(call, offer, start_operation(state, offer, now, apply))
     apply(now)
     return _show(call, offer)
