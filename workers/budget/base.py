@@ -8,7 +8,6 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from workers.budget._window import Claim, KeyState, Verdict, blocked_for, decide, used
 from workers.budget.config import BudgetConfig, Kind
@@ -127,12 +126,7 @@ class RateBudget(ABC):
     def __enter__(self) -> RateBudget:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # --- for the backends ---------------------------------------------------------------
