@@ -66,7 +66,11 @@ class AuthMode(enum.Enum):
 
 
 class TokenSource(Protocol):
-    """Gives access tokens to the core and refreshes one that Allegro refused."""
+    """Gives access tokens to the core and refreshes one that Allegro refused.
+
+    Once ``refresh`` has been told of a refused token, neither method returns it again,
+    even when the refresh fails (:data:`workers.allegro.auth.REFUSED`, process-wide): the
+    core relies on this never to re-send a refused token."""
 
     def access_token(self, mode: AuthMode) -> str: ...
 
@@ -124,13 +128,11 @@ class ApiResponse:
 
 @dataclass
 class CallState:
-    """Per-call state kept across attempts: at most one token refresh per call, and the
-    token Allegro refused in this call, which is never sent again."""
+    """Per-call state kept across attempts: at most one token refresh per call. (A refused
+    token is remembered by the token source, for every call: see :class:`TokenSource`.)"""
 
     #: a refresh succeeded in this call (a second 401 is then final)
     refreshed: bool = False
-    #: the token Allegro answered 401 to; a later attempt refreshes instead of re-sending it
-    refused_token: str | None = None
 
 
 class HttpCore:
@@ -260,7 +262,7 @@ class HttpCore:
             client_id, secret = self.credentials()
             basic = httpx.BasicAuth(client_id, secret)
         elif auth is not AuthMode.NONE:
-            token = self._token(auth, state)
+            token = self._token(auth)
             headers["Authorization"] = f"Bearer {token}"
 
         budget = self.budget if base == "api" else None
@@ -282,9 +284,8 @@ class HttpCore:
         if response.status_code == 401 and token is not None and not state.refreshed:
             # One refresh and one re-send per call: a token that fails twice is not
             # going to work a third time. "refreshed" is set only once the refresh
-            # worked: one that failed (429, 5xx, timeout) is raised as itself, and a
-            # later attempt refreshes first instead of re-sending the refused token.
-            state.refused_token = token
+            # worked: one that failed (429, 5xx, timeout) is raised as itself, and the
+            # token source never hands out the refused token again.
             log.info("allegro.token_refused", method=method, path=path, mode=auth.value)
             token = self._refreshed(auth, token)
             state.refreshed = True
@@ -305,19 +306,14 @@ class HttpCore:
             response.status_code, body, trace_id, retry_after_s, method, path, base=base
         )
 
-    def _token(self, auth: AuthMode, state: CallState) -> str:
-        """The token to send; a fresh one when the source still has the one Allegro
-        refused earlier in this call (its refresh had failed)."""
+    def _token(self, auth: AuthMode) -> str:
+        """The token to send (never one Allegro refused: see :class:`TokenSource`)."""
         if self.tokens is None:
             raise PermanentError("no token source configured for authenticated calls")
         try:
-            token = self.tokens.access_token(auth)
+            return self.tokens.access_token(auth)
         except AllegroError as exc:
             raise _authenticating(exc) from None
-        if token == state.refused_token:
-            token = self._refreshed(auth, token)
-            state.refreshed = True
-        return token
 
     def _refreshed(self, auth: AuthMode, refused: str) -> str:
         assert self.tokens is not None
