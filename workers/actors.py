@@ -190,7 +190,6 @@ class Steps(StepBase):
                 currency=currency,
                 defaults=mapping.defaults if mapping is not None else None,
             )
-            body.setdefault("external", {"id": payload.sku})
             errors = validate_offer(
                 body,
                 parameters,

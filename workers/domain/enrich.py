@@ -48,7 +48,6 @@ from schemas.status import StatusError
 from workers.domain.attributes import ParameterIndex, ValueProblem, convert, is_required
 from workers.domain.catalogue_link import (
     EAN_PARAMETER_ID,
-    MPN_PARAMETER_ID,
     Link,
     category_conflict,
     leave_to_catalogue,
@@ -63,9 +62,7 @@ from workers.domain.model import (
     derived,
     problem,
 )
-from workers.domain.rules_text import NAME_MAX_LENGTH, name_length
 from workers.domain.value_sources import (
-    BRAND_PREFIX,
     Candidate,
     attribute_candidates,
     field_candidates,
@@ -73,19 +70,7 @@ from workers.domain.value_sources import (
     parameter_id,
 )
 
-__all__ = [
-    "BRAND_PREFIX",
-    "EAN_PARAMETER_ID",
-    "MAX_NAME_LENGTH",
-    "MPN_PARAMETER_ID",
-    "enrich",
-    "name_length",
-    "offer_name",
-]
-
-#: Allegro's limit on an offer's name, in characters as Allegro counts them (see
-#: :func:`~workers.domain.rules_text.name_length`, re-exported here).
-MAX_NAME_LENGTH = NAME_MAX_LENGTH
+__all__ = ["enrich", "offer_name"]
 
 
 def _describes_product(definition: Mapping[str, Any]) -> bool:
@@ -97,8 +82,8 @@ def _describes_product(definition: Mapping[str, Any]) -> bool:
 
 def offer_name(name: str) -> tuple[str, list[str]]:
     """``name`` with whitespace collapsed. It is never shortened: a name over
-    :data:`MAX_NAME_LENGTH` Allegro characters (entities such as ``&`` count as 5) is the
-    seller's to fix, and validation rejects it naming the limit
+    :data:`~workers.domain.rules_text.NAME_MAX_LENGTH` Allegro characters (entities such as
+    ``&`` count as 5) is the seller's to fix, and validation rejects it naming the limit
     (``ConstraintViolationException.StringLength``), rather than an offer going out under a
     name the seller never wrote. The notes are empty (kept for the callers' shape)."""
     return " ".join(name.split()), []
@@ -289,13 +274,13 @@ def enrich(
             product_id, linked = None, None
     known = _known(chosen)
     for candidate, error in failed:
-        found = _value_problem(candidate, error, choice)
+        reason = _value_problem(candidate, error, choice)
         if _needed(candidate.definition, known, product_id, linked):
-            problems.append(found)
+            problems.append(reason)
         elif product_id is not None and _describes_product(candidate.definition):
-            notes.append(f"{found.message} (not sent: left to catalogue product {product_id})")
+            notes.append(f"{reason.message} (not sent: left to catalogue product {product_id})")
         else:
-            notes.append(f"{found.message} (not sent)")
+            notes.append(f"{reason.message} (not sent)")
 
     name, name_notes = offer_name(str(product.get("name") or ""))
     description = describe(str(product.get("description") or ""))

@@ -10,8 +10,9 @@ import pytest
 
 from schemas import MappingFile, parse_mapping
 from tests.unit.domain import catalogue, category_parameters
-from workers.domain.enrich import enrich, name_length, offer_name
+from workers.domain.enrich import enrich, offer_name
 from workers.domain.model import CategoryChoice, Enriched, ProductState, Rejected
+from workers.domain.rules_text import name_length
 
 PHONES = CategoryChoice("165", "exact", "Elektronika > Telefony > Smartfony")
 HEADPHONES = CategoryChoice("85166", "prefix", "Elektronika > Audio > Słuchawki")
