@@ -95,24 +95,24 @@ async def device(request: Request) -> Response:
 def issue_user_tokens(state: SandboxState, client_id: str, user: str) -> dict[str, object]:
     """Issue a user token pair as if the user had authorised ``client_id`` (admin helper);
     not subject to the token-issue limit."""
-    config = state.config
-    return state.tokens.issue(
-        client_id=client_id,
-        user=user,
-        scopes=APP_SCOPES,
-        now=state.now(),
-        access_ttl_s=config.access_token_ttl_s,
-        refresh_ttl_s=config.refresh_token_ttl_s,
-    )
+    return _issue(state, client_id, user, APP_SCOPES, state.now(), limited=False)
 
 
 def _issue(
-    state: SandboxState, client_id: str, user: str | None, scopes: tuple[str, ...], now: float
+    state: SandboxState,
+    client_id: str,
+    user: str | None,
+    scopes: tuple[str, ...],
+    now: float,
+    *,
+    limited: bool = True,
 ) -> dict[str, object]:
+    """Issue tokens as the token endpoint answers them; ``limited``: refused with 429 once
+    ``token_issue_limit_per_h`` tokens were issued to the same user (or application) within
+    the hour."""
     config = state.config
     limit = config.token_issue_limit_per_h
-    key = user or f"client:{client_id}"
-    if limit and state.tokens.issued_within(key, now, _HOUR_S) >= limit:
+    if limited and limit and state.tokens.issued_within(client_id, user, now, _HOUR_S) >= limit:
         raise _Refusal(429, "too_many_requests", "Too many tokens issued; reuse your token")
     return state.tokens.issue(
         client_id=client_id,

@@ -104,7 +104,7 @@ class TokenStore:
             claims["authorities"] = ["ROLE_USER"]
         token = _jwt_like(claims)
         self.access[token] = AccessToken(token, client_id, user, scopes, expires_at, jti)
-        self.issued[user or f"client:{client_id}"].append(now)
+        self.issued[_issue_key(client_id, user)].append(now)
         answer: dict[str, Any] = {
             "access_token": token,
             "token_type": "bearer",
@@ -129,8 +129,11 @@ class TokenStore:
             answer["refresh_token"] = refresh
         return answer
 
-    def issued_within(self, key: str, now: float, span_s: float) -> int:
-        return sum(1 for at in self.issued.get(key, ()) if at > now - span_s)
+    def issued_within(self, client_id: str, user: str | None, now: float, span_s: float) -> int:
+        """Tokens issued to ``user`` (None: application tokens of ``client_id``) in the last
+        ``span_s`` seconds."""
+        times = self.issued.get(_issue_key(client_id, user), ())
+        return sum(1 for at in times if at > now - span_s)
 
     def issue_counts(self) -> dict[str, int]:
         return {key: len(times) for key, times in self.issued.items()}
@@ -160,6 +163,11 @@ class TokenStore:
             if grant.user_code == user_code:
                 return grant
         return None
+
+
+def _issue_key(client_id: str, user: str | None) -> str:
+    """Whose tokens :attr:`TokenStore.issued` counts: the user's, else the application's."""
+    return user or f"client:{client_id}"
 
 
 def _b64(data: bytes) -> str:
