@@ -13,32 +13,22 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, Protocol, TypeVar
 
 from workers import _json as fast_json
 from workers.store import StoreError, StoreUnavailable, sqlite_path
+from workers.store._common import Conn, QmarkConnection
+from workers.store.sqlite import translated_errors
 from workers.store.sqlite_tx import connect, run_immediate
 
 __all__ = ["Conn", "Database", "open_database"]
 
 T = TypeVar("T")
 
-_TRANSIENT_SQLITE = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
-
-
-class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-class Conn(Protocol):
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+#: How the SQLite errors of the batching tables begin.
+_SQLITE = "SQLite (batching)"
 
 
 class Database(Protocol):
@@ -60,18 +50,6 @@ class Database(Protocol):
     def json_out(self, value: Any) -> Any: ...
 
     def close(self) -> None: ...
-
-
-@contextmanager
-def _sqlite_errors() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if any(word in str(exc).lower() for word in _TRANSIENT_SQLITE):
-            raise StoreUnavailable(f"SQLite (batching): {exc}") from exc
-        raise StoreError(f"SQLite (batching): {exc}") from exc
-    except sqlite3.Error as exc:
-        raise StoreError(f"SQLite (batching): {exc}") from exc
 
 
 class SQLiteDatabase:
@@ -104,12 +82,12 @@ class SQLiteDatabase:
         if self._closed:
             raise StoreError("the batching database is closed")
         if self._borrow is not None:
-            with _sqlite_errors():
+            with translated_errors(_SQLITE):
                 return self._borrow()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
-        with _sqlite_errors():
+        with translated_errors(_SQLITE):
             # The store's own connection settings (WAL, busy timeout, every commit durable).
             conn = connect(self.path, busy_timeout_s=self._busy_timeout_s)
         with self._guard:
@@ -120,15 +98,15 @@ class SQLiteDatabase:
 
     def tx(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn()
-        with _sqlite_errors():
+        with translated_errors(_SQLITE):
             return run_immediate(conn, work)
 
     def read(self, work: Callable[[Conn], T]) -> T:
         conn = self._conn()
         if conn.in_transaction:  # inside a unit of work: its snapshot, its writes
-            with _sqlite_errors():
+            with translated_errors(_SQLITE):
                 return work(conn)
-        with _sqlite_errors():
+        with translated_errors(_SQLITE):
             conn.execute("BEGIN")  # one snapshot for every statement of ``work``
             try:
                 return work(conn)
@@ -197,7 +175,7 @@ class PostgresDatabase:
 
     def _attempt(self, work: Callable[[Conn], T]) -> T:
         with self._get_pool().connection() as conn, conn.transaction():
-            return work(_Adapted(conn))
+            return work(QmarkConnection(conn))
 
     def tx(self, work: Callable[[Conn], T]) -> T:
         import psycopg
@@ -231,17 +209,6 @@ class PostgresDatabase:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
-
-
-class _Adapted:
-    """A psycopg connection that takes ``?`` placeholders."""
-
-    def __init__(self, conn: Any) -> None:
-        self.raw = conn
-
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
-        cursor: Cursor = self.raw.execute(sql.replace("?", "%s"), parameters)
-        return cursor
 
 
 def open_database(url: str, store: object = None) -> Database:

@@ -1,6 +1,6 @@
 """Pieces both backends share: the clock, lock naming, per-thread re-entrancy of locks,
 reading the parts of a SKU from a row, and what the shared SQL needs of a backend
-(:class:`Conn`, :class:`Dialect`)."""
+(:class:`Conn`, :class:`Dialect`; :class:`QmarkConnection` for psycopg's)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ __all__ = [
     "Cursor",
     "Dialect",
     "HeldLocks",
+    "QmarkConnection",
     "lock_digest",
     "parts_from_row",
     "to_utc",
@@ -133,6 +134,18 @@ class Conn(Protocol):
     """What the shared SQL needs of a connection (``sqlite3.Connection`` as it is)."""
 
     def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+class QmarkConnection:
+    """A psycopg connection that takes the shared SQL's ``?`` placeholders (``raw``: the
+    connection itself)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        cursor: Cursor = self.raw.execute(sql.replace("?", "%s"), parameters)
+        return cursor
 
 
 @dataclass(frozen=True)

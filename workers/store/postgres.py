@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from workers.store._common import Clock, Conn, Dialect, lock_digest, to_utc
+from workers.store._common import Clock, Conn, Dialect, QmarkConnection, lock_digest, to_utc
 from workers.store._sql import RowAppeared, SqlStore
 from workers.store.base import LockTimeout, StoreError, StoreUnavailable
 
@@ -37,7 +37,6 @@ __all__ = ["PostgresStore"]
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-_PgConnection = psycopg.Connection[tuple[Any, ...]]
 
 _RETRIED = (errors.SerializationFailure, errors.DeadlockDetected, RowAppeared)
 
@@ -64,16 +63,6 @@ _DIALECT = Dialect(
     schema_version_ddl="CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY "
     "KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
 )
-
-
-class _Adapted:
-    """A psycopg connection that takes the shared SQL's ``?`` placeholders."""
-
-    def __init__(self, conn: _PgConnection) -> None:
-        self.raw = conn
-
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
-        return self.raw.execute(sql.replace("?", "%s"), parameters)
 
 
 @contextmanager
@@ -176,7 +165,7 @@ class PostgresStore(SqlStore):
                 # The commit does not wait for the WAL flush (PostgreSQL's own setting for
                 # this: a crash of the server may lose it, never half of it).
                 conn.execute("SET LOCAL synchronous_commit TO OFF")
-            return work(_Adapted(conn))
+            return work(QmarkConnection(conn))
 
     def _tx(self, work: Callable[[Conn], T], *, durable: bool = True) -> T:
         with _translated():
@@ -205,7 +194,7 @@ class PostgresStore(SqlStore):
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
     def _run_script(self, conn: Conn, sql: str) -> None:
-        if not isinstance(conn, _Adapted):
+        if not isinstance(conn, QmarkConnection):
             raise TypeError(f"not a connection of this store: {conn!r}")
         # Several statements in one call: allowed by psycopg without parameters.
         conn.raw.execute(sql.encode())

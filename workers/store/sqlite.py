@@ -38,7 +38,7 @@ from workers.store.base import LockTimeout, StoreError, StoreUnavailable
 from workers.store.sqlite_tx import connect, run_immediate
 from workers.store.sqlite_tx import unit_of_work as _unit_of_work
 
-__all__ = ["SQLiteStore", "secure_database_file"]
+__all__ = ["SQLiteStore", "secure_database_file", "translated_errors"]
 
 T = TypeVar("T")
 
@@ -137,16 +137,19 @@ _DIALECT = Dialect(
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
-    # sqlite3's exceptions become the store's, once, here (STYLE lesson 2).
+def translated_errors(source: str = "SQLite") -> Iterator[None]:
+    """sqlite3's exceptions become the store's, once, here (STYLE lesson 2):
+    :class:`~workers.store.base.StoreUnavailable` for those a later retry may not see
+    again, :class:`~workers.store.base.StoreError` for the others; their text starts with
+    ``source`` (the batching tables use this too)."""
     try:
         yield
     except sqlite3.OperationalError as exc:
         if any(word in str(exc).lower() for word in _TRANSIENT):
-            raise StoreUnavailable(f"SQLite: {exc}") from exc
-        raise StoreError(f"SQLite: {exc}") from exc
+            raise StoreUnavailable(f"{source}: {exc}") from exc
+        raise StoreError(f"{source}: {exc}") from exc
     except sqlite3.Error as exc:
-        raise StoreError(f"SQLite: {exc}") from exc
+        raise StoreError(f"{source}: {exc}") from exc
 
 
 class SQLiteStore(SqlStore):
@@ -202,7 +205,7 @@ class SQLiteStore(SqlStore):
             # forget them, without closing what the parent still uses.
             with self._guard:
                 self._connections = []
-        with _translated():
+        with translated_errors():
             conn = connect(
                 self.path, busy_timeout_s=self._busy_timeout_s, synchronous=self._synchronous
             )
@@ -219,7 +222,7 @@ class SQLiteStore(SqlStore):
         # BEGIN IMMEDIATE takes the writer lock now (waiting up to the busy timeout), so
         # the transaction never has to upgrade a read lock and cannot deadlock.
         conn = self._conn()
-        with _translated():
+        with translated_errors():
             return run_immediate(conn, work, durable=durable)
 
     @contextmanager
@@ -229,7 +232,7 @@ class SQLiteStore(SqlStore):
         ``fsync`` (none with ``durable=False``). See
         :func:`workers.store.sqlite_tx.unit_of_work`."""
         conn = self._conn()
-        with _translated(), _unit_of_work(conn, durable=durable, savepoints=savepoints):
+        with translated_errors(), _unit_of_work(conn, durable=durable, savepoints=savepoints):
             yield
 
     def connection(self) -> sqlite3.Connection:
@@ -240,7 +243,7 @@ class SQLiteStore(SqlStore):
     def _read(self, work: Callable[[Conn], T]) -> T:
         # Autocommit: each statement reads one consistent snapshot (the reads are single
         # statements).
-        with _translated():
+        with translated_errors():
             return work(self._conn())
 
     def close(self) -> None:
