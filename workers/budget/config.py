@@ -8,6 +8,7 @@ applications of the same seller, never higher.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from dataclasses import dataclass
@@ -115,10 +116,11 @@ class BudgetConfig:
             "offer_reads_per_min",
             "batch_reads_per_min",
             "product_reads_per_min",
+            "max_inline_wait_s",
+            "client_penalty_s",
+            "seller_penalty_s",
+            "client_probe_s",
         ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        for name in ("max_inline_wait_s", "client_penalty_s", "seller_penalty_s", "client_probe_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.buckets_per_window < 1:
@@ -128,40 +130,20 @@ class BudgetConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> BudgetConfig:
-        """The config from the settings object's ``rate_*`` fields (env
-        ``ALLEGRO_FEED_RATE_*``); a field the settings do not have keeps its default. The
-        client key is the settings' ``client_id``."""
-        defaults = cls()
-
-        def pick(name: str, default: Any) -> Any:
+        """The config from the settings object: each field from ``rate_<field>`` (env
+        ``ALLEGRO_FEED_RATE_<FIELD>``), the client key from ``client_id``;
+        ``buckets_per_window`` is not a setting. A field the settings do not have (or leave
+        None) keeps its default."""
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            if field.name == "buckets_per_window":
+                continue
+            name = "client_id" if field.name == "client_key" else f"rate_{field.name}"
             value = getattr(settings, name, None)
-            return default if value is None else value
-
-        return cls(
-            client_per_min=int(pick("rate_client_per_min", defaults.client_per_min)),
-            offer_writes_per_min=int(
-                pick("rate_offer_writes_per_min", defaults.offer_writes_per_min)
-            ),
-            offer_writes_per_hour=int(
-                pick("rate_offer_writes_per_hour", defaults.offer_writes_per_hour)
-            ),
-            batch_changes_per_min=int(
-                pick("rate_batch_changes_per_min", defaults.batch_changes_per_min)
-            ),
-            batch_changes_per_hour=int(
-                pick("rate_batch_changes_per_hour", defaults.batch_changes_per_hour)
-            ),
-            offer_reads_per_min=int(pick("rate_offer_reads_per_min", defaults.offer_reads_per_min)),
-            batch_reads_per_min=int(pick("rate_batch_reads_per_min", defaults.batch_reads_per_min)),
-            product_reads_per_min=int(
-                pick("rate_product_reads_per_min", defaults.product_reads_per_min)
-            ),
-            client_key=str(pick("client_id", defaults.client_key)),
-            max_inline_wait_s=float(pick("rate_max_inline_wait_s", defaults.max_inline_wait_s)),
-            client_penalty_s=float(pick("rate_client_penalty_s", defaults.client_penalty_s)),
-            seller_penalty_s=float(pick("rate_seller_penalty_s", defaults.seller_penalty_s)),
-            client_probe_s=float(pick("rate_client_probe_s", defaults.client_probe_s)),
-        )
+            if value is not None:
+                convert: Any = type(field.default)  # int, float or str
+                values[field.name] = convert(value)
+        return cls(**values)
 
     @functools.cached_property
     def _windows(self) -> dict[Kind, tuple[Window, ...]]:
