@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.events import DEFAULT_MAX_EVENT_BYTES
+
 __all__ = [
     "ACCEPT_LANGUAGES",
     "ENVIRONMENT_HOSTS",
@@ -128,7 +130,9 @@ class Settings(BaseSettings):
         description="the base marketplace assumed for an account whose seller's own (GET /me) "
         "cannot be read: it fixes the price currency then",
     )
-    max_event_bytes: int = Field(1_048_576, gt=0, description="largest accepted event body, B")
+    max_event_bytes: int = Field(
+        DEFAULT_MAX_EVENT_BYTES, gt=0, description="largest accepted event body, B"
+    )
     ingest_prefetch: int = Field(64, ge=1, description="unacked events the ingest bridge holds")
     amqp_heartbeat_s: int = Field(30, ge=0, description="AMQP heartbeat interval, s")
     amqp_blocked_timeout_s: float = Field(
