@@ -210,15 +210,7 @@ class OAuthClient:
         form = {"client_id": client_id}
         if scope:
             form["scope"] = scope
-        response = self._core.request(
-            "POST",
-            DEVICE_PATH,
-            base="auth",
-            auth=AuthMode.CLIENT,
-            form=form,
-            ok=(200, 400, 401),
-            retry=Retry.SAFE,
-        )
+        response = self._post(DEVICE_PATH, form, retry=Retry.SAFE)
         if response.status != 200:
             raise self._oauth_error(response, grant="device")
         device = DeviceAuthorization.from_response(response.body, self._clock())
@@ -235,8 +227,10 @@ class OAuthClient:
         """One poll. Raises :class:`AuthorizationPending` (or its :class:`SlowDown`) while
         the person has not confirmed, :class:`DeviceFlowDenied`, :class:`DeviceFlowExpired`.
         """
-        response = self._token_call(
-            {"grant_type": DEVICE_GRANT, "device_code": device.device_code}, retry=Retry.NEVER
+        response = self._post(
+            TOKEN_PATH,
+            {"grant_type": DEVICE_GRANT, "device_code": device.device_code},
+            retry=Retry.NEVER,
         )
         return self._tokens_or_raise(response, grant="device_code")
 
@@ -292,7 +286,7 @@ class OAuthClient:
                 path=TOKEN_PATH,
             )
         try:
-            return self._token_call(form, retry=Retry.SAFE, max_time_s=REFRESH_RETRY_MAX_S)
+            return self._post(TOKEN_PATH, form, retry=Retry.SAFE, max_time_s=REFRESH_RETRY_MAX_S)
         except TokenRateLimited as exc:
             wait_s = max(exc.retry_after_s or 0.0, TOKEN_RATE_LIMIT_MIN_S)
             TOKEN_BLOCKS.block(key, self._clock() + wait_s)
@@ -304,12 +298,14 @@ class OAuthClient:
             )
             raise
 
-    def _token_call(
-        self, form: dict[str, str], *, retry: Retry, max_time_s: float | None = None
+    def _post(
+        self, path: str, form: dict[str, str], *, retry: Retry, max_time_s: float | None = None
     ) -> ApiResponse:
+        """``POST`` of ``form`` to an OAuth endpoint with the client's Basic credentials;
+        a 400 or 401 comes back as the response (:meth:`_oauth_error` says what it means)."""
         return self._core.request(
             "POST",
-            TOKEN_PATH,
+            path,
             base="auth",
             auth=AuthMode.CLIENT,
             form=form,
