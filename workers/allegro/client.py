@@ -94,7 +94,7 @@ class AllegroClient(CatalogueMixin, OffersMixin, CommandsMixin, AccountMixin):
         self.budget = budget
         self.oauth = OAuthClient(self._http, sleep=sleep, clock=clock)
         # One application token for the open clients on this store (see shared_app_tokens).
-        self._app_key = (tokens, self._http.auth_base, settings.client_id or "")
+        self._app_key = (tokens, self.oauth.auth_base_url, self.oauth.client_id)
         self._app_cache = shared_app_tokens(*self._app_key)
         self._app_tokens = AppTokens(self.oauth, clock=clock, cache=self._app_cache)
         self._closed = False

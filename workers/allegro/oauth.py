@@ -269,7 +269,7 @@ class OAuthClient:
     # --- helpers ------------------------------------------------------------------------
 
     def _block_key(self, subject: str) -> tuple[str, str, str]:
-        return (self._core.auth_base, self._core.settings.client_id or "", subject)
+        return (self.auth_base_url, self.client_id, subject)
 
     def _issuing_call(self, form: dict[str, str], subject: str) -> ApiResponse:
         """A token call that issues a token for ``subject``: not sent while the token
