@@ -16,7 +16,7 @@ import yaml
 
 from schemas.errors import ErrorCode, FieldError
 
-__all__ = ["Yaml12Loader", "line_of", "read_yaml", "yaml_problem"]
+__all__ = ["Yaml12Loader", "line_of", "read_yaml", "use_yaml12_types", "yaml_problem"]
 
 
 class Yaml12Loader(yaml.SafeLoader):
@@ -50,24 +50,18 @@ class Yaml12Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+#: The YAML 1.2 core schema's implicit types: (tag, pattern of a plain scalar, the first
+#: characters it can start with). Every other plain scalar is text.
+_CORE_TYPES = (
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", list("-+0123456789")),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        list("-+.0123456789"),
     ),
-    list("-+.0123456789"),
 )
 
 
@@ -82,7 +76,18 @@ def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int
     return sign * int(digits)
 
 
-Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
+def use_yaml12_types(loader: type[yaml.SafeLoader]) -> None:
+    """Resolve plain scalars in ``loader`` (a subclass of PyYAML's ``SafeLoader`` or
+    ``CSafeLoader`` whose ``yaml_implicit_resolvers`` is its own, emptied) by the YAML 1.2
+    core schema: null, booleans, integers (decimal, ``0o``, ``0x``) and floats."""
+    for tag, pattern, first in _CORE_TYPES:
+        loader.add_implicit_resolver(
+            f"tag:yaml.org,2002:{tag}", re.compile(rf"^(?:{pattern})$"), first
+        )
+    loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
+
+
+use_yaml12_types(Yaml12Loader)
 
 
 def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, int] | None:
