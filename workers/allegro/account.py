@@ -100,40 +100,34 @@ class AccountCurrencies:
             self._known.clear()
 
     def _learn(self, account: str) -> str:
-        fallback = self._settings.marketplace
         try:
             marketplace = self._client_for(account).base_marketplace()
         except (OAuthError, Unauthorized):
             raise
         except PermanentError as exc:
-            log.warning(
-                "account.marketplace_unknown",
-                account=account,
-                reason=f"GET /me failed: {type(exc).__name__} (HTTP {exc.status})",
-                fallback=fallback,
+            return self._fallback(
+                account,
+                f"GET /me failed: {type(exc).__name__} (HTTP {exc.status})",
                 fix="grant the application the allegro:api:profile:read scope, or set "
                 "ALLEGRO_FEED_MARKETPLACE to this seller's marketplace",
             )
-            return self._fallback()
         if marketplace is None:
-            log.warning(
-                "account.marketplace_unknown",
-                account=account,
-                reason="GET /me named no baseMarketplace",
-                fallback=fallback,
-            )
-            return self._fallback()
+            return self._fallback(account, "GET /me named no baseMarketplace")
         currency = MARKETPLACE_CURRENCY.get(marketplace)
         if currency is None:
-            log.warning(
-                "account.marketplace_unknown",
-                account=account,
-                reason=f"marketplace {marketplace!r} has no known base currency",
-                fallback=fallback,
+            return self._fallback(
+                account, f"marketplace {marketplace!r} has no known base currency"
             )
-            return self._fallback()
         log.info("account.marketplace", account=account, marketplace=marketplace, currency=currency)
         return currency
 
-    def _fallback(self) -> str:
+    def _fallback(self, account: str, reason: str, **hint: str) -> str:
+        """The currency of the settings' marketplace, used for ``account`` (logged)."""
+        log.warning(
+            "account.marketplace_unknown",
+            account=account,
+            reason=reason,
+            fallback=self._settings.marketplace,
+            **hint,
+        )
         return self._settings.currency.upper()
