@@ -13,7 +13,7 @@ works on Redis Cluster. Needs the ``redis`` package (redis-py 5 or 6).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from workers.budget._window import Claim, KeyState, Verdict
@@ -174,7 +174,6 @@ class RedisBudget(RateBudget):
         self._take_script: Any = self._client.register_script(_TAKE)
         self._penalize_script: Any = self._client.register_script(_PENALIZE)
         self._now_script: Any = self._client.register_script(_NOW)
-        self._url = url
 
     def __repr__(self) -> str:
         return f"RedisBudget(prefix={self._prefix!r})"
@@ -183,9 +182,10 @@ class RedisBudget(RateBudget):
         # The hash tag keeps every budget in one slot of a Redis Cluster.
         return f"{self._prefix}:{{allegro-feed-budget}}:{kind}:{subject}"
 
-    def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+    def _call(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A Redis command or script, its errors as BudgetUnavailable."""
         try:
-            return script(keys=keys, args=args)
+            return command(*args, **kwargs)
         except self._redis_errors as exc:
             raise BudgetUnavailable(f"rate budget in {self!r}: {exc}") from exc
 
@@ -200,7 +200,7 @@ class RedisBudget(RateBudget):
             for window in claim.windows:
                 args += [window.limit, f"{window.span_s:g}", window.buckets]
         keys = [self._key(*claim.key) for claim in claims]
-        wait_text, limited = self._call(self._take_script, keys, args)
+        wait_text, limited = self._call(self._take_script, keys=keys, args=args)
         wait_s = float(wait_text)
         if wait_s <= 0:
             return Verdict(0.0)
@@ -213,21 +213,23 @@ class RedisBudget(RateBudget):
         longest = max((w.span_s for w in windows), default=60.0)
         self._call(
             self._penalize_script,
-            [self._key(kind, subject)],
-            [self._arg(now), repr(float(seconds)), repr(longest + 60.0), "1" if count else "0"],
+            keys=[self._key(kind, subject)],
+            args=[
+                self._arg(now),
+                repr(float(seconds)),
+                repr(longest + 60.0),
+                "1" if count else "0",
+            ],
         )
 
     def _load(self, kind: str, subject: str) -> KeyState:
-        try:
-            text = self._client.get(self._key(kind, subject))
-        except self._redis_errors as exc:
-            raise BudgetUnavailable(f"rate budget in {self!r}: {exc}") from exc
+        text = self._call(self._client.get, self._key(kind, subject))
         # The script writes the JSON shape of KeyState.to_json (cjson may write whole
         # numbers with an exponent; from_json reads that too).
         return KeyState.from_json(text)
 
     def _server_now(self) -> float:
-        return float(self._call(self._now_script, [], []))
+        return float(self._call(self._now_script, keys=[], args=[]))
 
     def close(self) -> None:
         self._client.close()
