@@ -12,6 +12,7 @@ __all__ = [
     "as_dict",
     "as_list",
     "error",
+    "gtin_error",
     "gtin_problem",
     "is_uuid",
     "join_path",
@@ -95,3 +96,41 @@ def gtin_problem(value: str) -> str | None:
     if not value.isdigit() or not value.isascii() or len(value) not in _GTIN_LENGTHS:
         return "length"
     return None if _gtin_checksum_ok(value) else "checksum"
+
+
+# gtin_problem() -> (code, message, message for the seller); "{}" is the GTIN.
+_GTIN_ERRORS = {
+    "checksum": (
+        "ConstraintViolationException.WrongChecksumInGtinParameter",
+        "The GTIN '{}' has a wrong check digit.",
+        "The GTIN {} is not valid: its check digit is wrong.",
+    ),
+    "length": (
+        "ConstraintViolationException.NotStandardLengthInGtinParameter",
+        "The GTIN '{}' must consist of 8, 10, 12, 13 or 14 digits.",
+        "The GTIN {} is not valid: it must have 8, 10, 12, 13 or 14 digits.",
+    ),
+}
+
+
+def gtin_error(
+    value: str, path: str, *, parameter: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Allegro's error for an invalid GTIN (its code in ``details`` too); ``None`` for a
+    valid one. ``parameter``: the metadata of a GTIN parameter's value, whose error also
+    speaks to the seller in ``userMessage`` (a product id given as a GTIN repeats the
+    message there)."""
+    problem = gtin_problem(value)
+    if problem is None:
+        return None
+    code, message, for_seller = _GTIN_ERRORS[problem]
+    if parameter is None:
+        return error(code, message.format(value), path=path, details=code)
+    return error(
+        code,
+        message.format(value),
+        path=path,
+        details=code,
+        user_message=for_seller.format(value),
+        metadata=parameter,
+    )

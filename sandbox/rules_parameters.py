@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.rules_common import as_dict, as_list, error, gtin_problem, join_path
+from sandbox.rules_common import as_dict, as_list, error, gtin_error, join_path
 
 __all__ = [
     "GTIN_PARAMETER_ID",
@@ -46,8 +46,6 @@ CODE_PRECISION = "ConstraintViolationException.ParameterValuePrecision"
 CODE_COUNT = "ConstraintViolationException.ParameterNumberOfValues"
 CODE_RANGE_PARAM = "ConstraintViolationException.RangeParameter"
 CODE_STRING_LENGTH = "ConstraintViolationException.StringLength"
-CODE_GTIN_CHECKSUM = "ConstraintViolationException.WrongChecksumInGtinParameter"
-CODE_GTIN_LENGTH = "ConstraintViolationException.NotStandardLengthInGtinParameter"
 CODE_MISSING = "ConstraintViolationException.MissingRequiredParameters"
 CODE_DEPENDENCY = "ConstraintViolationException.DependencyValidator"
 
@@ -151,36 +149,6 @@ def _count_error(definition: dict[str, Any], path: str, count: int, allowed: int
         path=path,
         metadata=_meta(definition, allowedNumberOfValues=allowed),
     )
-
-
-def _gtin_errors(values: list[str], definition: dict[str, Any], path: str) -> list[dict[str, Any]]:
-    errors = []
-    for value in values:
-        problem = gtin_problem(value)
-        if problem == "checksum":
-            errors.append(
-                error(
-                    CODE_GTIN_CHECKSUM,
-                    f"The GTIN '{value}' has a wrong check digit.",
-                    path=path,
-                    details=CODE_GTIN_CHECKSUM,
-                    user_message=f"The GTIN {value} is not valid: its check digit is wrong.",
-                    metadata=_meta(definition, value=value),
-                )
-            )
-        elif problem == "length":
-            errors.append(
-                error(
-                    CODE_GTIN_LENGTH,
-                    f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
-                    path=path,
-                    details=CODE_GTIN_LENGTH,
-                    user_message=f"The GTIN {value} is not valid: it must have 8, 10, 12, 13 or "
-                    "14 digits.",
-                    metadata=_meta(definition, value=value),
-                )
-            )
-    return errors
 
 
 def _dictionary(
@@ -303,7 +271,10 @@ def _scalar(
         if len(values) > allowed:
             errors.append(_count_error(definition, path, len(values), allowed))
         if definition["id"] == GTIN_PARAMETER_ID:
-            errors.extend(_gtin_errors(values, definition, path))
+            for value in values:
+                problem = gtin_error(value, path, parameter=_meta(definition, value=value))
+                if problem is not None:
+                    errors.append(problem)
         else:
             low = int(restrictions.get("minLength") or 0)
             high = restrictions.get("maxLength")

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.catalog import Catalog
-from sandbox.rules_common import as_dict, as_list, error, gtin_problem, is_uuid, join_path
+from sandbox.rules_common import as_dict, as_list, error, gtin_error, is_uuid, join_path
 from sandbox.rules_parameters import (
-    CODE_GTIN_CHECKSUM,
-    CODE_GTIN_LENGTH,
     GTIN_PARAMETER_ID,
     Given,
     ParameterSet,
@@ -132,29 +130,6 @@ def _multiple(found: list[dict[str, Any]], path: str) -> dict[str, Any]:
     )
 
 
-def _gtin_id_errors(value: str, path: str) -> list[dict[str, Any]]:
-    problem = gtin_problem(value)
-    if problem == "checksum":
-        return [
-            error(
-                CODE_GTIN_CHECKSUM,
-                f"The GTIN '{value}' has a wrong check digit.",
-                path=path,
-                details=CODE_GTIN_CHECKSUM,
-            )
-        ]
-    if problem == "length":
-        return [
-            error(
-                CODE_GTIN_LENGTH,
-                f"The GTIN '{value}' must consist of 8, 10, 12, 13 or 14 digits.",
-                path=path,
-                details=CODE_GTIN_LENGTH,
-            )
-        ]
-    return []
-
-
 def _lookup(
     catalog: Catalog, product: dict[str, Any], path: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
@@ -166,9 +141,9 @@ def _lookup(
         return [], catalog.search_products(pid, mode="MPN", shared=True), None
     if id_type == "GTIN" or (id_type is None and not is_uuid(pid) and pid.isdigit()):
         if id_type == "GTIN":
-            problems = _gtin_id_errors(pid, id_path)
-            if problems:
-                return problems, [], None
+            problem = gtin_error(pid, id_path)
+            if problem is not None:
+                return [problem], [], None
         return [], catalog.products_by_gtin(pid, shared=True), pid
     found = catalog.product(pid, shared=True)
     if found is None:
