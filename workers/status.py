@@ -4,7 +4,7 @@ The store's status history is an outbox. :meth:`StatusReporter.report` first app
 status (``Store.add_status``), unpublished; then publishes it to the exchange
 ``allegro.status`` with routing key ``offer.<status>``, persistent,
 ``content_type=application/json`` and ``message_id=<event_id>:<status>``, with publisher
-confirms; then marks it published (``Store.mark_status_published``). A status is never lost
+confirms; then marks it published (``Store.mark_statuses_published``). A status is never lost
 when a process dies between recording and publishing it:
 
 - the store refuses a second terminal status for an event (a ``FAILED`` one excepted, see
@@ -118,8 +118,6 @@ class StatusRecorder(Protocol):
     def add_statuses(self, messages: Sequence[StatusMessage]) -> list[bool]: ...
 
     def terminal_entry(self, event_id: str) -> StoredStatus | None: ...
-
-    def mark_status_published(self, event_id: str, status: Status) -> None: ...
 
     def mark_statuses_published(self, published: Sequence[tuple[str, Status]]) -> None: ...
 
@@ -270,9 +268,10 @@ class StatusReporter:
         else:
             for exchange, routing_key, body, properties in outgoing:
                 self._publisher.publish(exchange, routing_key, body, properties)
-        self._store.mark_statuses_published(
-            [(m.event_id, m.status) for m in messages if m.event_id is not None]
-        )
+        published = [(m.event_id, m.status) for m in messages if m.event_id is not None]
+        if published:
+            # A crash right here publishes the statuses once more later, same message_id.
+            self._store.mark_statuses_published(published)
 
     def report(self, message: StatusMessage) -> bool:
         """Record and publish ``message``; False when the event already has its terminal
@@ -362,15 +361,7 @@ class StatusReporter:
         if pending is not None:
             pending.append(message)  # published when the deferred block ends
             return
-        self._run(functools.partial(self._publish_one, message))
-
-    def _publish_one(self, message: StatusMessage) -> None:
-        self._publisher.publish(
-            self.exchange, message.routing_key, message.to_json(), status_properties(message)
-        )
-        if message.event_id is not None:
-            # A crash right here publishes the status once more later, same message_id.
-            self._store.mark_status_published(message.event_id, message.status)
+        self._publish_all([message])
 
 
 def _log_reported(message: StatusMessage) -> None:
