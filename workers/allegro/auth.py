@@ -390,10 +390,7 @@ class UserTokens:
                 raise InvalidGrant(
                     f"{exc.message}: run `allegro-feed connect --account {self.account}`",
                     oauth_error=exc.oauth_error,
-                    status=exc.status,
-                    trace_id=exc.trace_id,
-                    method=exc.method,
-                    path=exc.path,
+                    **exc.error_context,
                 ) from None
             # Kept before storing: a pair the store does not take is still the only valid
             # one (the old refresh token stops working 60 s after this refresh).

@@ -122,6 +122,18 @@ class AllegroError(Exception):
         super().__init__(message)
 
     @property
+    def error_context(self) -> dict[str, Any]:
+        """``status``, ``trace_id``, ``method`` and ``path``: the context of another error
+        raised about the same response (as :attr:`ApiResponse.error_context
+        <workers.allegro._http.ApiResponse.error_context>`)."""
+        return {
+            "status": self.status,
+            "trace_id": self.trace_id,
+            "method": self.method,
+            "path": self.path,
+        }
+
+    @property
     def codes(self) -> list[str]:
         """The ``code`` of every error item (empty codes left out)."""
         return [e.code for e in self.errors if e.code]

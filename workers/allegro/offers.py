@@ -304,11 +304,8 @@ class OffersMixin(ClientBase):
                 raise OperationFailed(
                     f"Allegro could not complete the operation on offer {offer_id}",
                     offer_id=offer_id,
-                    status=exc.status,
-                    trace_id=exc.trace_id,
-                    method=exc.method,
-                    path=exc.path,
                     errors=exc.errors,
+                    **exc.error_context,
                 ) from None
             polls += 1
             last_trace_id = response.trace_id
