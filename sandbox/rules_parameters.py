@@ -238,11 +238,7 @@ def _dictionary(
                         f"The value '{raw}' does not exist in the dictionary of parameter "
                         f"'{definition['name']}'.",
                         path=path,
-                        metadata={
-                            "parameterId": definition["id"],
-                            "parameterName": definition["name"],
-                            "requestedDictionaryValue": raw,
-                        },
+                        metadata=_meta(definition, requestedDictionaryValue=raw),
                     )
                 )
             elif found not in resolved:
@@ -362,37 +358,19 @@ def read_parameters(
         pid, pname = entry.get("id"), entry.get("name")
         if pid is not None:
             definition = pset.by_id.get(_text(pid))
-            if definition is None:
-                errors.append(
-                    error(
-                        "ParameterIdNotFoundException",
-                        f"Parameter {pid} does not exist in category {pset.category_id}.",
-                        path=entry_path,
-                        metadata={"categoryId": pset.category_id, "parameterId": _text(pid)},
-                    )
-                )
-                continue
+            code, asked = "ParameterIdNotFoundException", {"parameterId": _text(pid)}
+            message = f"Parameter {pid} does not exist in category {pset.category_id}."
         elif pname is not None:
             definition = pset.by_name.get(_text(pname).casefold())
-            if definition is None:
-                errors.append(
-                    error(
-                        "ParameterNameNotFoundException",
-                        f"Parameter '{pname}' does not exist in category {pset.category_id}.",
-                        path=entry_path,
-                        metadata={"categoryId": pset.category_id, "parameterName": _text(pname)},
-                    )
-                )
-                continue
+            code, asked = "ParameterNameNotFoundException", {"parameterName": _text(pname)}
+            message = f"Parameter '{pname}' does not exist in category {pset.category_id}."
         else:
-            errors.append(
-                error(
-                    "ParameterIdNotFoundException",
-                    "A parameter needs an id or a name.",
-                    path=entry_path,
-                    metadata={"categoryId": pset.category_id, "parameterId": ""},
-                )
-            )
+            definition = None
+            code, asked = "ParameterIdNotFoundException", {"parameterId": ""}
+            message = "A parameter needs an id or a name."
+        if definition is None:
+            metadata = {"categoryId": pset.category_id, **asked}
+            errors.append(error(code, message, path=entry_path, metadata=metadata))
             continue
         describes = bool(as_dict(definition.get("options")).get("describesProduct"))
         if describes != product_level:
