@@ -6,16 +6,20 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from workers.budget._window import Claim, KeyState, Verdict, decide, penalize
-from workers.budget.base import Clock, RateBudget
+from workers.budget._window import KeyState
+from workers.budget.backends._state import StateBudget, States
+from workers.budget.base import Clock
 from workers.budget.config import BudgetConfig
 
 __all__ = ["MemoryBudget"]
 
+T = TypeVar("T")
 
-class MemoryBudget(RateBudget):
+
+class MemoryBudget(StateBudget):
     """A :class:`~workers.budget.base.RateBudget` in a dict under a lock. ``clock``:
     epoch seconds (default ``time.time``)."""
 
@@ -27,19 +31,15 @@ class MemoryBudget(RateBudget):
     def __repr__(self) -> str:
         return "MemoryBudget()"
 
-    def _take(self, claims: Sequence[Claim], now: float | None) -> Verdict:
+    def _atomically(
+        self,
+        keys: Sequence[tuple[str, str]],
+        now: float | None,
+        work: Callable[[States, float], T],
+    ) -> T:
         at = time.time() if now is None else now
         with self._lock:
-            states = {c.key: self._states.setdefault(c.key, KeyState()) for c in claims}
-            return decide(states, claims, at)
-
-    def _penalize(
-        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
-    ) -> None:
-        at = time.time() if now is None else now
-        with self._lock:
-            state = self._states.setdefault((kind, subject), KeyState())
-            penalize(state, seconds, at, count=count)
+            return work({key: self._states.setdefault(key, KeyState()) for key in keys}, at)
 
     def close(self) -> None:
         pass  # nothing to release

@@ -25,9 +25,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from workers.budget._window import Claim, KeyState, Verdict, decide, penalize
-from workers.budget.backends._sql import CREATE_TABLE
-from workers.budget.base import Clock, RateBudget
+from workers.budget._window import KeyState
+from workers.budget.backends._sql import CREATE_TABLE, write_changed
+from workers.budget.backends._state import StateBudget, States
+from workers.budget.base import Clock
 from workers.budget.config import BudgetConfig
 from workers.budget.errors import BudgetUnavailable
 
@@ -39,11 +40,10 @@ _CREATE_LOCK = 0x616C_6C65_6772_6F62  # "allegrob"
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 _SELECT = "SELECT state FROM allegro_rate_budget WHERE kind = %s AND subject = %s"
 _UPDATE = "UPDATE allegro_rate_budget SET state = %s WHERE kind = %s AND subject = %s"
-_States = dict[tuple[str, str], KeyState]
 T = TypeVar("T")
 
 
-class PostgresBudget(RateBudget):
+class PostgresBudget(StateBudget):
     """A :class:`~workers.budget.base.RateBudget` in the PostgreSQL database at ``url``.
 
     ``max_size``: pooled connections per process. ``pool_timeout_s``: longest wait for a
@@ -137,7 +137,7 @@ class PostgresBudget(RateBudget):
 
     def _lock_rows(
         self, conn: _Connection, keys: Sequence[tuple[str, str]]
-    ) -> tuple[_States, float] | None:
+    ) -> tuple[States, float] | None:
         """Lock and read the rows of ``keys``; None when one is missing (deleted)."""
         where = " OR ".join(["(kind = %s AND subject = %s)"] * len(keys))
         rows = conn.execute(
@@ -152,13 +152,13 @@ class PostgresBudget(RateBudget):
         # only makes it earlier (the state's own `at` keeps the time from running back).
         return states, float(rows[0][3])
 
-    def _locked(
+    def _atomically(
         self,
         keys: Sequence[tuple[str, str]],
         now: float | None,
-        work: Callable[[_States, float], T],
+        work: Callable[[States, float], T],
     ) -> T:
-        """Run ``work(states, now)`` with the rows of ``keys`` locked; store what changed."""
+        """One transaction with the rows of ``keys`` locked (created first if missing)."""
         for _ in range(2):
             with self._connection() as conn:
                 self._ensure_rows(conn, keys)
@@ -168,30 +168,15 @@ class PostgresBudget(RateBudget):
                         self._known.clear()  # rows were deleted: create them again
                         continue
                     states, server_now = locked
-                    before = {key: state.to_json() for key, state in states.items()}
-                    result = work(states, server_now if now is None else now)
-                    for (kind, subject), state in states.items():
-                        text = state.to_json()
-                        if text != before[kind, subject]:
-                            conn.execute(_UPDATE, (text, kind, subject))
-                    return result
+                    return write_changed(
+                        states,
+                        server_now if now is None else now,
+                        work,
+                        lambda kind, subject, text: conn.execute(_UPDATE, (text, kind, subject)),
+                    )
         raise BudgetUnavailable(f"rate budget rows in {self!r} keep disappearing")
 
     # --- the backend --------------------------------------------------------------------
-
-    def _take(self, claims: Sequence[Claim], now: float | None) -> Verdict:
-        def work(states: _States, at: float) -> Verdict:
-            return decide(states, claims, at)
-
-        return self._locked([c.key for c in claims], now, work)
-
-    def _penalize(
-        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
-    ) -> None:
-        def work(states: _States, at: float) -> None:
-            penalize(states[kind, subject], seconds, at, count=count)
-
-        self._locked([(kind, subject)], now, work)
 
     def _load(self, kind: str, subject: str) -> KeyState:
         with self._connection() as conn:

@@ -20,9 +20,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
-from workers.budget._window import Claim, KeyState, Verdict, decide, penalize
-from workers.budget.backends._sql import CREATE_TABLE
-from workers.budget.base import Clock, RateBudget
+from workers.budget._window import KeyState
+from workers.budget.backends._sql import CREATE_TABLE, write_changed
+from workers.budget.backends._state import StateBudget, States
+from workers.budget.base import Clock
 from workers.budget.config import BudgetConfig
 from workers.budget.errors import BudgetUnavailable
 from workers.store.sqlite_tx import connect, run_immediate
@@ -30,7 +31,6 @@ from workers.store.sqlite_tx import connect, run_immediate
 __all__ = ["SQLiteBudget"]
 
 T = TypeVar("T")
-_States = dict[tuple[str, str], KeyState]
 _SELECT = "SELECT state FROM allegro_rate_budget WHERE kind = ? AND subject = ?"
 _UPSERT = (
     "INSERT INTO allegro_rate_budget (kind, subject, state) VALUES (?, ?, ?) "
@@ -38,7 +38,7 @@ _UPSERT = (
 )
 
 
-class SQLiteBudget(RateBudget):
+class SQLiteBudget(StateBudget):
     """A :class:`~workers.budget.base.RateBudget` in the SQLite file ``path`` (its folder is
     created). ``busy_timeout_s``: how long to wait for another process's transaction before
     :class:`~workers.budget.errors.BudgetUnavailable`. ``clock``: epoch seconds (default
@@ -92,20 +92,23 @@ class SQLiteBudget(RateBudget):
         except sqlite3.Error as exc:
             raise BudgetUnavailable(f"rate budget in SQLite {self.path}: {exc}") from exc
 
-    def _tx(self, keys: Sequence[tuple[str, str]], work: Callable[[_States], T]) -> T:
-        """Run ``work`` on the states of ``keys`` in one write transaction; the states it
-        leaves are stored."""
+    def _atomically(
+        self,
+        keys: Sequence[tuple[str, str]],
+        now: float | None,
+        work: Callable[[States, float], T],
+    ) -> T:
+        """One write transaction: the states are read after it took the file's lock."""
         with self._lock, self._translated():
 
             def apply(conn: sqlite3.Connection) -> T:
                 states = {key: self._read(conn, key) for key in keys}
-                before = {key: state.to_json() for key, state in states.items()}
-                result = work(states)
-                for (kind, subject), state in states.items():
-                    text = state.to_json()
-                    if text != before[kind, subject]:
-                        conn.execute(_UPSERT, (kind, subject, text))
-                return result
+                return write_changed(
+                    states,
+                    time.time() if now is None else now,
+                    work,
+                    lambda kind, subject, text: conn.execute(_UPSERT, (kind, subject, text)),
+                )
 
             return run_immediate(self._connection(), apply)
 
@@ -115,22 +118,6 @@ class SQLiteBudget(RateBudget):
         return KeyState.from_json(row[0] if row else None)
 
     # --- the backend --------------------------------------------------------------------
-
-    def _take(self, claims: Sequence[Claim], now: float | None) -> Verdict:
-        def work(states: _States) -> Verdict:
-            return decide(states, claims, time.time() if now is None else now)
-
-        return self._tx([c.key for c in claims], work)
-
-    def _penalize(
-        self, kind: str, subject: str, seconds: float, now: float | None, *, count: bool = True
-    ) -> None:
-        key = (kind, subject)
-
-        def work(states: _States) -> None:
-            penalize(states[key], seconds, time.time() if now is None else now, count=count)
-
-        self._tx([key], work)
 
     def _load(self, kind: str, subject: str) -> KeyState:
         with self._lock, self._translated():
