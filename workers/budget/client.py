@@ -129,7 +129,6 @@ def claims_for(
     ``params``: the query (the ``limit`` of a ``/tasks`` GET); ``command_size``: the offers
     of the command at a path (``/sale/<kind>/<id>``), None when unknown.
     """
-    method = method.upper()
     path = path.split("?", 1)[0]
     claims: list[Request] = [(Kind.CLIENT, 1, account)]
     kind = limited_kind(method, path)
