@@ -1,18 +1,18 @@
-"""Rules for offer and product parameters against a category's ``CategoryParameter`` list.
+"""Rules for each entry of an offer's or product's parameters against the category's
+``CategoryParameter`` list.
 
 A request parameter is ``{id | name, values[] | valuesIds[] | rangeValue{from, to}}``.
 :func:`read_parameters` checks each entry on its own (does the parameter exist in the
 category, is it in the right list, is its value valid for its type and restrictions) and
 returns what it understood; the cross-parameter rules (required, ``requiredIf``,
-``dependsOnValueIds``, conflicts with a catalogue product) work on that result.
+``dependsOnValueIds``, conflicts with a catalogue product) work on that result in
+:mod:`sandbox.rules_parameters_cross`.
 
 Codes documented by Allegro are used where one fits (``ParameterIdNotFoundException``,
 ``ParameterNameNotFoundException``, ``ParameterCategoryException``,
 ``DictionaryParameterIdNotFound``, ``DictionaryParameterValueNotFound``,
 ``DictionaryParameterIdsAndValuesNotMatch``, ``DictionaryParameterValueNotUnique``,
-``ConstraintViolationException.MissingRequiredParameters``,
-``ConstraintViolationException.DependencyValidator``,
-``ConstraintViolationException.StringLength``, the two GTIN codes, ``PARAMETER_MISMATCH``).
+``ConstraintViolationException.StringLength``, the two GTIN codes).
 For value problems of numeric parameters Allegro publishes no code; the sandbox uses
 ``ConstraintViolationException.ParameterValueFormat`` / ``ParameterValueRange`` /
 ``ParameterValuePrecision`` / ``ParameterNumberOfValues`` / ``RangeParameter`` (our names).
@@ -31,10 +31,8 @@ __all__ = [
     "GTIN_PARAMETER_ID",
     "Given",
     "ParameterSet",
-    "check_dependencies",
-    "is_required",
-    "missing_required",
-    "parameter_mismatches",
+    "as_text",
+    "parameter_meta",
     "read_parameters",
 ]
 
@@ -46,8 +44,6 @@ CODE_PRECISION = "ConstraintViolationException.ParameterValuePrecision"
 CODE_COUNT = "ConstraintViolationException.ParameterNumberOfValues"
 CODE_RANGE_PARAM = "ConstraintViolationException.RangeParameter"
 CODE_STRING_LENGTH = "ConstraintViolationException.StringLength"
-CODE_MISSING = "ConstraintViolationException.MissingRequiredParameters"
-CODE_DEPENDENCY = "ConstraintViolationException.DependencyValidator"
 
 _INTEGER = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+(\.\d+)?$")
@@ -85,11 +81,13 @@ class ParameterSet:
                 self.by_name.setdefault(name.casefold(), d)
 
 
-def _meta(definition: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def parameter_meta(definition: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An error's metadata naming the parameter (id, name), then ``extra``."""
     return {"parameterId": definition["id"], "parameterName": definition["name"], **extra}
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A parameter value as the JSON mapper binds it to a string."""
     # The JSON mapper turns numbers into strings for `values` (the tutorial sends 100).
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -109,7 +107,7 @@ def _number_errors(raw: str, definition: dict[str, Any], path: str) -> list[dict
                 CODE_FORMAT,
                 f"The value '{raw}' of parameter '{name}' must be {what}.",
                 path=path,
-                metadata=_meta(definition, value=raw),
+                metadata=parameter_meta(definition, value=raw),
             )
         ]
     number = Decimal(text)
@@ -123,7 +121,7 @@ def _number_errors(raw: str, definition: dict[str, Any], path: str) -> list[dict
                 CODE_RANGE,
                 f"The value {raw} of parameter '{name}' must be between {low} and {high}.",
                 path=path,
-                metadata=_meta(definition, value=raw, min=low, max=high),
+                metadata=parameter_meta(definition, value=raw, min=low, max=high),
             )
         )
     precision = restrictions.get("precision")
@@ -136,7 +134,7 @@ def _number_errors(raw: str, definition: dict[str, Any], path: str) -> list[dict
                     f"The value {raw} of parameter '{name}' may have at most {precision} decimal "
                     "places.",
                     path=path,
-                    metadata=_meta(definition, value=raw, precision=precision),
+                    metadata=parameter_meta(definition, value=raw, precision=precision),
                 )
             )
     return errors
@@ -147,7 +145,7 @@ def _count_error(definition: dict[str, Any], path: str, count: int, allowed: int
         CODE_COUNT,
         f"Parameter '{definition['name']}' accepts at most {allowed} value(s); {count} given.",
         path=path,
-        metadata=_meta(definition, allowedNumberOfValues=allowed),
+        metadata=parameter_meta(definition, allowedNumberOfValues=allowed),
     )
 
 
@@ -160,8 +158,8 @@ def _dictionary(
     ids_by_label = {label.casefold(): vid for vid, label in labels.items()}
     ambiguous = options.get("ambiguousValueId")
     custom_enabled = bool(options.get("customValuesEnabled"))
-    ids = [_text(v) for v in as_list(entry.get("valuesIds"))]
-    values = [_text(v) for v in as_list(entry.get("values"))]
+    ids = [as_text(v) for v in as_list(entry.get("valuesIds"))]
+    values = [as_text(v) for v in as_list(entry.get("values"))]
     errors: list[dict[str, Any]] = []
 
     for vid in ids:
@@ -172,7 +170,7 @@ def _dictionary(
                     f"Dictionary value id '{vid}' does not exist for parameter "
                     f"'{definition['name']}'.",
                     path=path,
-                    metadata=_meta(definition, requestedDictionaryValueId=vid),
+                    metadata=parameter_meta(definition, requestedDictionaryValueId=vid),
                 )
             )
     for position, vid in enumerate(ids):
@@ -223,7 +221,7 @@ def _dictionary(
                     "DictionaryParameterIdsAndValuesNotMatch",
                     f"The values and value ids of parameter '{definition['name']}' do not match.",
                     path=path,
-                    metadata=_meta(definition),
+                    metadata=parameter_meta(definition),
                 )
             )
         resolved = list(dict.fromkeys(ids))
@@ -238,7 +236,7 @@ def _dictionary(
                         f"The value '{raw}' does not exist in the dictionary of parameter "
                         f"'{definition['name']}'.",
                         path=path,
-                        metadata=_meta(definition, requestedDictionaryValue=raw),
+                        metadata=parameter_meta(definition, requestedDictionaryValue=raw),
                     )
                 )
             elif found not in resolved:
@@ -260,7 +258,7 @@ def _scalar(
     path = given.path
     kind = definition["type"]
     restrictions = as_dict(definition.get("restrictions"))
-    values = [_text(v) for v in as_list(entry.get("values"))]
+    values = [as_text(v) for v in as_list(entry.get("values"))]
     errors: list[dict[str, Any]] = []
     if kind == "string":
         allowed = int(restrictions.get("allowedNumberOfValues") or 1)
@@ -268,7 +266,7 @@ def _scalar(
             errors.append(_count_error(definition, path, len(values), allowed))
         if definition["id"] == GTIN_PARAMETER_ID:
             for value in values:
-                problem = gtin_error(value, path, parameter=_meta(definition, value=value))
+                problem = gtin_error(value, path, parameter=parameter_meta(definition, value=value))
                 if problem is not None:
                     errors.append(problem)
         else:
@@ -283,7 +281,7 @@ def _scalar(
                             f"The value of parameter '{definition['name']}' must have between "
                             f"{low} and {high} characters.",
                             path=path,
-                            metadata=_meta(definition, minLength=low, maxLength=high),
+                            metadata=parameter_meta(definition, minLength=low, maxLength=high),
                         )
                     )
     else:
@@ -304,7 +302,7 @@ def _range(entry: dict[str, Any], definition: dict[str, Any], given: Given) -> l
                 CODE_RANGE_PARAM,
                 f"Parameter '{name}' is a range: send rangeValue with from and to.",
                 path=path,
-                metadata=_meta(definition),
+                metadata=parameter_meta(definition),
             )
         ]
     rng = as_dict(entry.get("rangeValue"))
@@ -315,10 +313,10 @@ def _range(entry: dict[str, Any], definition: dict[str, Any], given: Given) -> l
                 CODE_RANGE_PARAM,
                 f"The range of parameter '{name}' needs from and to.",
                 path=path,
-                metadata=_meta(definition),
+                metadata=parameter_meta(definition),
             )
         ]
-    low, high = _text(low), _text(high)
+    low, high = as_text(low), as_text(high)
     errors = _number_errors(low, definition, path) + _number_errors(high, definition, path)
     if not errors:
         try:
@@ -328,7 +326,7 @@ def _range(entry: dict[str, Any], definition: dict[str, Any], given: Given) -> l
                         CODE_RANGE_PARAM,
                         f"In parameter '{name}' 'from' must not exceed 'to'.",
                         path=path,
-                        metadata=_meta(definition),
+                        metadata=parameter_meta(definition),
                     )
                 )
         except InvalidOperation:  # pragma: no cover - excluded by the patterns above
@@ -357,12 +355,12 @@ def read_parameters(
         entry_path = join_path(path, index)
         pid, pname = entry.get("id"), entry.get("name")
         if pid is not None:
-            definition = pset.by_id.get(_text(pid))
-            code, asked = "ParameterIdNotFoundException", {"parameterId": _text(pid)}
+            definition = pset.by_id.get(as_text(pid))
+            code, asked = "ParameterIdNotFoundException", {"parameterId": as_text(pid)}
             message = f"Parameter {pid} does not exist in category {pset.category_id}."
         elif pname is not None:
-            definition = pset.by_name.get(_text(pname).casefold())
-            code, asked = "ParameterNameNotFoundException", {"parameterName": _text(pname)}
+            definition = pset.by_name.get(as_text(pname).casefold())
+            code, asked = "ParameterNameNotFoundException", {"parameterName": as_text(pname)}
             message = f"Parameter '{pname}' does not exist in category {pset.category_id}."
         else:
             definition = None
@@ -381,7 +379,7 @@ def read_parameters(
                     f"Parameter '{definition['name']}' ({definition['id']}) is a "
                     f"{'product' if describes else 'offer'} parameter; send it in {where}.",
                     path=entry_path,
-                    metadata=_meta(
+                    metadata=parameter_meta(
                         definition, requestedParameterType="PRODUCT" if product_level else "OFFER"
                     ),
                 )
@@ -398,7 +396,7 @@ def read_parameters(
                     CODE_RANGE_PARAM,
                     f"Parameter '{definition['name']}' is not a range; send values.",
                     path=entry_path,
-                    metadata=_meta(definition),
+                    metadata=parameter_meta(definition),
                 )
             ]
         elif definition["type"] == "dictionary":
@@ -409,164 +407,3 @@ def read_parameters(
         item.ok = not item_errors
         given[definition["id"]] = item
     return errors, given
-
-
-# ---------------------------------------------------------------------------
-# cross-parameter rules
-# ---------------------------------------------------------------------------
-
-
-def _conditions_hold(conditions: dict[str, Any], known: dict[str, set[str] | None]) -> bool:
-    """``known`` maps a parameter id that has a value to its dictionary value ids."""
-    for cond in as_list(conditions.get("parametersWithValue")):
-        ids = known.get(cond.get("id"))
-        if not ids or not ids & set(cond.get("oneOfValueIds", [])):
-            return False
-    return all(
-        cond.get("id") not in known for cond in as_list(conditions.get("parametersWithoutValue"))
-    )
-
-
-def is_required(definition: dict[str, Any], flag: str, known: dict[str, set[str] | None]) -> bool:
-    """``flag`` is ``"required"`` (to publish) or ``"requiredForProduct"`` (to create a
-    product); a non-null ``requiredIf`` narrows the flag to when its conditions hold."""
-    if not definition.get(flag):
-        return False
-    conditions = definition.get("requiredIf")
-    return conditions is None or _conditions_hold(conditions, known)
-
-
-def missing_required(
-    definitions: list[dict[str, Any]],
-    flag: str,
-    present: set[str],
-    known: dict[str, set[str] | None],
-    *,
-    path: str,
-) -> list[dict[str, Any]]:
-    """One ``MissingRequiredParameters`` error for the definitions that ``flag`` requires and
-    that are not in ``present``; ``[]`` when nothing is missing."""
-    missing = [d for d in definitions if d["id"] not in present and is_required(d, flag, known)]
-    if not missing:
-        return []
-    return [
-        error(
-            CODE_MISSING,
-            "Missing required parameters: " + ", ".join(d["id"] for d in missing),
-            path=path,
-            details=CODE_MISSING,
-            user_message="Missing mandatory parameters: "
-            + ", ".join(d["name"] for d in missing)
-            + ".",
-            metadata={},
-        )
-    ]
-
-
-def check_dependencies(
-    given: dict[str, Given], known: dict[str, set[str] | None]
-) -> list[dict[str, Any]]:
-    """``dependsOnValueIds``: a dictionary value is only allowed together with one of the
-    listed values of the parameter named in ``options.dependsOnParameterId``."""
-    errors = []
-    for item in given.values():
-        if not item.ok:
-            continue
-        parent_id = as_dict(item.definition.get("options")).get("dependsOnParameterId")
-        parent_ids = known.get(parent_id) if parent_id else None
-        if not parent_ids:
-            continue
-        allowed = {
-            v["id"]: v.get("dependsOnValueIds") or [] for v in item.definition.get("dictionary", [])
-        }
-        for vid in item.value_ids:
-            combos = allowed.get(vid) or []
-            if combos and not set(combos) & parent_ids:
-                errors.append(
-                    error(
-                        CODE_DEPENDENCY,
-                        f"The value {vid} of parameter '{item.definition['name']}' cannot be "
-                        f"combined with the chosen value of parameter {parent_id}.",
-                        path=item.path,
-                        metadata=_meta(
-                            item.definition, dependsOnParameterId=parent_id, valueId=vid
-                        ),
-                    )
-                )
-    return errors
-
-
-def _decimal_or_text(value: str) -> Decimal | str:
-    try:
-        return Decimal(value.strip())
-    except InvalidOperation:
-        return value.strip().casefold()
-
-
-def parameter_mismatches(
-    given: dict[str, Given], product: dict[str, Any], *, path: str
-) -> list[dict[str, Any]]:
-    """``PARAMETER_MISMATCH`` for each request product parameter whose value differs from the
-    catalogue product's. ``currentParameterValue`` is the value sent, ``expectedParameterValue``
-    the catalogue's (Allegro does not define the direction; this is our reading)."""
-    existing = {p["id"]: p for p in product.get("parameters", [])}
-    errors = []
-    for pid, item in given.items():
-        known = existing.get(pid)
-        if known is None or not item.ok:
-            continue
-        meta: dict[str, Any] = {
-            "productId": product["id"],
-            "parameterId": pid,
-            "parameterName": item.definition["name"],
-        }
-        if item.range_value is not None:
-            theirs = as_dict(known.get("rangeValue"))
-            mine_r = tuple(_decimal_or_text(v) for v in item.range_value)
-            theirs_r = tuple(_decimal_or_text(_text(theirs.get(k, ""))) for k in ("from", "to"))
-            if mine_r == theirs_r:
-                continue
-            meta.update(
-                currentParameterValue=", ".join(item.range_value),
-                expectedParameterValue=f"{theirs.get('from')}, {theirs.get('to')}",
-            )
-        elif item.definition["type"] == "dictionary":
-            theirs_ids = list(known.get("valuesIds") or [])
-            if set(item.value_ids) == set(theirs_ids):
-                continue
-            meta.update(
-                currentParameterValueId=",".join(item.value_ids),
-                currentParameterValue=", ".join(item.values),
-                expectedParameterValueId=",".join(theirs_ids),
-                expectedParameterValue=", ".join(known.get("values") or []),
-            )
-        else:
-            theirs_values = [_text(v) for v in known.get("values") or []]
-            if pid == GTIN_PARAMETER_ID:
-                mine_set: set[Any] = {v.strip().zfill(14) for v in item.values}
-                theirs_set: set[Any] = {v.strip().zfill(14) for v in theirs_values}
-            else:
-                mine_set = {_decimal_or_text(v) for v in item.values}
-                theirs_set = {_decimal_or_text(v) for v in theirs_values}
-            if mine_set == theirs_set:
-                continue
-            meta.update(
-                currentParameterValue=", ".join(item.values),
-                expectedParameterValue=", ".join(theirs_values),
-            )
-        errors.append(
-            error(
-                "PARAMETER_MISMATCH",
-                f"The provided parameter '{item.definition['name']}'({pid}) value "
-                f"({meta['currentParameterValue']}) does not match the existing parameter value "
-                f"({meta['expectedParameterValue']})",
-                path=path,
-                user_message=(
-                    f"The specified product exists. The specified parameter "
-                    f"`{item.definition['name']}` with the value `{meta['currentParameterValue']}` "
-                    f"does not match the product parameter `{meta['expectedParameterValue']}`."
-                ),
-                metadata=meta,
-            )
-        )
-    return errors

@@ -22,14 +22,8 @@ from typing import Any
 
 from sandbox.catalog import Catalog
 from sandbox.rules_common import as_dict, as_list, error, gtin_error, is_uuid, join_path
-from sandbox.rules_parameters import (
-    GTIN_PARAMETER_ID,
-    Given,
-    ParameterSet,
-    missing_required,
-    parameter_mismatches,
-    read_parameters,
-)
+from sandbox.rules_parameters import GTIN_PARAMETER_ID, Given, ParameterSet, read_parameters
+from sandbox.rules_parameters_cross import missing_required, parameter_mismatches
 
 __all__ = ["MAX_PRODUCTS", "ProductEntry", "category_errors", "resolve_product_set"]
 

@@ -39,14 +39,8 @@ from sandbox.rules_offer import (
     check_stock,
     not_null,
 )
-from sandbox.rules_parameters import (
-    Given,
-    ParameterSet,
-    check_dependencies,
-    is_required,
-    missing_required,
-    read_parameters,
-)
+from sandbox.rules_parameters import Given, ParameterSet, read_parameters
+from sandbox.rules_parameters_cross import check_dependencies, is_required, missing_required
 from sandbox.rules_products import (
     ProductEntry,
     category_errors,
