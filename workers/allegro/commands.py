@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from workers.allegro._base import ClientBase, segment
+from workers.allegro._base import ClientBase, segment, unique_offer_ids
 from workers.allegro._http import Retry
 from workers.allegro.errors import InvalidRequest
 from workers.allegro.models import CommandTask, GeneralReport, TaskReport, parse_model
@@ -37,12 +37,7 @@ TASKS_MAX_OFFSET = 999  # Allegro's limit for /tasks
 def _offer_criteria(offer_ids: Iterable[str]) -> list[dict[str, Any]]:
     if isinstance(offer_ids, str):
         raise InvalidRequest("offer_ids must be a list of ids, not one string")
-    ids: dict[str, None] = {}  # insertion-ordered set: duplicates dropped, order kept
-    for value in offer_ids:
-        text = str(value).strip()
-        if not text:
-            raise InvalidRequest("offer ids must not be empty")
-        ids[text] = None
+    ids = unique_offer_ids(offer_ids)
     if not ids:
         raise InvalidRequest("a command needs at least one offer id")
     if len(ids) > MAX_OFFERS_PER_COMMAND:

@@ -14,13 +14,13 @@ the failure instead of a second POST when the look-up finds nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from pydantic import BaseModel
 
-from workers.allegro._base import ClientBase, segment
+from workers.allegro._base import ClientBase, segment, unique_offer_ids
 from workers.allegro._http import ApiResponse, AuthMode, CallState, Retry
 from workers.allegro.errors import (
     BadRequest,
@@ -54,6 +54,8 @@ DEFAULT_POLL_INTERVAL_S = 1.0
 EXTERNAL_ID_MAX_LEN = 100
 #: external.id values per GET /sale/offers request (keeps the URL short).
 EXTERNAL_IDS_PER_REQUEST = 20
+#: offer.id values per GET /sale/offers request (a command's 1,000 offers: ten requests).
+OFFER_IDS_PER_REQUEST = 100
 OFFERS_PAGE_LIMIT = 1000
 _OPERATION_PATH = re.compile(r"/sale/product-offers/([^/]+)/operations/([^/?]+)")
 _OFFER_PATH = re.compile(r"/sale/product-offers/([^/?]+)/?$")
@@ -380,12 +382,28 @@ class OffersMixin(ClientBase):
             _check_external_id(value)
             if value not in wanted:
                 wanted.append(value)
+        return self._listed(
+            "external.id", wanted, EXTERNAL_IDS_PER_REQUEST, statuses, lambda o: o.external_id
+        )
+
+    def _listed(
+        self,
+        key: str,
+        values: list[str],
+        per_request: int,
+        statuses: Sequence[str],
+        value_of: Callable[[OfferListing], str | None],
+    ) -> list[OfferListing]:
+        """The offers ``GET /sale/offers`` lists for ``key`` repeated with ``values``
+        (``per_request`` of them a request, all pages read), in ``statuses`` when given;
+        only those whose ``value_of`` is one of the values asked for in that request."""
         found: list[OfferListing] = []
-        for start in range(0, len(wanted), EXTERNAL_IDS_PER_REQUEST):
-            chunk = wanted[start : start + EXTERNAL_IDS_PER_REQUEST]
-            params: list[tuple[str, str | int]] = [("external.id", v) for v in chunk]
+        for start in range(0, len(values), per_request):
+            chunk = values[start : start + per_request]
+            params: list[tuple[str, str | int]] = [(key, v) for v in chunk]
             params.extend(("publication.status", s) for s in statuses)
-            found.extend(o for o in self._offer_pages(params) if o.external_id in chunk)
+            asked = set(chunk)
+            found.extend(o for o in self._offer_pages(params) if value_of(o) in asked)
         return found
 
     def _offer_pages(self, filters: list[tuple[str, str | int]]) -> list[OfferListing]:
@@ -409,17 +427,5 @@ class OffersMixin(ClientBase):
         ``("ENDED",)``, when given), through ``GET /sale/offers`` with ``offer.id``
         repeated (FACTS §9), at most 100 ids a request. Offers Allegro does not list
         (unknown, archived) are missing from the result."""
-        wanted: dict[str, None] = {}  # insertion-ordered set
-        for value in offer_ids:
-            text = str(value).strip()
-            if not text:
-                raise InvalidRequest("offer ids must not be empty")
-            wanted[text] = None
-        ids = list(wanted)
-        found: list[OfferListing] = []
-        for start in range(0, len(ids), 100):  # a command's 1,000 offers: ten requests
-            chunk = ids[start : start + 100]
-            params: list[tuple[str, str | int]] = [("offer.id", v) for v in chunk]
-            params.extend(("publication.status", s) for s in statuses)
-            found.extend(o for o in self._offer_pages(params) if o.id in wanted)
-        return found
+        ids = unique_offer_ids(offer_ids)
+        return self._listed("offer.id", ids, OFFER_IDS_PER_REQUEST, statuses, lambda o: o.id)
