@@ -26,7 +26,6 @@ import tenacity
 
 from workers.allegro._retry import Retry, RetryPolicy, parse_retry_after
 from workers.allegro._transport import QueryParams, Transport, encode_json, parse_body
-from workers.allegro._transport import url_with as _url  # noqa: F401 - importable here
 from workers.allegro.errors import (
     AllegroError,
     InvalidClient,

@@ -247,7 +247,7 @@ def test_cookies_a_response_sets_are_sent_back(client: AllegroClient, fake: Fake
 def test_urls_are_those_httpx_builds_from_params(
     client: AllegroClient, path: str, params: object
 ) -> None:
-    from workers.allegro._http import _url
+    from workers.allegro._transport import url_with
 
     url = "https://api.allegro.test" + path
     query = None
@@ -255,4 +255,4 @@ def test_urls_are_those_httpx_builds_from_params(
         pairs = params.items() if isinstance(params, dict) else params  # type: ignore[attr-defined]
         query = httpx.QueryParams([(k, str(v)) for k, v in pairs])
     expected = httpx.Client().build_request("GET", url, params=query).url
-    assert str(_url(url, params)) == str(expected)  # type: ignore[arg-type]
+    assert str(url_with(url, params)) == str(expected)  # type: ignore[arg-type]
