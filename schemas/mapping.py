@@ -55,6 +55,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     WithJsonSchema,
@@ -243,6 +244,28 @@ class CategoryRules(_MappingModel):
             seen[normal] = key
         return value
 
+    # Keys normalised once per file, not once per event: a store's mapping may hold
+    # thousands of categories, and categorize runs for every product.
+    _exact: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+    _prefix: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._exact = {normalize_category_path(k): v for k, v in self.exact.items()}
+        self._prefix = {normalize_category_path(k): v for k, v in self.prefix.items()}
+
+    def match(self, store_category: str) -> tuple[str, str] | None:
+        """``(Allegro category id, "exact" | "prefix" | "default")`` for the store category
+        path or id, or None when no rule matches and there is no default."""
+        path = normalize_category_path(store_category)
+        if path:
+            if path in self._exact:
+                return self._exact[path], "exact"
+            # The longest prefix on whole segments (keys are distinct once normalised).
+            for length in range(len(path), 0, -1):
+                if path[:length] in self._prefix:
+                    return self._prefix[path[:length]], "prefix"
+        return (self.default, "default") if self.default is not None else None
+
 
 class AttributeRule(_MappingModel):
     """One store attribute -> one Allegro parameter.
@@ -311,17 +334,26 @@ class AttributeRule(_MappingModel):
             seen[normal] = key
         return value
 
+    # Normalised once per file (values keys are distinct once normalised).
+    _attribute_key: str = PrivateAttr(default="")
+    _values: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._attribute_key = normalize_name(self.attribute)
+        self._values = {normalize_name(k): v for k, v in self.values.items()}
+
+    @property
+    def attribute_key(self) -> str:
+        """``attribute`` as :func:`normalize_name` gives it (what store names match)."""
+        return self._attribute_key
+
     def applies_to(self, category_id: str) -> bool:
         """True when the rule is used in Allegro category ``category_id``."""
         return self.categories is None or category_id in self.categories
 
     def translate(self, value: str) -> str | None:
         """The Allegro value for the store value ``value`` from ``values``, or None."""
-        wanted = normalize_name(value)
-        for key, target in self.values.items():
-            if normalize_name(key) == wanted:
-                return target
-        return None
+        return self._values.get(normalize_name(value))
 
 
 class MappingFile(_MappingModel):

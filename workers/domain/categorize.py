@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.mapping import MappingFile, normalize_category_path
+from schemas.mapping import MappingFile
 from schemas.status import StatusError
 from workers.domain.model import CategoryChoice, Rejected, problem
 
@@ -59,30 +59,10 @@ def categorize(product: Mapping[str, Any], mapping: MappingFile | None) -> Categ
     if override is not None:
         return CategoryChoice(override, "override", store_category)
     if mapping is not None and store_category is not None:
-        found = _from_mapping(store_category, mapping)
+        found = mapping.categories.match(store_category)
         if found is not None:
             return CategoryChoice(found[0], found[1], store_category)
     raise Rejected([_unmapped(store_category, mapping)])
-
-
-def _from_mapping(store_category: str, mapping: MappingFile) -> tuple[str, str] | None:
-    rules = mapping.categories
-    path = normalize_category_path(store_category)
-    if not path:
-        return (rules.default, "default") if rules.default else None
-    for key, category_id in rules.exact.items():
-        if normalize_category_path(key) == path:
-            return category_id, "exact"
-    best: tuple[int, str] | None = None
-    for key, category_id in rules.prefix.items():
-        segments = normalize_category_path(key)
-        if path[: len(segments)] == segments and (best is None or len(segments) > best[0]):
-            best = (len(segments), category_id)
-    if best is not None:
-        return best[1], "prefix"
-    if rules.default is not None:
-        return rules.default, "default"
-    return None
 
 
 def _unmapped(store_category: str | None, mapping: MappingFile | None) -> StatusError:

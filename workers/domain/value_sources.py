@@ -103,7 +103,8 @@ def attribute_candidates(
         label = f'attribute "{name}" = {_show(value)}'
         path = f"attributes.{name}"
         matched = False
-        for rule in (r for r in rules if normalize_name(r.attribute) == normalize_name(name)):
+        key = normalize_name(name)
+        for rule in (r for r in rules if r.attribute_key == key):
             if rule.parameter is not None:
                 definition = index.by_id(rule.parameter)
             else:
