@@ -113,9 +113,9 @@ def test_post_not_resent_after_ambiguous_failure_without_external_id(
     assert len(fake.calls("POST", POST)) == 1
 
 
-def test_post_lost_response_with_external_id_returns_existing_offer(
-    client: AllegroClient, fake: FakeAllegro
-) -> None:
+def _post_lost_and_offer_77_listed(fake: FakeAllegro) -> None:
+    """The POST's answer is lost; the look-up by external.id SKU-1 finds offer 77."""
+
     def drop(request: httpx.Request) -> httpx.Response:
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
 
@@ -126,6 +126,12 @@ def test_post_lost_response_with_external_id_returns_existing_offer(
         reply(200, {"offers": [{"id": "77", "external": {"id": "SKU-1"}}], "totalCount": 1}),
     )
     fake.on("GET", "/sale/product-offers/77", reply(200, {"id": "77", "external": {"id": "SKU-1"}}))
+
+
+def test_post_lost_response_with_external_id_returns_existing_offer(
+    client: AllegroClient, fake: FakeAllegro
+) -> None:
+    _post_lost_and_offer_77_listed(fake)
     result = client.create_offer(WITH_EXTERNAL)
     assert result.recovered and result.offer_id == "77"
     assert len(fake.calls("POST", POST)) == 1
@@ -158,16 +164,7 @@ def test_post_not_resent_when_the_caller_keeps_pending_creations(
 def test_post_once_still_returns_an_offer_the_lookup_finds(
     client: AllegroClient, fake: FakeAllegro
 ) -> None:
-    def drop(request: httpx.Request) -> httpx.Response:
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-
-    fake.on("POST", POST, drop)
-    fake.on(
-        "GET",
-        "/sale/offers",
-        reply(200, {"offers": [{"id": "77", "external": {"id": "SKU-1"}}], "totalCount": 1}),
-    )
-    fake.on("GET", "/sale/product-offers/77", reply(200, {"id": "77", "external": {"id": "SKU-1"}}))
+    _post_lost_and_offer_77_listed(fake)
     result = client.create_offer(WITH_EXTERNAL, resend_if_unsure=False)
     assert result.recovered and result.offer_id == "77"
     assert len(fake.calls("POST", POST)) == 1
