@@ -5,19 +5,17 @@ take their units first; an exhausted budget raises ``BudgetExhausted`` without s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.unit.budget.contract import START, FakeClock
-from workers.allegro import AllegroClient, FileTokenStore, InvalidRequest, RateLimited, TokenSet
+from tests.unit.budget.conftest import COMMAND, FakeAllegro, MakeClient, SleepingClock, config
+from tests.unit.budget.contract import START
+from workers.allegro import InvalidRequest, RateLimited
 from workers.allegro._http import HttpCore
 from workers.budget import (
-    BudgetConfig,
     BudgetExhausted,
     BudgetUnavailable,
     Kind,
@@ -28,116 +26,6 @@ from workers.budget._window import Claim, KeyState
 from workers.budget.backends.memory import MemoryBudget
 from workers.budget.client import ApiBudget, claims_for, offer_changes
 from workers.settings import Settings
-
-API = "https://api.allegro.test"
-AUTH = "https://auth.allegro.test"
-COMMAND = "11111111-2222-3333-4444-555555555555"
-
-
-class SleepingClock(FakeClock):
-    """A clock whose ``sleep`` moves it on and records the waits."""
-
-    def __init__(self) -> None:
-        super().__init__(START)
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@dataclass
-class FakeAllegro:
-    """Answers every API request with the next scripted status (200 when none is left)."""
-
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    sent: list[httpx.Request] = field(default_factory=list)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/auth/oauth/token":
-            body = {"access_token": "app", "token_type": "bearer", "expires_in": 43199}
-            return httpx.Response(200, json=body)
-        self.sent.append(request)
-        status, headers = self.script.pop(0) if self.script else (200, {})
-        if status != 200:
-            return httpx.Response(status, json={"errors": []}, headers=headers)
-        if request.url.path == "/sale/offers":
-            return httpx.Response(200, json={"offers": [], "count": 0, "totalCount": 0})
-        if "-commands/" in request.url.path:
-            body = {
-                "id": COMMAND,
-                "createdAt": "2026-07-18T12:00:00Z",
-                "completedAt": None,
-                "taskCount": {"total": 0, "success": 0, "failed": 0},
-            }
-            return httpx.Response(201, json=body)
-        return httpx.Response(200, json={"id": request.url.path.rsplit("/", 1)[-1]})
-
-    def paths(self) -> list[str]:
-        return [f"{r.method} {r.url.path}" for r in self.sent]
-
-
-@pytest.fixture
-def clock() -> SleepingClock:
-    return SleepingClock()
-
-
-@pytest.fixture
-def fake() -> FakeAllegro:
-    return FakeAllegro()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        api_url=API,
-        auth_url=AUTH,
-        client_id="client-id",
-        client_secret="client-secret-value",
-        token_file=tmp_path / "tokens.json",
-        retry_max_attempts=4,
-        retry_max_time_s=120,
-        retry_after_max_s=10,
-    )
-
-
-def config(**changes: Any) -> BudgetConfig:
-    fields: dict[str, Any] = {
-        "client_per_min": 100,
-        "offer_writes_per_min": 2,
-        "offer_writes_per_hour": 100,
-        "batch_changes_per_min": 1500,
-        "buckets_per_window": 60,
-        "client_key": "client-id",
-    }
-    return BudgetConfig(**{**fields, **changes})
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, fake: FakeAllegro, clock: SleepingClock
-) -> Iterator[Callable[[RateBudget], AllegroClient]]:
-    tokens = FileTokenStore(settings.token_file)
-    tokens.put("shop", TokenSet("user-access", "user-refresh", expires_at=START + 3600))
-    made: list[AllegroClient] = []
-
-    def make(budget: RateBudget) -> AllegroClient:
-        client = AllegroClient(
-            settings,
-            tokens,
-            account="shop",
-            transport=httpx.MockTransport(fake.handle),
-            sleep=clock.sleep,
-            clock=clock,
-            budget=budget,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
 
 # --- what a request costs ------------------------------------------------------------
 
@@ -182,9 +70,7 @@ def test_offer_changes_tolerates_odd_bodies() -> None:
 # --- the hook in the client ----------------------------------------------------------
 
 
-def test_requests_take_their_units(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock
-) -> None:
+def test_requests_take_their_units(make_client: MakeClient, clock: SleepingClock) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
     client.find_offers_by_external_id(["SKU-1"])
@@ -195,9 +81,7 @@ def test_requests_take_their_units(
     assert budget.status("batch_changes", account="shop").used[60.0] == 700
 
 
-def test_the_oauth_host_is_not_budgeted(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock
-) -> None:
+def test_the_oauth_host_is_not_budgeted(make_client: MakeClient, clock: SleepingClock) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
     client.get_category("165")  # needs an application token: one call to the OAuth host
@@ -205,7 +89,7 @@ def test_the_oauth_host_is_not_budgeted(
 
 
 def test_an_exhausted_budget_raises_without_sending(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
@@ -225,36 +109,35 @@ def test_an_exhausted_budget_raises_without_sending(
     assert budget.status("client", account="shop").used == {60.0: 2}
 
 
-def test_a_short_wait_is_slept_inline(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+@pytest.mark.parametrize(
+    ("since_start_s", "slept_s"),
+    [
+        # The first bucket frees up 0.75 s from now: slept inline.
+        pytest.param(60.0, 0.75, id="slept-inline"),
+        # 5 s is above the inline wait (1 s) but within retry_after_max_s (10 s): the
+        # client's retry policy treats it as a 429 with Retry-After and waits once.
+        pytest.param(55.75, 5.0, id="retried-by-the-client"),
+    ],
+)
+def test_a_wait_that_ends_soon_enough_is_waited_and_the_request_sent(
+    make_client: MakeClient,
+    clock: SleepingClock,
+    fake: FakeAllegro,
+    since_start_s: float,
+    slept_s: float,
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
     for _ in range(2):
         client.update_offer("123", {"stock": {"available": 3}})
-    clock.now = START + 60.0  # the first bucket frees up 0.75 s from now
+    clock.now = START + since_start_s
     client.update_offer("123", {"stock": {"available": 4}})
-    assert clock.sleeps == [pytest.approx(0.75)]
-    assert len(fake.sent) == 3
-
-
-def test_a_wait_within_retry_after_max_is_retried_by_the_client(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
-) -> None:
-    # 5 s is above the inline wait (1 s) but within retry_after_max_s (10 s): the client's
-    # retry policy treats it as a 429 with Retry-After and waits once.
-    budget = MemoryBudget(config(), clock=clock)
-    client = make_client(budget)
-    for _ in range(2):
-        client.update_offer("123", {"stock": {"available": 3}})
-    clock.now = START + 55.75
-    client.update_offer("123", {"stock": {"available": 4}})
-    assert clock.sleeps == [pytest.approx(5.0)]
+    assert clock.sleeps == [pytest.approx(slept_s)]
     assert len(fake.sent) == 3
 
 
 def test_a_429_without_retry_after_blocks_the_client_id_for_a_minute(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
@@ -276,7 +159,7 @@ def test_a_429_without_retry_after_blocks_the_client_id_for_a_minute(
 
 
 def test_a_429_on_an_offer_write_stops_that_sellers_writes_only(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(offer_writes_per_min=100), clock=clock)
     client = make_client(budget)
@@ -299,7 +182,7 @@ def test_a_429_on_an_offer_write_stops_that_sellers_writes_only(
 
 
 def test_a_429_with_a_short_retry_after_is_waited_and_retried(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
@@ -310,7 +193,7 @@ def test_a_429_with_a_short_retry_after_is_waited_and_retried(
 
 
 def test_a_command_larger_than_the_limit_is_refused_before_sending(
-    make_client: Callable[[RateBudget], AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     client = make_client(MemoryBudget(config(batch_changes_per_min=500), clock=clock))
     with pytest.raises(InvalidRequest, match="can never fit"):
@@ -336,9 +219,7 @@ class _Down(RateBudget):
         pass
 
 
-def test_an_unreachable_budget_sends_nothing(
-    make_client: Callable[[RateBudget], AllegroClient], fake: FakeAllegro
-) -> None:
+def test_an_unreachable_budget_sends_nothing(make_client: MakeClient, fake: FakeAllegro) -> None:
     client = make_client(_Down(config()))
     with pytest.raises(BudgetUnavailable) as caught:
         client.find_offers_by_external_id(["SKU-1"])

@@ -5,32 +5,21 @@ leaky bucket), and which budget a 429 stops: the seller's kind of a per-seller r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.unit.budget.conftest import COMMAND, FakeAllegro, MakeClient, SleepingClock, config
 from tests.unit.budget.contract import START
-from tests.unit.budget.test_client_hook import (
-    COMMAND,
-    FakeAllegro,
-    SleepingClock,
-    config,
-)
-from workers.allegro import AllegroClient, FileTokenStore, RateLimited, TokenSet
-from workers.budget import BudgetConfig, BudgetExhausted, Kind, RateBudget
+from workers.allegro import AllegroClient, RateLimited
+from workers.budget import BudgetConfig, BudgetExhausted, Kind
 from workers.budget.backends.memory import MemoryBudget
 from workers.budget.client import UNKNOWN_COMMAND_SIZE, ApiBudget, claims_for, limited_kind
 from workers.settings import Settings
 
 QUANTITY = f"/sale/offer-quantity-change-commands/{COMMAND}"
-
-
-@pytest.fixture
-def clock() -> SleepingClock:
-    return SleepingClock()
 
 
 class ReadingAllegro(FakeAllegro):
@@ -48,47 +37,6 @@ class ReadingAllegro(FakeAllegro):
 @pytest.fixture
 def fake() -> FakeAllegro:
     return ReadingAllegro()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        api_url="https://api.allegro.test",
-        auth_url="https://auth.allegro.test",
-        client_id="client-id",
-        client_secret="client-secret-value",
-        token_file=tmp_path / "tokens.json",
-        retry_max_attempts=4,
-        retry_max_time_s=120,
-        retry_after_max_s=10,
-    )
-
-
-@pytest.fixture
-def make_client(
-    settings: Settings, fake: FakeAllegro, clock: SleepingClock
-) -> Iterator[Callable[..., AllegroClient]]:
-    tokens = FileTokenStore(settings.token_file)
-    for account in ("shop", "other"):
-        tokens.put(account, TokenSet("user-access", "user-refresh", expires_at=START + 3600))
-    made: list[AllegroClient] = []
-
-    def make(budget: RateBudget, account: str = "shop") -> AllegroClient:
-        client = AllegroClient(
-            settings,
-            tokens,
-            account=account,
-            transport=httpx.MockTransport(fake.handle),
-            sleep=clock.sleep,
-            clock=clock,
-            budget=budget,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
 
 
 # --- which budget a resource belongs to ------------------------------------------------
@@ -166,7 +114,7 @@ def test_the_client_probe_comes_from_the_settings() -> None:
 
 
 def test_offer_reads_are_counted_per_seller_and_stop_at_the_limit(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(offer_reads_per_min=2), clock=clock)
     shop, other = make_client(budget), make_client(budget, "other")
@@ -184,7 +132,7 @@ def test_offer_reads_are_counted_per_seller_and_stop_at_the_limit(
 
 
 def test_report_reads_cost_the_offers_of_the_command_this_process_sent(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock
+    make_client: MakeClient, clock: SleepingClock
 ) -> None:
     budget = MemoryBudget(config(batch_reads_per_min=5000), clock=clock)
     sender, poller = make_client(budget), make_client(budget)  # two threads' clients
@@ -201,7 +149,7 @@ def test_report_reads_cost_the_offers_of_the_command_this_process_sent(
 
 
 def test_a_guessed_report_cost_never_exceeds_a_lower_limit(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock
+    make_client: MakeClient, clock: SleepingClock
 ) -> None:
     budget = MemoryBudget(config(batch_reads_per_min=300), clock=clock)
     client = make_client(budget)
@@ -213,7 +161,7 @@ def test_a_guessed_report_cost_never_exceeds_a_lower_limit(
 
 
 def test_a_request_takes_all_its_kinds_in_one_acquisition(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock
+    make_client: MakeClient, clock: SleepingClock
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     takes: list[int] = []
@@ -243,7 +191,7 @@ def test_a_request_takes_all_its_kinds_in_one_acquisition(
     ],
 )
 def test_a_429_on_a_sellers_read_stops_that_sellers_kind_and_probes_the_client_id(
-    make_client: Callable[..., AllegroClient],
+    make_client: MakeClient,
     clock: SleepingClock,
     fake: FakeAllegro,
     call: Callable[[AllegroClient], Any],
@@ -280,7 +228,7 @@ def test_a_429_on_a_sellers_read_stops_that_sellers_kind_and_probes_the_client_i
 
 
 def test_a_429_with_retry_after_probes_the_client_id_no_longer_than_that(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
@@ -291,7 +239,7 @@ def test_a_429_with_retry_after_probes_the_client_id_no_longer_than_that(
 
 
 def test_the_probe_can_be_switched_off(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(client_probe_s=0.0), clock=clock)
     client = make_client(budget)
@@ -313,7 +261,7 @@ def test_a_429_where_only_the_client_id_limits_blocks_every_seller(
 
 
 def test_a_429_is_still_raised_as_rate_limited_for_the_caller(
-    make_client: Callable[..., AllegroClient], clock: SleepingClock, fake: FakeAllegro
+    make_client: MakeClient, clock: SleepingClock, fake: FakeAllegro
 ) -> None:
     budget = MemoryBudget(config(), clock=clock)
     client = make_client(budget)
