@@ -91,19 +91,25 @@ def _check_external_id(value: str) -> None:
         )
 
 
+def _operation_ids(location: str) -> tuple[str | None, str | None]:
+    """The offer id and the operation id an operation's URL (or path) names, or None."""
+    match = _OPERATION_PATH.search(location)
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
 def _accepted(response: ApiResponse) -> OfferResult:
     """A 202 of the POST as a pending result: the offer as shown, its operation named."""
     offer = parse_model(ProductOffer, response.body, response.trace_id)
     location = response.location or ""
-    match = _OPERATION_PATH.search(location)
+    offer_id, operation_id = _operation_ids(location)
     return OfferResult(
         offer=offer,
         status=202,
         trace_id=response.trace_id,
         operation=OperationRef(
             url=location,
-            offer_id=offer.id or (match.group(1) if match else None),
-            operation_id=match.group(2) if match else None,
+            offer_id=offer.id or offer_id,
+            operation_id=operation_id,
             retry_after_s=response.retry_after_s,
         ),
         pending=True,
@@ -277,9 +283,7 @@ class OffersMixin(ClientBase):
         runs after ``operation_poll_max_s``: call this method again later.
         """
         path = self._http.api_path(location)
-        match = _OPERATION_PATH.search(path)
-        offer_id = match.group(1) if match else None
-        operation_id = match.group(2) if match else None
+        offer_id, operation_id = _operation_ids(path)
         deadline = self._clock() + self._settings.operation_poll_max_s
         wait_s = retry_after_s
         polls = 0
