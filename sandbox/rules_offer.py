@@ -113,8 +113,8 @@ _PL_POST_CODE = re.compile(r"^\d{2}-\d{3}$")
 LANGUAGES = ("pl-PL", "cs-CZ", "sk-SK", "hu-HU", "uk-UA", "en-US")
 
 
-def not_null(path: str, what: str) -> dict[str, Any]:
-    return error("ConstraintViolationException.NotNull", f"{what} is required.", path=path)
+def not_null(path: str) -> dict[str, Any]:
+    return error("ConstraintViolationException.NotNull", f"{path} is required.", path=path)
 
 
 # -- name ----------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def check_selling_mode(
             errors.extend(_price_errors(selling_mode[key], f"sellingMode.{key}", seller.currency))
     needed = "startingPrice" if fmt == "AUCTION" else "price"
     if publishing and selling_mode.get(needed) is None:
-        errors.append(not_null(f"sellingMode.{needed}", f"sellingMode.{needed}"))
+        errors.append(not_null(f"sellingMode.{needed}"))
     if fmt == "ADVERTISEMENT" and not advertisement_allowed:
         errors.append(
             error(
@@ -287,10 +287,10 @@ def check_additional_marketplaces(value: Any, seller: Seller) -> list[dict[str, 
 
 def check_stock(stock: Any, *, activating: bool) -> list[dict[str, Any]]:
     if stock is None:
-        return [not_null("stock", "stock")]
+        return [not_null("stock")]
     available = as_dict(stock).get("available")
     if available is None:
-        return [not_null("stock.available", "stock.available")] if activating else []
+        return [not_null("stock.available")] if activating else []
     try:
         count = int(available)
     except (TypeError, ValueError):

@@ -191,7 +191,7 @@ def validate_offer(
         if offer_category is not None:
             filled["category.id"] = offer_category
         elif not product_errors:
-            activation.append(not_null("category.id", "category.id"))
+            activation.append(not_null("category.id"))
     elif (
         offer_category is not None
         and main is not None
@@ -216,7 +216,7 @@ def validate_offer(
         name = main.name
         filled["name"] = name
     if name is None:
-        activation.append(not_null("name", "name"))
+        activation.append(not_null("name"))
     else:
         errors += check_name(name)
 
