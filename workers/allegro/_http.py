@@ -167,7 +167,6 @@ class HttpCore:
         }
         #: the wire: one pooled httpx client, exceptions translated (see _transport)
         self._transport = Transport(settings, transport)
-        self._exchange = self._transport.send
 
     def close(self) -> None:
         self._transport.close()
@@ -269,7 +268,7 @@ class HttpCore:
         def exchange() -> tuple[httpx.Response, float | None]:
             if budget is not None:
                 budget.before_send(method, path, json, params)  # may raise: then nothing is sent
-            response = self._exchange(
+            response = self._transport.send(
                 method, url, path, params=params, content=content, form=form,
                 headers=headers, basic=basic,
             )  # fmt: skip
