@@ -29,6 +29,7 @@ from sandbox.responses import (
     invalid_parameter,
     not_found,
 )
+from sandbox.rules_offer import PRICE_MAX, PRICE_MIN
 from sandbox.state import Command, Offer, SandboxState, Task
 
 __all__ = ["routes"]
@@ -46,8 +47,6 @@ _PRICE_TYPES = (
     "INCREASE_PERCENTAGE",
     "DECREASE_PERCENTAGE",
 )
-_MIN_PRICE = Decimal("1")
-_MAX_PRICE = Decimal("1000000000")
 
 
 class _TaskFailed(Exception):
@@ -200,11 +199,11 @@ def _set_price(state: SandboxState, offer: Offer, command: Command, due: float) 
         new = current + sign * (_decimal(modification["value"]["amount"]) or Decimal(0))
     assert new is not None
     new = new.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if not _MIN_PRICE <= new <= _MAX_PRICE:
+    if not PRICE_MIN <= new <= PRICE_MAX:
         raise _TaskFailed(
             error_item(
                 "ConstraintViolationException.Price",
-                "The price must be between 1 and 1000000000.",
+                f"The price must be between {PRICE_MIN} and {PRICE_MAX}.",
                 path="sellingMode.price.amount",
             )
         )

@@ -39,6 +39,8 @@ from sandbox.rules_common import as_dict, as_list, error, join_path
 __all__ = [
     "MARKETPLACE_CURRENCIES",
     "MAX_IMAGES",
+    "PRICE_MAX",
+    "PRICE_MIN",
     "check_additional_marketplaces",
     "check_after_sales",
     "check_external",
@@ -80,7 +82,8 @@ _NAME_PUNCTUATION = set(" .,-_/\\()[]{}+&%'\"!?:;*#@=|~^$§°²³`€£¥…·")
     "\u00d7",
 }
 _PRICE = re.compile(r"^\d+(\.\d{1,2})?$")
-_PRICE_MIN, _PRICE_MAX = Decimal("1"), Decimal("1000000000")
+#: The bounds of an offer price, in any currency (batch price changes keep to them too).
+PRICE_MIN, PRICE_MAX = Decimal("1"), Decimal("1000000000")
 _HANDLING_DAYS = (2, 3, 4, 5, 7, 10, 14, 21, 30, 60)
 # Allegro's list (PT0S, PT24H, then days), and the same days in hours, which Allegro also
 # takes (FACTS §6: "PT48H").
@@ -203,11 +206,11 @@ def _price_errors(price: Any, path: str, currency: str) -> list[dict[str, Any]]:
                 path=join_path(path, "amount"),
             )
         )
-    elif not _PRICE_MIN <= Decimal(text.strip()) <= _PRICE_MAX:
+    elif not PRICE_MIN <= Decimal(text.strip()) <= PRICE_MAX:
         errors.append(
             error(
                 "ConstraintViolationException.Price",
-                f"The price must be between {_PRICE_MIN} and {_PRICE_MAX:,} {currency}.",
+                f"The price must be between {PRICE_MIN} and {PRICE_MAX:,} {currency}.",
                 path=join_path(path, "amount"),
                 metadata={"min": "1.00", "max": "1000000000.00"},
             )
