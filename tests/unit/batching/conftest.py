@@ -11,11 +11,15 @@ fail.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.store import conftest as store_suite
 from workers.batching import BatchRepo
+from workers.store import open_store
+
+from .test_flusher import Rig
 
 # The store suite's fixtures, used here by name.
 backend = store_suite.backend
@@ -28,3 +32,13 @@ store_url = store_suite.store_url
 def repo(store_url: str) -> Iterator[BatchRepo]:
     with BatchRepo(store_url) as opened:  # its own connection (a store may share one)
         yield opened
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """The flusher's rig on an SQLite store in the test's tmp dir."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    with BatchRepo(url) as repo:
+        yield Rig(store, repo)
+    store.close()

@@ -13,10 +13,10 @@ from workers.allegro import CommandKind, ServerError
 from workers.batching import Batcher
 from workers.batching.config import BatchSettings
 
-from .test_flusher import SETTINGS, Rig, rig  # noqa: F401  (the rig fixture)
+from .test_flusher import SETTINGS, Rig
 
 
-def _batcher(rig: Rig, currency_for: Any) -> Batcher:  # noqa: F811
+def _batcher(rig: Rig, currency_for: Any) -> Batcher:
     return Batcher(
         BatchSettings(**SETTINGS.__dict__),
         rig.store,
@@ -30,7 +30,7 @@ def _batcher(rig: Rig, currency_for: Any) -> Batcher:  # noqa: F811
     )
 
 
-def _price(rig: Rig, batcher: Batcher, amount: str, currency: str) -> str:  # noqa: F811
+def _price(rig: Rig, batcher: Batcher, amount: str, currency: str) -> str:
     event = parse_event(
         json.dumps(
             {
@@ -49,7 +49,7 @@ def _price(rig: Rig, batcher: Batcher, amount: str, currency: str) -> str:  # no
     return event.event_id
 
 
-def test_a_price_goes_out_in_the_accounts_currency(rig: Rig) -> None:  # noqa: F811
+def test_a_price_goes_out_in_the_accounts_currency(rig: Rig) -> None:
     rig.offer("A")
     asked: list[str] = []
 
@@ -67,7 +67,7 @@ def test_a_price_goes_out_in_the_accounts_currency(rig: Rig) -> None:  # noqa: F
     assert set(asked) == {"default"}
 
 
-def test_a_price_in_another_currency_than_the_accounts_is_rejected(rig: Rig) -> None:  # noqa: F811
+def test_a_price_in_another_currency_than_the_accounts_is_rejected(rig: Rig) -> None:
     rig.offer("A")
     batcher = _batcher(rig, lambda _account: "CZK")
     event = _price(rig, batcher, "249.00", "PLN")
@@ -77,7 +77,7 @@ def test_a_price_in_another_currency_than_the_accounts_is_rejected(rig: Rig) -> 
 
 
 def test_a_transient_failure_to_learn_the_currency_holds_the_account_then_sends(
-    rig: Rig,  # noqa: F811
+    rig: Rig,
 ) -> None:
     rig.offer("A")
     failures = [ServerError("unavailable", status=503)] * 2
@@ -99,7 +99,7 @@ def test_a_transient_failure_to_learn_the_currency_holds_the_account_then_sends(
     assert rig.reporter.of(event) is Status.UPDATED
 
 
-def test_without_currency_for_the_settings_currency_is_used(rig: Rig) -> None:  # noqa: F811
+def test_without_currency_for_the_settings_currency_is_used(rig: Rig) -> None:
     rig.offer("A")
     batcher = rig.batcher()
     event = _price(rig, batcher, "12.50", "PLN")

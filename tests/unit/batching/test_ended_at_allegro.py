@@ -7,26 +7,13 @@ and a real SQLite store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-
-import pytest
+from collections.abc import Iterable, Sequence
 
 from schemas.status import Status
 from workers.allegro import CommandKind, Forbidden, OfferListing, ServerError
-from workers.batching import BatchRepo, JournalState
-from workers.store import open_store
+from workers.batching import JournalState
 
 from .test_flusher import FakeAllegro, Rig
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url)
-    with BatchRepo(url) as repo:
-        yield Rig(store, repo)
-    store.close()
 
 
 def _message(rig: Rig, event: str) -> tuple[Status, str | None]:

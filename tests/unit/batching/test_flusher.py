@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,15 +215,6 @@ class Rig:
             if not self.repo.accounts_with_work():
                 return
         pytest.fail("work left")
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url)
-    with BatchRepo(url) as repo:
-        yield Rig(store, repo)
-    store.close()
 
 
 # --- windows ------------------------------------------------------------------------------------

@@ -7,17 +7,14 @@ A command Allegro is busy with is polled after growing pauses too. A scripted Al
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from schemas.status import Status
 from workers.allegro import CommandKind, GeneralReport, NotFound
-from workers.batching import BatchRepo, JournalState
+from workers.batching import JournalState
 from workers.batching._pacing import MAX_POLL_PAUSE_S, poll_pause_s
 from workers.batching.sender import UNSEEN_GRACE_S
-from workers.store import open_store
 
 from .test_flusher import FakeAllegro, Rig
 
@@ -35,15 +32,6 @@ class LaggyAllegro(FakeAllegro):
             self.calls.append(("GET404", command_id))
             raise NotFound("Command not found", status=404)
         return super().get_command_report(kind, command_id)
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url)
-    with BatchRepo(url) as repo:
-        yield Rig(store, repo)
-    store.close()
 
 
 def _kinds(rig: Rig) -> list[str]:
