@@ -54,12 +54,12 @@ _OFFER_COLUMNS = (
     "sku, offer_id, publication_status, fingerprint, published_version, published_body, "
     "updated_at, operation_url"
 )
-#: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
 #: ``sku`` and :data:`PARTS_COLUMNS` without the content itself, then whether there is some.
 _LIGHT_PARTS_COLUMNS = (
     "sku, event_id, NULL, content_version, stock, stock_version, price, price_version, "
     "deleted, deleted_version, content IS NOT NULL"
 )
+#: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 
 
