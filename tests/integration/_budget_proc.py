@@ -21,6 +21,13 @@ from workers.budget import BudgetConfig, RateBudget, open_budget
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60.0
+#: The limits the backends' multi-process tests hammer (BudgetConfig fields).
+CONFIG: dict[str, Any] = {
+    "client_per_min": 100,
+    "offer_writes_per_min": 40,
+    "offer_writes_per_hour": 100,
+    "batch_changes_per_min": 100,
+}
 
 
 class _Clock:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tests.integration._budget_proc import hammer
+from tests.integration._budget_proc import CONFIG, hammer
 from tests.unit.budget.contract import START, BudgetContract, FakeClock, small
 from workers.budget import BudgetConfig, BudgetUnavailable, RateBudget, open_budget
 from workers.budget.backends.postgres import PostgresBudget
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.integration
 
 POSTGRES_URL_ENV = "ALLEGRO_FEED_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-CONFIG: dict[str, Any] = {
-    "client_per_min": 100,
-    "offer_writes_per_min": 40,
-    "offer_writes_per_hour": 100,
-    "batch_changes_per_min": 100,
-}
 
 
 def _admin(url: str) -> psycopg.Connection[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration._budget_proc import hammer
+from tests.integration._budget_proc import CONFIG, hammer
 from tests.unit.budget.contract import START, BudgetContract, FakeClock, small
 from workers.budget import BudgetConfig, BudgetUnavailable, RateBudget, open_budget
 
@@ -25,12 +25,6 @@ pytestmark = pytest.mark.integration
 
 REDIS_URL_ENV = "ALLEGRO_FEED_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-CONFIG: dict[str, Any] = {
-    "client_per_min": 100,
-    "offer_writes_per_min": 40,
-    "offer_writes_per_hour": 100,
-    "batch_changes_per_min": 100,
-}
 
 
 def _unavailable(message: str) -> None:

@@ -4,21 +4,13 @@ are granted exactly the limit (``BEGIN IMMEDIATE`` serialises them)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.integration._budget_proc import hammer
+from tests.integration._budget_proc import CONFIG, hammer
 from tests.unit.budget.contract import START
 
 pytestmark = pytest.mark.integration
-
-CONFIG: dict[str, Any] = {
-    "client_per_min": 100,
-    "offer_writes_per_min": 40,
-    "offer_writes_per_hour": 100,
-    "batch_changes_per_min": 100,
-}
 
 
 @pytest.fixture
