@@ -17,6 +17,7 @@ string is expected (``"values": [100]``), and a string of digits where an intege
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sandbox.rules_common import error, join_path
@@ -122,28 +123,39 @@ OFFER_SCHEMA: Node = _obj(
 
 
 # ---------------------------------------------------------------------------
+# walking a body along the schema
+# ---------------------------------------------------------------------------
+
+
+def _children(value: Any, node: Node, path: str) -> Iterator[tuple[Any, Node | None, str]]:
+    """(child value, its schema node, its path) for each member of an object, map or array
+    ``value`` that has the shape ``node`` asks for; the node is None for a property the
+    object's schema does not declare. Nothing for a scalar or a mismatched value."""
+    if not isinstance(node, tuple) or value is None:
+        return
+    kind = node[0]
+    if kind == "object" and isinstance(value, dict):
+        for key, child in value.items():
+            yield child, node[1].get(key), join_path(path, key)
+    elif kind == "map" and isinstance(value, dict):
+        for key, child in value.items():
+            yield child, node[1], join_path(path, key)
+    elif kind == "array" and isinstance(value, list):
+        for index, child in enumerate(value):
+            yield child, node[1], join_path(path, index)
+
+
+# ---------------------------------------------------------------------------
 # unknown properties
 # ---------------------------------------------------------------------------
 
 
 def _unknown(value: Any, node: Node, path: str, found: list[str]) -> None:
-    if not isinstance(node, tuple) or value is None:
-        return
-    kind = node[0]
-    if kind == "object" and isinstance(value, dict):
-        fields = node[1]
-        for key, child in value.items():
-            child_path = join_path(path, key)
-            if key not in fields:
-                found.append(child_path)
-            else:
-                _unknown(child, fields[key], child_path, found)
-    elif kind == "map" and isinstance(value, dict):
-        for key, child in value.items():
-            _unknown(child, node[1], join_path(path, key), found)
-    elif kind == "array" and isinstance(value, list):
-        for index, child in enumerate(value):
-            _unknown(child, node[1], join_path(path, index), found)
+    for child, child_node, child_path in _children(value, node, path):
+        if child_node is None:
+            found.append(child_path)
+        else:
+            _unknown(child, child_node, child_path, found)
 
 
 def check_unknown_properties(body: Any, *, for_patch: bool = False) -> list[dict[str, Any]]:
@@ -211,23 +223,9 @@ def _type_problem(value: Any, node: Node) -> bool:
 def _first_type_error(value: Any, node: Node, path: str) -> str | None:
     if _type_problem(value, node):
         return path
-    if not isinstance(node, tuple) or value is None:
-        return None
-    kind = node[0]
-    if kind == "object":
-        for key, child in value.items():
-            if key in node[1]:
-                bad = _first_type_error(child, node[1][key], join_path(path, key))
-                if bad is not None:
-                    return bad
-    elif kind == "map":
-        for key, child in value.items():
-            bad = _first_type_error(child, node[1], join_path(path, key))
-            if bad is not None:
-                return bad
-    elif kind == "array":
-        for index, child in enumerate(value):
-            bad = _first_type_error(child, node[1], join_path(path, index))
+    for child, child_node, child_path in _children(value, node, path):
+        if child_node is not None:
+            bad = _first_type_error(child, child_node, child_path)
             if bad is not None:
                 return bad
     return None
