@@ -51,6 +51,7 @@ __all__ = [
     "CODE_DICTIONARY_VALUE",
     "CODE_VALUE",
     "Converted",
+    "DictionaryLabels",
     "ParameterIndex",
     "ValueProblem",
     "allowed_labels",
@@ -98,6 +99,7 @@ class ParameterIndex:
         self.definitions = [dict(d) for d in definitions]
         self._by_id: dict[str, dict[str, Any]] = {}
         self._by_name: dict[str, dict[str, Any]] = {}
+        self._labels: dict[str, DictionaryLabels] = {}
         for definition in self.definitions:
             self._by_id.setdefault(str(definition.get("id")), definition)
             self._by_name.setdefault(fold(str(definition.get("name", ""))), definition)
@@ -113,6 +115,55 @@ class ParameterIndex:
 
     def by_name(self, name: str) -> dict[str, Any] | None:
         return self._by_name.get(fold(name))
+
+    def labels(self, definition: Mapping[str, Any]) -> DictionaryLabels:
+        """:class:`DictionaryLabels` of ``definition`` (one of this index's), built on first
+        use and kept: the index lives as long as the category's cached parameters."""
+        key = str(definition.get("id"))
+        kept = self._labels.get(key)
+        if kept is None or kept.definition is not definition:
+            kept = DictionaryLabels(definition)
+            if self._by_id.get(key) is definition:
+                self._labels[key] = kept  # threads may race: each builds the same
+        return kept
+
+
+class DictionaryLabels:
+    """A dictionary parameter's entries by value id and by folded label (:func:`fold`),
+    current and former (``formerData``), in dictionary order. A large dictionary (a brand
+    list of thousands) is folded once, not for every value looked up."""
+
+    def __init__(self, definition: Mapping[str, Any]) -> None:
+        self.definition = definition
+        self.entries: list[Mapping[str, Any]] = list(definition.get("dictionary") or [])
+        self._current: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        self._former: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        for position, entry in enumerate(self.entries):
+            former = entry.get("formerData") or {}
+            for (by_id, by_label), ids, labels in (
+                (self._current, [entry.get("id")], [entry.get("value")]),
+                (self._former, former.get("ids") or [], former.get("values") or []),
+            ):
+                for value_id in {str(i) for i in ids}:
+                    by_id.setdefault(value_id, []).append(position)
+                for label in {fold(str(v)) for v in labels}:
+                    by_label.setdefault(label, []).append(position)
+
+    def find(self, text: str, parent_ids: set[str]) -> str | None:
+        """The value id of label (or value id) ``text``: current labels and ids first, then
+        former ones; among equal labels the one allowed with the parent's value."""
+        wanted = fold(text)
+        for by_id, by_label in (self._current, self._former):
+            positions = sorted({*by_id.get(text, ()), *by_label.get(wanted, ())})
+            if positions:
+                candidates = [self.entries[i] for i in positions]
+                allowed = [
+                    e
+                    for e in candidates
+                    if parent_ids & {str(v) for v in e.get("dependsOnValueIds") or []}
+                ]
+                return str((allowed or candidates)[0]["id"])
+        return None
 
 
 def is_required(
@@ -165,12 +216,15 @@ def convert(
     *,
     rule: AttributeRule | None = None,
     chosen: Mapping[str, Sequence[str]] | None = None,
+    index: ParameterIndex | None = None,
 ) -> Converted:
     """``value`` (a string, number, boolean or list of them) as parameter ``definition``.
 
     ``rule`` is the mapping rule that led here (for ``values``, ``scale``, ``unit``);
     ``chosen`` maps parameter ids to the dictionary value ids already chosen (for
-    dependent dictionaries). Raises :class:`ValueProblem`.
+    dependent dictionaries); ``index``, the category's :class:`ParameterIndex` that
+    ``definition`` comes from, keeps its dictionary's labels folded between calls.
+    Raises :class:`ValueProblem`.
     """
     items = _as_items(value)
     if not items:
@@ -187,7 +241,8 @@ def convert(
         low, high, notes = range_value(items, definition, rule)
         return Converted({"id": pid, "rangeValue": {"from": low, "to": high}}, notes)
     if kind == "dictionary":
-        return _dictionary(items, definition, chosen or {})
+        lookup = index.labels(definition) if index is not None else DictionaryLabels(definition)
+        return _dictionary(items, lookup, chosen or {})
     if kind in ("integer", "float"):
         if len(items) > 1:
             raise ValueProblem(
@@ -203,8 +258,9 @@ def convert(
 
 
 def _dictionary(
-    items: list[Any], definition: Mapping[str, Any], chosen: Mapping[str, Sequence[str]]
+    items: list[Any], lookup: DictionaryLabels, chosen: Mapping[str, Sequence[str]]
 ) -> Converted:
+    definition = lookup.definition
     pid = str(definition["id"])
     options = definition.get("options") or {}
     multiple = bool((definition.get("restrictions") or {}).get("multipleChoices"))
@@ -219,10 +275,10 @@ def _dictionary(
     custom: list[str] = []
     for item in items:
         text = _text(item)
-        found = _lookup(text, definition, parent_ids)
+        found = lookup.find(text, parent_ids)
         if found is None and multiple and re.search(r"[,;|]", text):
             parts = [p.strip() for p in re.split(r"[,;|]", text) if p.strip()]
-            matches = [_lookup(p, definition, parent_ids) for p in parts]
+            matches = [lookup.find(p, parent_ids) for p in parts]
             if all(m is not None for m in matches):
                 ids.extend(m for m in matches if m is not None and m not in ids)
                 continue
@@ -265,31 +321,6 @@ def _dictionary(
 
 def _labels(definition: Mapping[str, Any]) -> dict[str, str]:
     return {str(v.get("id")): str(v.get("value")) for v in definition.get("dictionary") or []}
-
-
-def _lookup(text: str, definition: Mapping[str, Any], parent_ids: set[str]) -> str | None:
-    """The value id of label (or value id) ``text``: current labels and ids first, then
-    former ones; among equal labels the one allowed with the parent's value."""
-    entries = list(definition.get("dictionary") or [])
-    wanted = fold(text)
-    for current in (True, False):
-        candidates = []
-        for entry in entries:
-            former = entry.get("formerData") or {}
-            if current:
-                ids, labels = [entry.get("id")], [entry.get("value")]
-            else:
-                ids, labels = former.get("ids") or [], former.get("values") or []
-            if text in {str(i) for i in ids} or wanted in {fold(str(v)) for v in labels}:
-                candidates.append(entry)
-        if candidates:
-            allowed = [
-                e
-                for e in candidates
-                if parent_ids & {str(v) for v in e.get("dependsOnValueIds") or []}
-            ]
-            return str((allowed or candidates)[0]["id"])
-    return None
 
 
 # --- text ------------------------------------------------------------------------------

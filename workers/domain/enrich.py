@@ -150,6 +150,7 @@ def _convert_all(
                     candidate.value,
                     rule=candidate.rule,
                     chosen={k: list(ids) for k, ids in _known(chosen).items()},
+                    index=index,
                 )
             except ValueProblem as error:
                 errors.append(error)
@@ -186,7 +187,7 @@ def _condition(
         )
         return None
     try:
-        chosen[parameter_id(definition)] = convert(definition, default).parameter
+        chosen[parameter_id(definition)] = convert(definition, default, index=index).parameter
     except ValueProblem as error:
         return problem(
             error.code,

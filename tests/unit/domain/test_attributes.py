@@ -120,8 +120,39 @@ def test_the_index_finds_parameters_by_id_name_and_former_name() -> None:
         ("300001_99", "300001_3"),  # a former id
     ],
 )
-def test_dictionary_labels_match_case_and_accent_insensitively(value: str, expected: str) -> None:
-    assert convert(KOLOR_OBUDOWY, value).parameter == {"id": "300001", "valuesIds": [expected]}
+@pytest.mark.parametrize("through_index", [False, True])
+def test_dictionary_labels_match_case_and_accent_insensitively(
+    value: str, expected: str, through_index: bool
+) -> None:
+    index = ParameterIndex([KOLOR_OBUDOWY])
+    definition = index.by_id("300001") if through_index else KOLOR_OBUDOWY
+    assert definition is not None
+    converted = convert(definition, value, index=index if through_index else None)
+    assert converted.parameter == {"id": "300001", "valuesIds": [expected]}
+
+
+def test_a_current_label_wins_over_an_earlier_entrys_former_one() -> None:
+    renamed = {
+        **KOLOR_OBUDOWY,
+        "dictionary": [
+            {"id": "r_1", "value": "Grafit", "formerData": {"ids": ["r_2"], "values": ["Szary"]}},
+            {"id": "r_2", "value": "Szary"},
+        ],
+    }
+    assert convert(renamed, "szary").value_ids == ["r_2"]
+    assert convert(renamed, "r_2").value_ids == ["r_2"]
+
+
+def test_the_index_keeps_a_dictionarys_labels_for_its_own_definitions_only() -> None:
+    index = ParameterIndex([KOLOR_OBUDOWY])
+    own = index.by_id("300001")
+    assert own is not None
+    assert index.labels(own) is index.labels(own)
+    # A definition the index does not hold (same id) is looked up afresh, never cached.
+    other = {**KOLOR_OBUDOWY, "dictionary": [{"id": "x_1", "value": "Zielony"}]}
+    assert index.labels(other) is not index.labels(other)
+    assert convert(other, "zielony", index=index).value_ids == ["x_1"]
+    assert convert(own, "zielony", index=index).value_ids == ["300001_1"]
 
 
 def test_a_rule_translates_the_store_value_first() -> None:
