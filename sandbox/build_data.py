@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sandbox.rules_common import gtin_check_digit
+
 DATA_DIR = Path(__file__).with_name("data")
 
 # Allegro's invisible top node; `GET /sale/categories` without `parent.id` lists its children.
@@ -36,14 +38,6 @@ def stable_uuid(name: str) -> str:
 # ---------------------------------------------------------------------------
 # GTIN helpers
 # ---------------------------------------------------------------------------
-
-
-def gtin_check_digit(body: str) -> str:
-    """Check digit for a GTIN body (all digits but the last), any GTIN length."""
-    total = 0
-    for position, char in enumerate(reversed(body)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
 
 
 def gtin(body: str) -> str:

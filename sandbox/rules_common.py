@@ -12,6 +12,7 @@ __all__ = [
     "as_dict",
     "as_list",
     "error",
+    "gtin_check_digit",
     "gtin_error",
     "gtin_problem",
     "is_uuid",
@@ -70,11 +71,13 @@ _GTIN_LENGTHS = (8, 12, 13, 14)
 _ISBN10 = re.compile(r"^\d{9}[\dX]$")
 
 
-def _gtin_checksum_ok(digits: str) -> bool:
+def gtin_check_digit(body: str) -> str:
+    """The mod-10 check digit of a GTIN's ``body`` (all its digits but the last), any
+    length."""
     total = 0
-    for position, char in enumerate(reversed(digits[:-1])):
+    for position, char in enumerate(reversed(body)):
         total += int(char) * (3 if position % 2 == 0 else 1)
-    return (10 - total % 10) % 10 == int(digits[-1])
+    return str((10 - total % 10) % 10)
 
 
 def _isbn10_checksum_ok(value: str) -> bool:
@@ -95,7 +98,7 @@ def gtin_problem(value: str) -> str | None:
         return None if _isbn10_checksum_ok(value) else "checksum"
     if not value.isdigit() or not value.isascii() or len(value) not in _GTIN_LENGTHS:
         return "length"
-    return None if _gtin_checksum_ok(value) else "checksum"
+    return None if gtin_check_digit(value[:-1]) == value[-1] else "checksum"
 
 
 # gtin_problem() -> (code, message, message for the seller); "{}" is the GTIN.
