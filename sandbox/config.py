@@ -88,16 +88,10 @@ class SandboxConfig:
     request_log_size: int = 10000
 
     def __post_init__(self) -> None:
-        for name in (
-            "fault_5xx_ratio",
-            "fault_timeout_ratio",
-            "fault_lost_response_ratio",
-            "async_ratio",
-            "activation_refusal_ratio",
-        ):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {value}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_ratio") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{f.name} must lie in [0, 1], got {value}")
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
