@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from workers.domain.rules_common import as_dict, as_list, number_text
@@ -88,19 +89,45 @@ class CategoryParameter:
     def restriction(self, camel: str, snake: str) -> Any:
         return _pick(self.restrictions, camel, snake)
 
+    # The dictionary indexed on first use (the parameter is read once per cached category,
+    # and a brand dictionary may hold thousands of entries). First entry wins, as a scan
+    # in dictionary order would.
+    @cached_property
+    def _by_value_id(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for entry in self.dictionary:
+            value_id = number_text(entry.get("id"))
+            if value_id is not None:
+                found.setdefault(value_id, entry)
+        return found
+
+    @cached_property
+    def _ids_by_label(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for entry in self.dictionary:
+            if isinstance(entry.get("value"), str):
+                found.setdefault(norm(entry["value"]), number_text(entry.get("id")))
+        return found
+
+    @cached_property
+    def _renamed(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for entry in self.dictionary:
+            former = as_dict(_pick(entry, "formerData", "former_data"))
+            for old in (*as_list(former.get("ids")), *as_list(former.get("values"))):
+                if isinstance(old, str):
+                    found.setdefault(norm(old), entry)
+        return found
+
     def value(self, value_id: str) -> dict[str, Any] | None:
-        return next((v for v in self.dictionary if number_text(v.get("id")) == value_id), None)
+        return self._by_value_id.get(value_id)
 
     def value_label(self, value_id: str) -> str:
         entry = self.value(value_id)
         return str(entry.get("value")) if entry and entry.get("value") is not None else value_id
 
     def id_for_label(self, label: str) -> str | None:
-        wanted = norm(label)
-        for entry in self.dictionary:
-            if isinstance(entry.get("value"), str) and norm(entry["value"]) == wanted:
-                return number_text(entry.get("id"))
-        return None
+        return self._ids_by_label.get(norm(label))
 
     def depends_on_value_ids(self, value_id: str) -> set[str]:
         """The other parameter's value ids that dictionary value ``value_id`` goes with
@@ -111,13 +138,7 @@ class CategoryParameter:
 
     def renamed_value(self, id_or_label: str) -> dict[str, Any] | None:
         """The current dictionary entry that once had this id or label (``formerData``)."""
-        wanted = norm(id_or_label)
-        for entry in self.dictionary:
-            former = as_dict(_pick(entry, "formerData", "former_data"))
-            old = [*as_list(former.get("ids")), *as_list(former.get("values"))]
-            if any(isinstance(o, str) and norm(o) == wanted for o in old):
-                return entry
-        return None
+        return self._renamed.get(norm(id_or_label))
 
 
 @dataclass
