@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from sandbox.clock import iso_millis
 from sandbox.config import DEFAULT_CLIENT_ID, UnknownKnobError
-from sandbox.lifecycle import end, stock_available
+from sandbox.lifecycle import end, set_stock_available, stock_available
 from sandbox.oauth import VERIFICATION_PATH, issue_user_tokens
 from sandbox.offer_views import render_offer
 from sandbox.state import SandboxState
@@ -209,17 +209,16 @@ async def purchase(request: Request, state: SandboxState) -> dict[str, Any]:
     available = stock_available(offer.body)
     if quantity > available:
         raise _Bad(409, f"offer {offer_id} has {available} units available, not {quantity}")
-    stock = dict(offer.body.get("stock") or {})
-    stock["available"] = available - quantity
-    offer.body = {**offer.body, "stock": stock}
+    left = available - quantity
+    set_stock_available(offer, left)
     offer.sold += quantity
     offer.updated_at = now
     offer.revision += 1
-    if stock["available"] == 0:
+    if left == 0:
         end(offer, "EMPTY_STOCK", now)  # selling the last unit ends the offer [FACTS §11]
     return {
         "id": offer.id,
-        "stock": {"available": stock["available"], "sold": offer.sold},
+        "stock": {"available": left, "sold": offer.sold},
         "publication": {"status": offer.status, "endedBy": offer.ended_by},
     }
 

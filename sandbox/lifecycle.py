@@ -27,6 +27,7 @@ __all__ = [
     "draw",
     "end",
     "merge_patch",
+    "set_stock_available",
     "start_operation",
     "stock_available",
     "with_filled",
@@ -62,6 +63,14 @@ def stock_available(body: dict[str, Any]) -> int:
     stock = body.get("stock")
     value = stock.get("available") if isinstance(stock, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def set_stock_available(offer: Offer, available: int) -> None:
+    """Give ``offer`` a new body whose ``stock.available`` is ``available`` (the rest of
+    ``stock`` kept)."""
+    stock = dict(offer.body.get("stock") or {})
+    stock["available"] = available
+    offer.body = {**offer.body, "stock": stock}
 
 
 def check_offer(

@@ -19,7 +19,14 @@ from starlette.routing import Route
 
 from sandbox.api import WRITE, Call, endpoint, too_many_requests
 from sandbox.clock import iso_millis, parse_timestamp
-from sandbox.lifecycle import activate, archived, check_offer, end, stock_available
+from sandbox.lifecycle import (
+    activate,
+    archived,
+    check_offer,
+    end,
+    set_stock_available,
+    stock_available,
+)
 from sandbox.marketplaces import MARKETPLACES
 from sandbox.responses import (
     AllegroJSON,
@@ -165,9 +172,7 @@ def _set_quantity(state: SandboxState, offer: Offer, command: Command, due: floa
         raise _TaskFailed(
             error_item("INVALID_OFFER_QUANTITY", "The quantity can not be changed to less than 1.")
         )
-    stock = dict(offer.body.get("stock") or {})
-    stock["available"] = new
-    offer.body = {**offer.body, "stock": stock}
+    set_stock_available(offer, new)
 
 
 def _set_price(state: SandboxState, offer: Offer, command: Command, due: float) -> None:
