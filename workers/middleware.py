@@ -187,7 +187,10 @@ def failure_errors(exception: BaseException) -> list[StatusError]:
     sentence: scrubbed before that, the sentence around it stays intact (an exception from
     outside ``workers.allegro`` may end with a token or a connection string)."""
     items: list[StatusError] = []
-    for item in getattr(exception, "errors", ()) or ():
+    carried = getattr(exception, "errors", None)
+    # Only a list of items is Allegro's: a pydantic ValidationError's ``errors`` is a method,
+    # and failing here would leave the event without its terminal status.
+    for item in carried if isinstance(carried, list | tuple) else ():
         code = getattr(item, "code", None)
         text = str(getattr(item, "message", None) or getattr(item, "user_message", None) or "")
         if isinstance(code, str) or text:

@@ -130,6 +130,22 @@ def test_a_rejected_that_escaped_an_actor_is_reported_rejected(
     assert status.errors[0].code == "UNMAPPED_CATEGORY"
 
 
+def test_an_exception_whose_errors_is_no_list_still_ends_failed(
+    broker: StubBroker, reporter: Reporter
+) -> None:
+    # A pydantic ValidationError has an ``errors`` method, not Allegro's list of items.
+    def invalid(_payload: dict[str, Any]) -> None:
+        StatusMessage.model_validate({"event_id": 1})
+
+    run(broker, invalid)
+
+    [status] = reporter.reported
+    assert status.status is Status.FAILED
+    assert [e.code for e in status.errors] == ["ValidationError"]
+    assert "validation error" in status.errors[0].message
+    assert len(broker.dead_letters) == 1
+
+
 def test_success_reports_nothing(broker: StubBroker, reporter: Reporter) -> None:
     run(broker, lambda _payload: None)
 
