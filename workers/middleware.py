@@ -260,11 +260,12 @@ class StatusOnFailure(Middleware):
         attempts = max(1, int(_options(message).get("retries", 0)))
         if _thrown(broker, message, exception):
             attempts = attempts_of(message)
-        if isinstance(exception, Rejected):
-            status, errors = Status.REJECTED, list(exception.errors)
-        else:
-            status, errors = Status.FAILED, failure_errors(exception)
+        status = Status.REJECTED if isinstance(exception, Rejected) else Status.FAILED
         try:
+            if isinstance(exception, Rejected):
+                errors = list(exception.errors)
+            else:
+                errors = failure_errors(exception)
             status_message = status_for(
                 _payload(message),
                 status,
