@@ -160,6 +160,12 @@ class Settings(BaseSettings):
             "is not believed for this long (no second POST meanwhile), s"
         ),
     )
+    history_days: float = Field(
+        30.0,
+        ge=0,
+        description="statuses and events older than this are deleted from the store by "
+        "`allegro-feed worker` (hourly; unpublished statuses stay); 0 keeps them forever, days",
+    )
     worker_processes: int = Field(2, ge=1, description="worker processes of `allegro-feed worker`")
     worker_threads: int = Field(8, ge=1, description="threads per worker process")
     batching: bool = Field(

@@ -15,7 +15,8 @@ Beside them, a thread of this command keeps idle accounts connected (:class:`Tok
 at start and then daily it refreshes every account whose stored token pair is older than 60
 days. A refresh token lasts 3 months from its issue and each refresh starts a new one
 (FACTS §2), while the workers refresh only when an event needs a call, so an account
-without events for 3 months would have been disconnected.
+without events for 3 months would have been disconnected. Another prunes the store's
+history hourly (:class:`~workers.housekeeping.HistoryKeeper`, ``ALLEGRO_FEED_HISTORY_DAYS``).
 
 SIGTERM and SIGINT are forwarded to all of them for a graceful stop (the bridge finishes its
 current message, Dramatiq its messages in progress). When a child dies on its own, the
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from workers.housekeeping import HistoryKeeper, Keeper
 from workers.ops import positive_int
 from workers.settings import Settings
 from workers.topology import Step
@@ -191,11 +193,10 @@ def renew_idle_tokens(
     return all_done
 
 
-class TokenKeeper:
+class TokenKeeper(Keeper):
     """Runs ``check`` (:func:`renew_idle_tokens`) in a daemon thread: at :meth:`start`,
     then every :data:`TOKEN_CHECK_INTERVAL_S` (:data:`TOKEN_RETRY_S` after a transient
-    failure), until :meth:`stop`. Nothing it meets stops the worker: failures are logged.
-    The store is opened on the first look (``open_store``) and kept until :meth:`stop`."""
+    failure), until :meth:`stop` (see :class:`~workers.housekeeping.Keeper`)."""
 
     def __init__(
         self,
@@ -204,49 +205,15 @@ class TokenKeeper:
         open_store: Callable[[str], Store] | None = None,
         check: Callable[[Settings, Store], bool] = renew_idle_tokens,
     ) -> None:
-        self._settings = settings
-        self._open_store = open_store
-        self._check = check
-        self._store: Store | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def check_once(self) -> float:
-        """One look at every account; returns the seconds until the next one."""
-        try:
-            if self._store is None:
-                from workers.store import open_store
-
-                self._store = (self._open_store or open_store)(self._settings.database_url)
-            done = self._check(self._settings, self._store)
-        except Exception as exc:
-            log.warning(
-                "worker.token_check_failed", error=type(exc).__name__, retry_in_s=TOKEN_RETRY_S
-            )
-            return TOKEN_RETRY_S
-        return TOKEN_CHECK_INTERVAL_S if done else TOKEN_RETRY_S
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            delay_s = self.check_once()
-            if self._stopping.wait(delay_s):
-                break
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="token-keeper", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop looking (a look in progress is waited for up to ``timeout_s``; the thread
-        is a daemon, so a look stuck on the network does not hold the process)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                return  # still using the store: leave it open
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        super().__init__(
+            settings,
+            check,
+            name="token-keeper",
+            every_s=TOKEN_CHECK_INTERVAL_S,
+            retry_s=TOKEN_RETRY_S,
+            failed_event="worker.token_check_failed",
+            open_store=open_store,
+        )
 
 
 class _Supervisor:
@@ -336,8 +303,10 @@ def run_worker(
         return EXIT_FAILED
     supervisor = _Supervisor()
     previous = {s: signal.signal(s, supervisor.on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    keeper = TokenKeeper(settings) if keep_tokens else None
-    if keeper is not None:
+    keepers: list[Keeper] = [TokenKeeper(settings)] if keep_tokens else []
+    if settings.history_days > 0:
+        keepers.append(HistoryKeeper(settings))
+    for keeper in keepers:
         keeper.start()
     try:
         if ingest:
@@ -362,7 +331,7 @@ def run_worker(
         supervisor.wait_all(STOP_TIMEOUT_S)
         return EXIT_FAILED
     finally:
-        if keeper is not None:
+        for keeper in keepers:
             keeper.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)

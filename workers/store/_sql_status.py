@@ -142,6 +142,33 @@ class StatusSql(SqlCore):
         )
         return [self._message(row[0]) for row in rows]
 
+    def prune_history(self, before: datetime, *, batch: int = 1000) -> int:
+        if batch < 1:
+            raise ValueError(f"batch must be positive, got {batch!r}")
+        cutoff = self.dialect.time_in(before)
+        # Through the indexes statuses_by_time and events_by_time, a batch at a time. Not
+        # durable: a prune lost in a power cut is done again by the next one.
+        statements = (
+            (
+                "DELETE FROM statuses WHERE id IN (SELECT id FROM statuses WHERE at < ? "
+                "AND (published_at IS NOT NULL OR event_id IS NULL) ORDER BY at, id LIMIT ?)",
+                (cutoff, batch),
+            ),
+            (
+                "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events "
+                "WHERE recorded_at < ? AND dispatched = ? LIMIT ?)",
+                (cutoff, True, batch),
+            ),
+        )
+        deleted = 0
+        for sql, params in statements:
+            while True:
+                rows = self._write(sql, params, durable=False)
+                deleted += rows
+                if rows < batch:
+                    break
+        return deleted
+
     def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
         # Page by (at, id) so that no transaction stays open while the caller works;
         # (at, id) > (since, 0) is at >= since, as ids start at 1.

@@ -344,6 +344,14 @@ class Store(Protocol):
     def history(self, account: str, sku: str, limit: int = 50) -> list[StatusMessage]:
         """Newest first."""
 
+    def prune_history(self, before: datetime, *, batch: int = 1000) -> int:
+        """Delete what is older than ``before``: statuses (by their ``at``) whose
+        publication RabbitMQ confirmed or that have no event id, and events recorded before
+        it that were handed on. An unpublished status (the outbox) and an event never
+        handed on stay, however old. Deletes in transactions of at most ``batch`` rows, so
+        that the pipeline's writers never wait long behind it; returns the rows deleted.
+        ``batch`` must be positive (ValueError)."""
+
     def iter_history(self, since: datetime | None = None) -> Iterator[StatusMessage]:
         """Every status in time order (for reports and `make run`'s summary), from
         ``since`` on (inclusive). Read in pages: no transaction stays open meanwhile."""

@@ -206,6 +206,12 @@ def test_keeper_looks_at_start_and_stops(settings: Settings) -> None:
     assert opened.closed
 
 
+class _NoKeeper:
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 def test_run_worker_keeps_tokens_beside_its_parts(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,6 +228,7 @@ def test_run_worker_keeps_tokens_beside_its_parts(
             calls.append("stop")
 
     monkeypatch.setattr(worker, "TokenKeeper", Keeper)
+    monkeypatch.setattr(worker, "HistoryKeeper", lambda _settings: _NoKeeper())
     monkeypatch.setattr(worker, "_declare_topology", lambda _settings: None)
     monkeypatch.setattr(worker._Supervisor, "start", lambda *_a, **_k: calls.append("part"))
     monkeypatch.setattr(worker._Supervisor, "run", lambda _self: worker.EXIT_OK)
