@@ -23,6 +23,7 @@ dead-letter TTL of the ``.XQ`` queues (see ``workers.broker`` on changing it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -41,6 +42,7 @@ __all__ = [
     "STATUS_BINDING_KEY",
     "STATUS_EXCHANGE",
     "STATUS_QUEUE",
+    "STATUS_QUEUE_MAX_LENGTH",
     "Names",
     "Step",
     "dead_letter_queue",
@@ -62,6 +64,11 @@ INGEST_QUEUE = "allegro.ingest"
 REJECTED_QUEUE = "allegro.ingest.rejected"
 STATUS_EXCHANGE = "allegro.status"
 STATUS_QUEUE = "allegro.status"
+#: The default status queue's cap in the deploy definitions (a policy): with nobody
+#: consuming it, the oldest statuses give way instead of RabbitMQ filling its disk. Every
+#: status stays in the store's history (``allegro-feed status SKU``); a consumer that must
+#: see them all binds a queue of its own to the ``allegro.status`` exchange.
+STATUS_QUEUE_MAX_LENGTH = 1_000_000
 STATUS_BINDING_KEY = "#"
 #: The routing keys upstream publishes with (an event's ``type``).
 EVENT_ROUTING_KEYS = ("product.upserted", "product.stock", "product.price", "product.deleted")
@@ -188,8 +195,11 @@ def declare_on_own_connection(parameters: Any, settings: Settings) -> Names:
         connection.close()
 
 
-def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
-    """The topology as a RabbitMQ definitions document (exchanges, queues, bindings).
+def definitions(
+    settings: Settings, *, vhost: str = "/", status_max_length: int = STATUS_QUEUE_MAX_LENGTH
+) -> dict[str, Any]:
+    """The topology as a RabbitMQ definitions document (exchanges, queues, bindings, and
+    the policy that caps the default status queue: :data:`STATUS_QUEUE_MAX_LENGTH`).
 
     Load it with ``rabbitmqctl import_definitions FILE`` or the management plugin's
     ``load_definitions``; it creates what :func:`declare` creates, with the same arguments.
@@ -222,4 +232,19 @@ def definitions(settings: Settings, *, vhost: str = "/") -> dict[str, Any]:
         }
         for exchange, queue, key in plan.bindings
     ]
-    return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+    policies = [
+        {
+            "vhost": vhost,
+            "name": f"{plan.names.status_queue}-cap",
+            "pattern": f"^{re.escape(plan.names.status_queue)}$",
+            "apply-to": "queues",
+            "priority": 0,
+            "definition": {"max-length": status_max_length, "overflow": "drop-head"},
+        }
+    ]
+    return {
+        "exchanges": exchanges,
+        "queues": queues,
+        "bindings": bindings,
+        "policies": policies,
+    }
