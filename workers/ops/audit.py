@@ -49,11 +49,20 @@ def _line(message: StatusMessage) -> str:
     return "  ".join(parts)
 
 
-def format_history(account: str, sku: str, messages: Sequence[StatusMessage]) -> str:
+def format_history(
+    account: str, sku: str, messages: Sequence[StatusMessage], *, history_days: float = 0
+) -> str:
     """The text ``status`` prints: a heading, then per status one line and its errors
-    (``code: userMessage``, with the path when there is one)."""
+    (``code: userMessage``, with the path when there is one). ``history_days``: how far
+    back the store keeps statuses (0: all), said when there is none."""
     if not messages:
-        return f"no status recorded for SKU {sku!r} of account {account!r}"
+        text = f"no status recorded for SKU {sku!r} of account {account!r}"
+        if history_days > 0:
+            text += (
+                f" in the last {history_days:g} days (older statuses are pruned: "
+                "ALLEGRO_FEED_HISTORY_DAYS)"
+            )
+        return text
     lines = [f"SKU {sku} (account {account}): {len(messages)} status(es), newest first"]
     for message in messages:
         lines.append(_line(message))
@@ -131,5 +140,6 @@ def run_status(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if args.json:
         print(json.dumps(history_json(messages), indent=2, ensure_ascii=False), file=stream)
     else:
-        print(format_history(args.account, args.sku, messages), file=stream)
+        text = format_history(args.account, args.sku, messages, history_days=settings.history_days)
+        print(text, file=stream)
     return EXIT_OK if messages else EXIT_FAILED

@@ -63,6 +63,10 @@ def test_newest_first_with_ids_offer_trace_and_errors() -> None:
 
 def test_no_history_says_so() -> None:
     assert format_history("shop", "S-9", []) == "no status recorded for SKU 'S-9' of account 'shop'"
+    assert format_history("shop", "S-9", [], history_days=30) == (
+        "no status recorded for SKU 'S-9' of account 'shop' in the last 30 days (older "
+        "statuses are pruned: ALLEGRO_FEED_HISTORY_DAYS)"
+    )
 
 
 def test_json_is_the_status_message_schema() -> None:
