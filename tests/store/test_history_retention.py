@@ -33,9 +33,7 @@ def test_old_published_statuses_go_and_the_outbox_stays(store: Store) -> None:
     assert store.prune_history(T0 + timedelta(seconds=100)) == 0
 
 
-def test_events_handed_on_before_the_cutoff_are_forgotten(
-    store: Store, clock: FakeClock
-) -> None:
+def test_events_handed_on_before_the_cutoff_are_forgotten(store: Store, clock: FakeClock) -> None:
     handed_on = upserted("S1", 1, event_id="handed-on")
     stuck = stock("S2", 1, event_id="stuck")
     store.record_event(handed_on)
