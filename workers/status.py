@@ -53,6 +53,7 @@ import structlog
 from schemas.status import Status, StatusError, StatusMessage
 from workers.allegro.errors import ErrorItem
 from workers.logging import redact_text
+from workers.metrics import count_status
 from workers.status_publishers import (
     PUBLISH_ATTEMPTS,
     BrokerChannelPublisher,
@@ -300,6 +301,7 @@ class StatusReporter:
             if message.event_id is not None:
                 self.settled(message.event_id)
             return False
+        count_status(message.status.value)
         self._publish(message)
         logged: list[StatusMessage] | None = getattr(self._local, "logged", None)
         if logged is None:

@@ -32,9 +32,12 @@ not start, or RabbitMQ could not be reached; 2 wrong usage or configuration.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from workers.housekeeping import HistoryKeeper, Keeper
+from workers.metrics import MULTIPROC_ENV
 from workers.ops import positive_int
 from workers.settings import Settings
 from workers.topology import Step
@@ -267,6 +271,20 @@ class _Supervisor:
         return EXIT_OK if all(code == 0 for code in codes.values()) else EXIT_FAILED
 
 
+def _share_metrics(settings: Settings) -> str | None:
+    """With a metrics port, one prometheus_client multiprocess directory for this process
+    and every child (set in the environment they inherit), so that the actor pools'
+    exposition server also shows what the ingest bridge and the batcher counted
+    (:mod:`workers.metrics`). Returns the directory this run made, to remove at the end;
+    None without a metrics port or when the environment names one already."""
+    if settings.metrics_port <= 0 or any(os.environ.get(name) for name in MULTIPROC_ENV):
+        return None
+    directory = tempfile.mkdtemp(prefix="allegro-feed-metrics-")
+    for name in MULTIPROC_ENV:
+        os.environ[name] = directory
+    return directory
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -301,6 +319,7 @@ def run_worker(
             file=sys.stderr,
         )
         return EXIT_FAILED
+    metrics_dir = _share_metrics(settings)
     supervisor = _Supervisor()
     previous = {s: signal.signal(s, supervisor.on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     keepers: list[Keeper] = [TokenKeeper(settings)] if keep_tokens else []
@@ -333,6 +352,8 @@ def run_worker(
     finally:
         for keeper in keepers:
             keeper.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

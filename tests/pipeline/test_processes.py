@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.pipeline.conftest import Pipeline, upserted
@@ -48,3 +51,64 @@ def test_the_worker_command_runs_the_pipeline_and_stops_on_sigterm(
     assert len(pipeline.offers_of(sku)) == 1
     assert returncode == 0, output[-3000:]
     assert "worker.child_started" in output and "ingest.stopped" in output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _scrape(port: int, wanted: str, timeout_s: float = 30.0) -> str:
+    """The metrics page once it shows ``wanted`` (the exposition server starts with the
+    actor pools, and a status counted by another process shows at the next scrape)."""
+    deadline = time.monotonic() + timeout_s
+    page = ""
+    while time.monotonic() < deadline:
+        try:
+            page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.TransportError:
+            page = ""
+        if wanted in page:
+            return page
+        time.sleep(0.2)
+    pytest.fail(f"{wanted!r} not on the metrics page within {timeout_s} s:\n{page[-3000:]}")
+
+
+def test_the_metrics_port_shows_what_every_process_counted(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        **pipeline.environment(),
+        "ALLEGRO_FEED_METRICS_PORT": str(port),
+        "dramatiq_prom_host": "127.0.0.1",
+    }
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
+        env.pop(name, None)
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers.worker", "--processes", "1", "--threads", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            sku = pipeline.new_sku()
+            first = pipeline.publish(upserted(sku, 2))
+            assert pipeline.status_of(first["event_id"])["status"] == "PUBLISHED"
+            # An older version: SUPERSEDED by the ingest bridge, a process of its own.
+            older = pipeline.publish(upserted(sku, 1))
+            assert pipeline.status_of(older["event_id"])["status"] == "SUPERSEDED"
+            page = _scrape(port, 'allegro_feed_statuses_total{status="SUPERSEDED"} 1.0')
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+    assert 'allegro_feed_statuses_total{status="PUBLISHED"} 1.0' in page
+    assert 'allegro_feed_allegro_calls_total{code="202",method="POST"}' in page or (
+        'allegro_feed_allegro_calls_total{code="201",method="POST"}' in page
+    )
+    assert "dramatiq_messages_total" in page  # Dramatiq's own, on the same page

@@ -23,6 +23,7 @@ import httpx
 import structlog
 
 from workers.allegro.errors import ApiTimeout, ConnectionFailed, PermanentError
+from workers.metrics import count_call
 from workers.settings import Settings
 
 __all__ = ["USER_AGENT", "QueryParams", "Transport", "encode_json", "parse_body", "url_with"]
@@ -162,6 +163,7 @@ class Transport:
             )
             response = self._client.send(request, auth=basic)
         except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            count_call(method, "timeout")
             raise ApiTimeout(
                 f"could not connect to Allegro within {self.settings.http_connect_timeout_s:g} s"
                 " (the request was not sent)",
@@ -169,12 +171,14 @@ class Transport:
                 **context,
             ) from None
         except httpx.TimeoutException:
+            count_call(method, "timeout")
             raise ApiTimeout(
                 f"Allegro did not answer within {timeout_s:g} s; the request may have been applied",
                 maybe_applied=True,
                 **context,
             ) from None
         except httpx.ConnectError as exc:
+            count_call(method, "connection")
             raise ConnectionFailed(
                 f"cannot connect to Allegro ({_short(exc)}); the request was not sent",
                 maybe_applied=False,
@@ -187,18 +191,21 @@ class Transport:
                 **context,
             ) from None
         except httpx.TransportError as exc:
+            count_call(method, "connection")
             raise ConnectionFailed(
                 f"the connection to Allegro broke before a full answer ({_short(exc)}); "
                 "the request may have been applied",
                 maybe_applied=True,
                 **context,
             ) from None
+        elapsed_s = time.monotonic() - started
+        count_call(method, response.status_code, elapsed_s)
         log.info(
             "allegro.response",
             method=method,
             path=path,
             status=response.status_code,
             trace_id=response.headers.get("trace-id"),
-            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            elapsed_ms=round(elapsed_s * 1000, 1),
         )
         return response

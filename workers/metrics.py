@@ -1,0 +1,99 @@
+"""allegro-feed's own Prometheus metrics, beside Dramatiq's per-actor ones.
+
+With ``ALLEGRO_FEED_METRICS_PORT`` set, ``allegro-feed worker`` gives all its processes (the
+ingest bridge, the batcher, the actor pools and its own keepers) one prometheus_client
+multiprocess directory, and Dramatiq's exposition server on that port sums what each
+process counted:
+
+- ``allegro_feed_statuses_total{status}``: statuses recorded, by status (``PUBLISHED``,
+  ``UPDATED``, ``REJECTED``, ``FAILED``, ...), whichever process decided them;
+- ``allegro_feed_allegro_calls_total{method,code}``: Allegro's answers by HTTP method and
+  status code (``429``: rate limited), or ``timeout`` / ``connection`` when none came;
+- ``allegro_feed_allegro_call_seconds{method}``: how long Allegro took to answer.
+
+Nothing is imported or counted unless ``PROMETHEUS_MULTIPROC_DIR`` is set (by ``allegro-feed
+worker`` with a metrics port, or by Dramatiq's Prometheus middleware when its worker
+processes boot): prometheus_client picks its multiprocess storage when it is first
+imported, so it is imported here on first use, never at module import.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+__all__ = ["MULTIPROC_ENV", "count_call", "count_status", "reset"]
+
+#: The environment variables naming the directory every process writes its values to
+#: (prometheus_client reads either spelling; Dramatiq's middleware sets both, and reads
+#: ``dramatiq_prom_db`` for its own).
+MULTIPROC_ENV = ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db")
+
+#: Buckets of the Allegro call duration, s.
+CALL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        import prometheus_client as prom
+
+        self.statuses = prom.Counter(
+            "allegro_feed_statuses", "Statuses recorded, by status.", ["status"]
+        )
+        self.calls = prom.Counter(
+            "allegro_feed_allegro_calls",
+            "Allegro's answers by HTTP method and status code (or timeout / connection).",
+            ["method", "code"],
+        )
+        self.seconds = prom.Histogram(
+            "allegro_feed_allegro_call_seconds",
+            "How long Allegro took to answer, s.",
+            ["method"],
+            buckets=CALL_BUCKETS,
+        )
+
+
+_UNSET: Any = object()
+_metrics: _Metrics | None = _UNSET
+_lock = threading.Lock()
+
+
+def _current() -> _Metrics | None:
+    global _metrics
+    if _metrics is _UNSET:
+        with _lock:
+            if _metrics is _UNSET:
+                enabled = bool(os.environ.get(MULTIPROC_ENV[0]) or os.environ.get(MULTIPROC_ENV[1]))
+                _metrics = _Metrics() if enabled else None
+    return _metrics
+
+
+def count_status(status: str) -> None:
+    """One status recorded."""
+    metrics = _current()
+    if metrics is not None:
+        metrics.statuses.labels(status=status).inc()
+
+
+def count_call(method: str, code: int | str, seconds: float | None = None) -> None:
+    """One call to Allegro: its answer's status code (or what came instead) and, when it
+    answered, how long it took."""
+    metrics = _current()
+    if metrics is not None:
+        metrics.calls.labels(method=method, code=str(code)).inc()
+        if seconds is not None:
+            metrics.seconds.labels(method=method).observe(seconds)
+
+
+def reset() -> None:
+    """Forget the metrics of this process (tests: after changing the environment, with the
+    collectors unregistered from prometheus_client's default registry)."""
+    global _metrics
+    with _lock:
+        if isinstance(_metrics, _Metrics):
+            from prometheus_client import REGISTRY
+
+            for collector in (_metrics.statuses, _metrics.calls, _metrics.seconds):
+                REGISTRY.unregister(collector)
+        _metrics = _UNSET
