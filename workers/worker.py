@@ -285,6 +285,20 @@ def _share_metrics(settings: Settings) -> str | None:
     return directory
 
 
+def _serve_metrics(settings: Settings) -> None:
+    """Serve the counters of this command's processes on the metrics port from a thread of
+    its own: for a host without actor pools (``--no-actors``), whose Dramatiq exposition
+    server would otherwise serve them. Same address as Dramatiq's (``dramatiq_prom_host``,
+    default all interfaces)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=os.environ[MULTIPROC_ENV[0]])  # type: ignore[no-untyped-call]
+    host = os.environ.get("dramatiq_prom_host", "0.0.0.0")  # noqa: S104, SIM112 - Dramatiq's name and default
+    start_http_server(settings.metrics_port, addr=host, registry=registry)
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -328,6 +342,8 @@ def run_worker(
     for keeper in keepers:
         keeper.start()
     try:
+        if settings.metrics_port > 0 and not actors:
+            _serve_metrics(settings)
         if ingest:
             supervisor.start("ingest", ingest_command())
             if settings.batching:

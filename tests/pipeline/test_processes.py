@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pika
 import pytest
 
 from tests.pipeline.conftest import Pipeline, upserted
@@ -112,3 +113,44 @@ def test_the_metrics_port_shows_what_every_process_counted(
         'allegro_feed_allegro_calls_total{code="201",method="POST"}' in page
     )
     assert "dramatiq_messages_total" in page  # Dramatiq's own, on the same page
+
+
+def test_a_host_without_actor_pools_serves_its_own_counters(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        **pipeline.environment(),
+        "ALLEGRO_FEED_METRICS_PORT": str(port),
+        "dramatiq_prom_host": "127.0.0.1",
+    }
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
+        env.pop(name, None)
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers.worker", "--no-actors"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            message_id = f"unreadable-{pipeline.new_sku()}"
+            pipeline.publish(
+                b"[1]",
+                routing_key="product.stock",
+                properties=pika.BasicProperties(
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    content_type="application/json",
+                    message_id=message_id,
+                ),
+            )
+            assert pipeline.status_of(message_id)["status"] == "REJECTED"
+            page = _scrape(port, 'allegro_feed_statuses_total{status="REJECTED"} 1.0')
+        finally:
+            process.send_signal(signal.SIGTERM)
+            returncode = process.wait(timeout=60)
+
+    assert "dramatiq_messages_total" not in page  # no actor pools on this host
+    assert returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
