@@ -331,19 +331,26 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m workers.ingest``: run the bridge of this host until SIGTERM/SIGINT."""
     from workers.logging import configure_logging
 
+    # The handlers first: a stop asked for while the bridge starts is a clean stop too.
+    requested = threading.Event()
+    bridge: IngestBridge | None = None
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("ingest.stopping", signal=signal.Signals(signum).name)
+        requested.set()
+        if bridge is not None:
+            bridge.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     settings = Settings()
     configure_logging(settings, quiet_loggers=("httpx", "httpcore", "pika"))
     store = open_store(settings.database_url)  # migrates, the batching tables included
     broker = create_broker(settings)
     batch_repo = BatchRepo(settings.database_url, store=store) if settings.batching else None
     bridge = IngestBridge(settings, store, broker, batch_repo)
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("ingest.stopping", signal=signal.Signals(signum).name)
+    if requested.is_set():
         bridge.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     log.info("ingest.starting", queue=bridge.names.ingest_queue, pid_role="ingest bridge")
     try:
         bridge.run()

@@ -132,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the batcher of this host until SIGTERM/SIGINT (see the module doc)."""
     from workers.logging import configure_logging
 
+    # The handlers first: a stop asked for while the batcher starts is a clean stop too.
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("batch.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     settings = Settings()
     configure_logging(settings, quiet_loggers=("httpx", "httpcore", "pika"))
     channel = StatusChannel(settings)
@@ -175,14 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         publish_handover(broker, settings, store),
         currency_for=currencies.currency,
     )
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("batch.stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     log.info("batch.starting", owner=batcher.owner, **_windows(batcher))
     try:
         batcher.run_forever(stop)
