@@ -264,11 +264,15 @@ class _Supervisor:
             self.forward(signal.SIGTERM)
             self.wait_all(STOP_TIMEOUT_S)
             return EXIT_FAILED
-        self.forward(self.signal or signal.SIGTERM)
+        forwarded = self.signal or signal.SIGTERM
+        self.forward(forwarded)
         self.wait_all(STOP_TIMEOUT_S)
         codes = {name: child.returncode for name, child in self.children.items()}
         log.info("worker.stopped", returncodes=codes)
-        return EXIT_OK if all(code == 0 for code in codes.values()) else EXIT_FAILED
+        # A child that the forwarded signal ended before it could take it (still starting:
+        # nothing in progress) stopped as asked, too.
+        stopped = all(code in (0, -forwarded) for code in codes.values())
+        return EXIT_OK if stopped else EXIT_FAILED
 
 
 def _share_metrics(settings: Settings) -> str | None:

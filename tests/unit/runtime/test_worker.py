@@ -106,3 +106,36 @@ def test_a_signal_is_forwarded_and_a_clean_stop_exits_zero() -> None:
 
     assert supervisor.run() == worker.EXIT_OK
     assert supervisor.children["waits"].returncode == 0
+
+
+def test_a_child_the_forwarded_signal_ended_before_it_took_it_stopped_as_asked() -> None:
+    supervisor = worker._Supervisor()
+    # No handler yet (still starting): SIGTERM ends it with -15.
+    supervisor.start("starting", [sys.executable, "-c", "import time; time.sleep(60)"])
+    supervisor.on_signal(signal.SIGTERM, None)
+
+    assert supervisor.run() == worker.EXIT_OK
+    assert supervisor.children["starting"].returncode == -signal.SIGTERM
+
+
+def test_a_child_ended_by_another_signal_is_a_failure() -> None:
+    supervisor = worker._Supervisor()
+    supervisor.start(
+        "crashes_on_term",
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGKILL))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    child = supervisor.children["crashes_on_term"]
+    assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+    child.stdout.close()
+    supervisor.on_signal(signal.SIGTERM, None)
+
+    assert supervisor.run() == worker.EXIT_FAILED
+    assert child.returncode == -signal.SIGKILL
