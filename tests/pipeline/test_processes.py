@@ -4,12 +4,14 @@ end to end, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -76,9 +78,12 @@ def _scrape(port: int, wanted: str, timeout_s: float = 30.0) -> str:
     pytest.fail(f"{wanted!r} not on the metrics page within {timeout_s} s:\n{page[-3000:]}")
 
 
-def test_the_metrics_port_shows_what_every_process_counted(
-    pipeline: Pipeline, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def _worker_with_metrics(
+    pipeline: Pipeline, tmp_path: Path, *args: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``allegro-feed worker *args`` with a free metrics port (yielded with the process),
+    stopped by SIGTERM at the end; its output goes to ``worker.log`` in ``tmp_path``."""
     port = _free_port()
     env = {
         **os.environ,
@@ -90,23 +95,33 @@ def test_the_metrics_port_shows_what_every_process_counted(
         env.pop(name, None)
     with (tmp_path / "worker.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workers.worker", "--processes", "1", "--threads", "2"],
+            [sys.executable, "-m", "workers.worker", *args],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            sku = pipeline.new_sku()
-            first = pipeline.publish(upserted(sku, 2))
-            assert pipeline.status_of(first["event_id"])["status"] == "PUBLISHED"
-            # An older version: SUPERSEDED by the ingest bridge, a process of its own.
-            older = pipeline.publish(upserted(sku, 1))
-            assert pipeline.status_of(older["event_id"])["status"] == "SUPERSEDED"
-            page = _scrape(port, 'allegro_feed_statuses_total{status="SUPERSEDED"} 1.0')
+            yield port, process
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
+
+
+def test_the_metrics_port_shows_what_every_process_counted(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    with _worker_with_metrics(pipeline, tmp_path, "--processes", "1", "--threads", "2") as (
+        port,
+        _process,
+    ):
+        sku = pipeline.new_sku()
+        first = pipeline.publish(upserted(sku, 2))
+        assert pipeline.status_of(first["event_id"])["status"] == "PUBLISHED"
+        # An older version: SUPERSEDED by the ingest bridge, a process of its own.
+        older = pipeline.publish(upserted(sku, 1))
+        assert pipeline.status_of(older["event_id"])["status"] == "SUPERSEDED"
+        page = _scrape(port, 'allegro_feed_statuses_total{status="SUPERSEDED"} 1.0')
 
     assert 'allegro_feed_statuses_total{status="PUBLISHED"} 1.0' in page
     assert 'allegro_feed_allegro_calls_total{code="202",method="POST"}' in page or (
@@ -118,39 +133,19 @@ def test_the_metrics_port_shows_what_every_process_counted(
 def test_a_host_without_actor_pools_serves_its_own_counters(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        **pipeline.environment(),
-        "ALLEGRO_FEED_METRICS_PORT": str(port),
-        "dramatiq_prom_host": "127.0.0.1",
-    }
-    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "dramatiq_prom_db"):
-        env.pop(name, None)
-    with (tmp_path / "worker.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "workers.worker", "--no-actors"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with _worker_with_metrics(pipeline, tmp_path, "--no-actors") as (port, process):
+        message_id = f"unreadable-{pipeline.new_sku()}"
+        pipeline.publish(
+            b"[1]",
+            routing_key="product.stock",
+            properties=pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                content_type="application/json",
+                message_id=message_id,
+            ),
         )
-        try:
-            message_id = f"unreadable-{pipeline.new_sku()}"
-            pipeline.publish(
-                b"[1]",
-                routing_key="product.stock",
-                properties=pika.BasicProperties(
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    content_type="application/json",
-                    message_id=message_id,
-                ),
-            )
-            assert pipeline.status_of(message_id)["status"] == "REJECTED"
-            page = _scrape(port, 'allegro_feed_statuses_total{status="REJECTED"} 1.0')
-        finally:
-            process.send_signal(signal.SIGTERM)
-            returncode = process.wait(timeout=60)
+        assert pipeline.status_of(message_id)["status"] == "REJECTED"
+        page = _scrape(port, 'allegro_feed_statuses_total{status="REJECTED"} 1.0')
 
     assert "dramatiq_messages_total" not in page  # no actor pools on this host
-    assert returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    assert process.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
