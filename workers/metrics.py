@@ -9,7 +9,12 @@ process counted:
   ``UPDATED``, ``REJECTED``, ``FAILED``, ...), whichever process decided them;
 - ``allegro_feed_allegro_calls_total{method,code}``: Allegro's answers by HTTP method and
   status code (``429``: rate limited), or ``timeout`` / ``connection`` when none came;
-- ``allegro_feed_allegro_call_seconds{method}``: how long Allegro took to answer.
+- ``allegro_feed_allegro_call_seconds{method}``: how long Allegro took to answer;
+- ``allegro_feed_batch_waiting{account}``: stock and price changes staged for batch
+  commands and not yet sent in one, as the batcher leading the account last saw them;
+- ``allegro_feed_batch_oldest_seconds{account}``: how long the oldest of them past its
+  coalescing window has waited since it arrived (how stale the account's stock and prices
+  on Allegro may be).
 
 Nothing is imported or counted unless ``PROMETHEUS_MULTIPROC_DIR`` is set (by ``allegro-feed
 worker`` with a metrics port, or by Dramatiq's Prometheus middleware when its worker
@@ -23,7 +28,7 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["MULTIPROC_ENV", "count_call", "count_status", "reset"]
+__all__ = ["MULTIPROC_ENV", "batch_backlog", "count_call", "count_status", "reset"]
 
 #: The environment variables naming the directory every process writes its values to
 #: (prometheus_client reads either spelling; Dramatiq's middleware sets both, and reads
@@ -51,6 +56,19 @@ class _Metrics:
             "How long Allegro took to answer, s.",
             ["method"],
             buckets=CALL_BUCKETS,
+        )
+        # A host's batcher leads some accounts: the largest live value of each is the one.
+        self.waiting = prom.Gauge(
+            "allegro_feed_batch_waiting",
+            "Stock and price changes staged for batch commands, not yet in one, by account.",
+            ["account"],
+            multiprocess_mode="livemax",
+        )
+        self.oldest = prom.Gauge(
+            "allegro_feed_batch_oldest_seconds",
+            "How long the oldest staged change past its coalescing window has waited, s.",
+            ["account"],
+            multiprocess_mode="livemax",
         )
 
 
@@ -86,6 +104,15 @@ def count_call(method: str, code: int | str, seconds: float | None = None) -> No
             metrics.seconds.labels(method=method).observe(seconds)
 
 
+def batch_backlog(account: str, waiting: int, oldest_s: float) -> None:
+    """What the batcher leading ``account`` saw waiting: ``waiting`` changes, the oldest of
+    those past their coalescing window there for ``oldest_s`` seconds (0 and 0: none)."""
+    metrics = _current()
+    if metrics is not None:
+        metrics.waiting.labels(account=account).set(waiting)
+        metrics.oldest.labels(account=account).set(oldest_s)
+
+
 def reset() -> None:
     """Forget the metrics of this process (tests: after changing the environment, with the
     collectors unregistered from prometheus_client's default registry)."""
@@ -94,6 +121,12 @@ def reset() -> None:
         if isinstance(_metrics, _Metrics):
             from prometheus_client import REGISTRY
 
-            for collector in (_metrics.statuses, _metrics.calls, _metrics.seconds):
+            for collector in (
+                _metrics.statuses,
+                _metrics.calls,
+                _metrics.seconds,
+                _metrics.waiting,
+                _metrics.oldest,
+            ):
                 REGISTRY.unregister(collector)
         _metrics = _UNSET

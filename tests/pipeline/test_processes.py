@@ -18,7 +18,7 @@ import httpx
 import pika
 import pytest
 
-from tests.pipeline.conftest import Pipeline, upserted
+from tests.pipeline.conftest import Pipeline, stock_changed, upserted
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,13 +121,20 @@ def test_the_metrics_port_shows_what_every_process_counted(
         # An older version: SUPERSEDED by the ingest bridge, a process of its own.
         older = pipeline.publish(upserted(sku, 1))
         assert pipeline.status_of(older["event_id"])["status"] == "SUPERSEDED"
-        page = _scrape(port, 'allegro_feed_statuses_total{status="SUPERSEDED"} 1.0')
+        # A stock change: the batcher's command, and its backlog gauge.
+        restock = pipeline.publish(stock_changed(sku, 3, 7))
+        assert pipeline.status_of(restock["event_id"])["status"] == "UPDATED"
+        _scrape(port, 'allegro_feed_statuses_total{status="SUPERSEDED"} 1.0')
+        page = _scrape(port, "allegro_feed_batch_waiting{")
 
     assert 'allegro_feed_statuses_total{status="PUBLISHED"} 1.0' in page
     assert 'allegro_feed_allegro_calls_total{code="202",method="POST"}' in page or (
         'allegro_feed_allegro_calls_total{code="201",method="POST"}' in page
     )
     assert "dramatiq_messages_total" in page  # Dramatiq's own, on the same page
+    assert 'allegro_feed_statuses_total{status="UPDATED"} 1.0' in page
+    assert 'allegro_feed_allegro_calls_total{code="201",method="PUT"}' in page
+    assert 'allegro_feed_batch_oldest_seconds{account="default"' in page
 
 
 def test_a_host_without_actor_pools_serves_its_own_counters(

@@ -42,6 +42,7 @@ import structlog
 from schemas.events import ProductEvent
 from workers.allegro.errors import AllegroError
 from workers.domain.model import ProductState
+from workers.metrics import batch_backlog
 from workers.settings import Settings
 from workers.store.base import OfferRecord, Store, StoreError, offer_stamp
 
@@ -123,6 +124,8 @@ class Batcher:
         self.stager = Stager(repo, reporter, clock=clock)
         self._renew_at: dict[str, float] = {}  # account -> monotonic time to renew the lead
         self._next_prune = 0.0
+        #: the accounts whose backlog this batcher last showed (workers.metrics)
+        self._backlog_shown: set[str] = set()
 
     # --- staging ------------------------------------------------------------------------------
 
@@ -138,9 +141,11 @@ class Batcher:
         batcher's clock. Raises the store's errors when the store is down."""
         now = self.clock() if now is None else now
         tick = Tick()
+        led: set[str] = set()
         for account in self.repo.accounts_with_work():
             if not self._leads(account):
                 continue
+            led.add(account)
             # The due entries' calls go out first and the flush runs while they are on the
             # way; what the flush claimed is sent in this run too.
             started = self.journal.start(account, now)
@@ -149,6 +154,10 @@ class Batcher:
             self.journal.finish(started, now, tick)
             if tick.claimed > claimed:
                 self.journal.work(account, now, tick)
+        # An account with nothing left (or led elsewhere now) shows no backlog here.
+        for account in self._backlog_shown - led:
+            batch_backlog(account, 0, 0.0)
+        self._backlog_shown = led
         if now >= self._next_prune:
             self._next_prune = now + _PRUNE_EVERY_S
             pruned = self.repo.prune(now - RETENTION_S)
@@ -217,6 +226,7 @@ class Batcher:
         config = self.config
         settled_before = now - config.coalesce_s
         count, oldest, largest, waiting = self.repo.pending_groups(account, settled_before)
+        batch_backlog(account, waiting, max(0.0, now - oldest) if oldest is not None else 0.0)
         if not count or oldest is None:
             return
         # A command carries one value: only a group of changes to one value can fill one.
