@@ -1,8 +1,8 @@
 """Jobs that ``allegro-feed worker`` runs beside its parts, each in a daemon thread.
 
-:class:`Keeper` runs one job (``check(settings, store) -> bool``) at start and then every
-``every_s`` (``retry_s`` after a job that asks for another look soon, or that failed), until
-stopped. Nothing a job meets stops the worker: failures are logged. Two jobs use it: the
+:class:`Keeper` runs one job (its :meth:`~Keeper.job`, ``(settings, store) -> bool``) at
+start and then every ``every_s`` (``retry_s`` after a job that asks for another look soon,
+or that failed), until stopped. Nothing a job meets stops the worker: failures are logged. Two jobs use it: the
 :class:`~workers.worker.TokenKeeper` (idle accounts stay connected) and the
 :class:`HistoryKeeper` here.
 
@@ -39,32 +39,34 @@ HISTORY_RETRY_S = 300.0
 
 
 class Keeper:
-    """Runs ``check`` in a daemon thread named ``name``: at :meth:`start`, then every
-    ``every_s`` while it returns True (``retry_s`` after False or a failure, which is logged
-    as ``failed_event``), until :meth:`stop`. The store is opened on the first run
-    (``open_store``) and kept until :meth:`stop`."""
+    """Runs a job (:meth:`job`, or ``check`` when given) in a daemon thread named
+    :attr:`name`: at :meth:`start`, then every :attr:`every_s` while it returns True
+    (:attr:`retry_s` after False or a failure, which is logged as :attr:`failed_event`),
+    until :meth:`stop`. The store is opened on the first run (``open_store``) and kept
+    until :meth:`stop`. A job is a subclass that sets these four and :meth:`job`."""
+
+    name = "keeper"
+    every_s = 3600.0
+    retry_s = 300.0
+    failed_event = "worker.keeper_failed"
 
     def __init__(
         self,
         settings: Settings,
-        check: Callable[[Settings, Store], bool],
         *,
-        name: str,
-        every_s: float,
-        retry_s: float,
-        failed_event: str,
         open_store: Callable[[str], Store] | None = None,
+        check: Callable[[Settings, Store], bool] | None = None,
     ) -> None:
         self._settings = settings
-        self._check = check
-        self._name = name
-        self._every_s = every_s
-        self._retry_s = retry_s
-        self._failed_event = failed_event
+        self._check = check or self.job
         self._open_store = open_store
         self._store: Store | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def job(self, settings: Settings, store: Store) -> bool:
+        """One run; True when the next can wait :attr:`every_s`."""
+        raise NotImplementedError
 
     def check_once(self) -> float:
         """One run of the job; returns the seconds until the next one."""
@@ -75,9 +77,9 @@ class Keeper:
                 self._store = (self._open_store or open_store)(self._settings.database_url)
             done = self._check(self._settings, self._store)
         except Exception as exc:
-            log.warning(self._failed_event, error=type(exc).__name__, retry_in_s=self._retry_s)
-            return self._retry_s
-        return self._every_s if done else self._retry_s
+            log.warning(self.failed_event, error=type(exc).__name__, retry_in_s=self.retry_s)
+            return self.retry_s
+        return self.every_s if done else self.retry_s
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -86,7 +88,7 @@ class Keeper:
                 break
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -117,19 +119,10 @@ def prune_history(settings: Settings, store: Store) -> bool:
 class HistoryKeeper(Keeper):
     """:func:`prune_history` at start and then hourly."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        open_store: Callable[[str], Store] | None = None,
-        check: Callable[[Settings, Store], bool] = prune_history,
-    ) -> None:
-        super().__init__(
-            settings,
-            check,
-            name="history-keeper",
-            every_s=HISTORY_PRUNE_EVERY_S,
-            retry_s=HISTORY_RETRY_S,
-            failed_event="worker.history_prune_failed",
-            open_store=open_store,
-        )
+    name = "history-keeper"
+    every_s = HISTORY_PRUNE_EVERY_S
+    retry_s = HISTORY_RETRY_S
+    failed_event = "worker.history_prune_failed"
+
+    def job(self, settings: Settings, store: Store) -> bool:
+        return prune_history(settings, store)

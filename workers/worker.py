@@ -198,26 +198,17 @@ def renew_idle_tokens(
 
 
 class TokenKeeper(Keeper):
-    """Runs ``check`` (:func:`renew_idle_tokens`) in a daemon thread: at :meth:`start`,
-    then every :data:`TOKEN_CHECK_INTERVAL_S` (:data:`TOKEN_RETRY_S` after a transient
-    failure), until :meth:`stop` (see :class:`~workers.housekeeping.Keeper`)."""
+    """:func:`renew_idle_tokens` in a daemon thread: at :meth:`start`, then every
+    :data:`TOKEN_CHECK_INTERVAL_S` (:data:`TOKEN_RETRY_S` after a transient failure), until
+    :meth:`stop` (see :class:`~workers.housekeeping.Keeper`)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        open_store: Callable[[str], Store] | None = None,
-        check: Callable[[Settings, Store], bool] = renew_idle_tokens,
-    ) -> None:
-        super().__init__(
-            settings,
-            check,
-            name="token-keeper",
-            every_s=TOKEN_CHECK_INTERVAL_S,
-            retry_s=TOKEN_RETRY_S,
-            failed_event="worker.token_check_failed",
-            open_store=open_store,
-        )
+    name = "token-keeper"
+    every_s = TOKEN_CHECK_INTERVAL_S
+    retry_s = TOKEN_RETRY_S
+    failed_event = "worker.token_check_failed"
+
+    def job(self, settings: Settings, store: Store) -> bool:
+        return renew_idle_tokens(settings, store)
 
 
 class _Supervisor:
