@@ -2,8 +2,8 @@
 
 :class:`Keeper` runs one job (its :meth:`~Keeper.job`, ``(settings, store) -> bool``) at
 start and then every ``every_s`` (``retry_s`` after a job that asks for another look soon,
-or that failed), until stopped. Nothing a job meets stops the worker: failures are logged. Two jobs use it: the
-:class:`~workers.worker.TokenKeeper` (idle accounts stay connected) and the
+or that failed), until stopped. Nothing a job meets stops the worker: failures are logged.
+Two jobs: the :class:`~workers.worker.TokenKeeper` (idle accounts stay connected) and the
 :class:`HistoryKeeper` here.
 
 **History retention.** The store keeps a status per event and a row per event recorded
