@@ -28,7 +28,14 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["MULTIPROC_ENV", "batch_backlog", "count_call", "count_status", "reset"]
+__all__ = [
+    "MULTIPROC_ENV",
+    "batch_backlog",
+    "count_call",
+    "count_status",
+    "multiproc_dir",
+    "reset",
+]
 
 #: The environment variables naming the directory every process writes its values to
 #: (prometheus_client reads either spelling; Dramatiq's middleware sets both, and reads
@@ -77,13 +84,18 @@ _metrics: _Metrics | None = _UNSET
 _lock = threading.Lock()
 
 
+def multiproc_dir() -> str | None:
+    """The multiprocess directory prometheus_client writes to, from the environment (None:
+    metrics off)."""
+    return next((os.environ[name] for name in MULTIPROC_ENV[:2] if os.environ.get(name)), None)
+
+
 def _current() -> _Metrics | None:
     global _metrics
     if _metrics is _UNSET:
         with _lock:
             if _metrics is _UNSET:
-                enabled = bool(os.environ.get(MULTIPROC_ENV[0]) or os.environ.get(MULTIPROC_ENV[1]))
-                _metrics = _Metrics() if enabled else None
+                _metrics = _Metrics() if multiproc_dir() else None
     return _metrics
 
 

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from workers.housekeeping import HistoryKeeper, Keeper
-from workers.metrics import MULTIPROC_ENV
+from workers.metrics import MULTIPROC_ENV, multiproc_dir
 from workers.ops import positive_int
 from workers.settings import Settings
 from workers.topology import Step
@@ -289,7 +289,7 @@ def _serve_metrics(settings: Settings) -> None:
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=os.environ[MULTIPROC_ENV[0]])  # type: ignore[no-untyped-call]
+    MultiProcessCollector(registry, path=multiproc_dir())  # type: ignore[no-untyped-call]
     host = os.environ.get("dramatiq_prom_host", "0.0.0.0")  # noqa: S104, SIM112 - Dramatiq's name and default
     start_http_server(settings.metrics_port, addr=host, registry=registry)
 
