@@ -136,20 +136,33 @@ _DIALECT = Dialect(
 )
 
 
-@contextmanager
-def translated_errors(source: str = "SQLite") -> Iterator[None]:
+class translated_errors:
     """sqlite3's exceptions become the store's, once, here (STYLE lesson 2):
     :class:`~workers.store.base.StoreUnavailable` for those a later retry may not see
     again, :class:`~workers.store.base.StoreError` for the others; their text starts with
-    ``source`` (the batching tables use this too)."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if any(word in str(exc).lower() for word in _TRANSIENT):
-            raise StoreUnavailable(f"{source}: {exc}") from exc
-        raise StoreError(f"{source}: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise StoreError(f"{source}: {exc}") from exc
+    ``source`` (the batching tables use this too).
+
+    A class rather than a generator-based context manager: it wraps every write of the hot
+    paths, and entering and leaving a generator costs several times as much."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: str = "SQLite") -> None:
+        self.source = source
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> bool:
+        if exc is None or not isinstance(exc, sqlite3.Error):
+            return False
+        if isinstance(exc, sqlite3.OperationalError) and any(
+            word in str(exc).lower() for word in _TRANSIENT
+        ):
+            raise StoreUnavailable(f"{self.source}: {exc}") from exc
+        raise StoreError(f"{self.source}: {exc}") from exc
 
 
 class SQLiteStore(SqlStore):

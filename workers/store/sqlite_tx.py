@@ -248,6 +248,10 @@ def run_immediate(
     already open on ``conn`` (a unit of work), ``work`` runs under a savepoint: released
     when it returns, rolled back to when it raises; the commit is the unit's.
     ``durable=False``: see the module doc."""
+    if getattr(conn, "joined", 0) and conn.in_transaction:
+        # Inside a unit without savepoints (the common case of a batch's writes): the
+        # unit's rollback covers this write, so no context manager is needed around it.
+        return work(conn)
     with unit_of_work(conn, durable=durable):
         return work(conn)
 
