@@ -45,7 +45,7 @@ from workers.ingest_parking import (
 )
 from workers.settings import Settings
 from workers.status import SWEEP_MIN_AGE_S, Publisher, StatusReporter
-from workers.store import OfferRecord, RecordOutcome, RecordResult, Store
+from workers.store import OfferRecord, RecordOutcome, RecordResult, Store, StoredStatus
 from workers.topology import Names, Step
 
 __all__ = [
@@ -98,10 +98,19 @@ class IngestHandler:
         # batcher (coalesced, sent as batch commands) instead of one PATCH each.
         self.stager = Stager(batch_repo, self.reporter) if batch_repo else None
         # Inside handle_batch: what waits for the batch's commit (publishing parked events,
-        # enqueueing first steps) and the events to mark dispatched after that.
+        # enqueueing first steps) and the events to mark dispatched after that; the staged
+        # events, marked dispatched together before that commit.
         self._after_commit: list[Callable[[], object]] | None = None
         self._dispatched: list[str] = []
-        self._offers: dict[tuple[str, str], OfferRecord | None] = {}  # see handle_batch
+        self._staged: list[str] = []
+        # Read before the batch's transaction (see handle_batch): registry entries, and
+        # the terminal statuses of the batch's events.
+        self._offers: dict[tuple[str, str], OfferRecord | None] = {}
+        self._settled: dict[str, StoredStatus] | None = None
+        # The events of this batch's deliveries handled so far (their writes stand), and
+        # which of those were handed on: a later delivery of one of them is a duplicate.
+        self._seen: set[str] = set()
+        self._handed_on: set[str] = set()
 
     def _unit(
         self, *, durable: bool = True, savepoints: bool = True
@@ -125,37 +134,57 @@ class IngestHandler:
         results: list[Outcome | Exception] = []
         after_commit: list[Callable[[], object]] = []
         dispatched: list[str] = []
+        staged: list[str] = []
         # Parsed before the transaction: the store's writer lock is held for writing only.
         parsed = [self.parse(body, key, properties) for body, key, properties in deliveries]
         # The registry entries the fast path asks for, read before the lock too: only the
         # batcher and the publish actor change them, and both look again under the SKU's
         # lease, so an entry that changed meanwhile costs a detour, never a wrong change.
         self._offers = self._prefetch_offers(parsed)
-        with self.reporter.deferred():
-            with self._unit():
-                for (body, routing_key, properties), event in zip(deliveries, parsed, strict=True):
-                    self._after_commit, self._dispatched = [], []
-                    try:
-                        # A delivery's writes stand or fall together: no savepoint each.
-                        with self.reporter.deferred(), self._unit(savepoints=False):
-                            outcome = self.handle(body, routing_key, properties, parsed=event)
-                    except Exception as exc:
-                        results.append(exc)
-                        continue
-                    finally:
-                        actions, marks = self._after_commit, self._dispatched
-                        self._after_commit, self._dispatched = None, []
-                        structlog.contextvars.clear_contextvars()
-                    results.append(outcome)
-                    after_commit += actions
-                    dispatched += marks
-            for action in after_commit:
-                action()
-            if dispatched:
-                with self._unit(durable=False):  # marks only: see Store.mark_dispatched
-                    for event_id in dispatched:
-                        self.store.mark_dispatched(event_id)
-        self._offers = {}
+        # The events' terminal statuses, read before the lock as well: only a step the
+        # event was handed on to decides one, and a handed-on event is a DUPLICATE for
+        # record_event anyway; an event that appears twice in the batch is looked up again.
+        self._settled = self.store.terminal_entries(
+            event.event_id for event in parsed if not isinstance(event, Exception)
+        )
+        self._seen, self._handed_on = set(), set()
+        try:
+            with self.reporter.deferred():
+                with self._unit():
+                    for (body, key, properties), event in zip(deliveries, parsed, strict=True):
+                        self._after_commit, self._dispatched, self._staged = [], [], []
+                        try:
+                            # A delivery's writes stand or fall together: no savepoint each.
+                            with self.reporter.deferred(), self._unit(savepoints=False):
+                                outcome = self.handle(body, key, properties, parsed=event)
+                        except Exception as exc:
+                            results.append(exc)
+                            continue
+                        finally:
+                            actions, marks, taken = (
+                                self._after_commit,
+                                self._dispatched,
+                                self._staged,
+                            )
+                            self._after_commit, self._dispatched, self._staged = None, [], []
+                            structlog.contextvars.clear_contextvars()
+                        results.append(outcome)
+                        after_commit += actions
+                        dispatched += marks
+                        staged += taken
+                        self._handed_on.update(marks, taken)
+                        if not isinstance(event, Exception):
+                            self._seen.add(event.event_id)
+                    if staged:  # in the commit that staged them: one statement for all
+                        self.store.mark_dispatched_many(staged)
+                for action in after_commit:
+                    action()
+                if dispatched:
+                    with self._unit(durable=False):  # marks only: see Store.mark_dispatched
+                        self.store.mark_dispatched_many(dispatched)
+        finally:
+            self._offers, self._settled = {}, None
+            self._seen, self._handed_on = set(), set()
         return results
 
     def _first_time(self, result: RecordResult) -> bool:
@@ -245,7 +274,8 @@ class IngestHandler:
             log.warning("ingest.event_note", note=str(note), routing_key=routing_key)
         # An event_id that has its terminal status already is never merged again: each
         # event ends in exactly one status (a FAILED one excepted: that is a replay).
-        prior = self.reporter.settled(event.event_id, grace_s=SWEEP_MIN_AGE_S)
+        known = self._settled if event.event_id not in self._seen else None
+        prior = self.reporter.settled(event.event_id, grace_s=SWEEP_MIN_AGE_S, known=known)
         if prior is not None and prior.status is Status.REJECTED:
             self.reused(body, routing_key, properties, prior)
             return Outcome.DUPLICATE
@@ -257,7 +287,9 @@ class IngestHandler:
             self.reporter.report(StatusMessage.for_event(event, Status.SUPERSEDED))
             self._log("ingest.superseded", version=event.version)
             return Outcome.SUPERSEDED
-        if result.outcome is RecordOutcome.DUPLICATE and result.dispatched:
+        if result.outcome is RecordOutcome.DUPLICATE and (
+            result.dispatched or event.event_id in self._handed_on
+        ):
             self._log("ingest.duplicate", version=event.version)
             return Outcome.DUPLICATE
         self.dispatch(event, result)
@@ -285,7 +317,10 @@ class IngestHandler:
             and self.stager.stage(event, state, offers[-1], first_time=self._first_time(result))
         )
         if staged:
-            self.store.mark_dispatched(event.event_id)
+            if self._after_commit is None:
+                self.store.mark_dispatched(event.event_id)
+            else:  # with the batch's other staged events, before its commit
+                self._staged.append(event.event_id)
             self._log("ingest.staged", version=event.version, changed=sorted(changed))
             return
         payload = Payload(

@@ -310,13 +310,23 @@ class StatusReporter:
             logged.append(message)  # when the deferred block ends
         return True
 
-    def settled(self, event_id: str, *, grace_s: float = 0.0) -> StatusMessage | None:
+    def settled(
+        self,
+        event_id: str,
+        *,
+        grace_s: float = 0.0,
+        known: Mapping[str, StoredStatus] | None = None,
+    ) -> StatusMessage | None:
         """The event's latest terminal status, or None when it has none yet. One that the
         store holds unpublished (its reporter died before RabbitMQ confirmed it, or before
         the store marked it) is published now, with its own ``message_id``, and marked;
         unless it was decided less than ``grace_s`` ago: its reporter is then most likely
-        publishing it this moment (the sweep publishes it if not)."""
-        entry = self._store.terminal_entry(event_id)
+        publishing it this moment (the sweep publishes it if not).
+
+        ``known``: the terminal statuses of a set of events read beforehand with
+        :meth:`~workers.store.base.Store.terminal_entries` (an event missing from it had
+        none then); the store is not asked again."""
+        entry = self._store.terminal_entry(event_id) if known is None else known.get(event_id)
         if entry is None:
             return None
         young = grace_s > 0 and datetime.now(UTC) - entry.message.at < timedelta(seconds=grace_s)

@@ -134,3 +134,38 @@ def test_statuses_are_added_and_marked_in_bulk_like_one_at_a_time(store: Store) 
     entry = store.terminal_entry("e2")
     assert entry is not None and entry.published
     store.mark_statuses_published([])
+
+
+def test_terminal_entries_are_read_in_bulk_like_one_at_a_time(store: Store) -> None:
+    # e1: one outcome; e2: FAILED, then its replay's outcome (chain 1) counts; e3: none.
+    store.add_statuses(
+        [
+            message("e1", Status.PUBLISHED, 0),
+            message("e2", Status.FAILED, 1),
+            message("e2", Status.UPDATED, 2),
+        ]
+    )
+    store.mark_status_published("e1", Status.PUBLISHED)
+    # More event ids than one IN list holds (500), with a repeat.
+    wanted = ["e1", "e2", "e3", "e1", *[f"x{i}" for i in range(600)]]
+
+    found = store.terminal_entries(wanted)
+
+    assert sorted(found) == ["e1", "e2"]
+    for event_id in ("e1", "e2"):
+        assert found[event_id] == store.terminal_entry(event_id)
+    assert (found["e2"].chain, found["e2"].message.status) == (1, Status.UPDATED)
+    assert found["e1"].published and not found["e2"].published
+    assert store.terminal_entries([]) == {}
+
+
+def test_events_are_marked_dispatched_in_bulk(store: Store) -> None:
+    events = [stock(f"S{i:04d}", 1) for i in range(620)]
+    for event in events:
+        store.record_event(event)
+
+    store.mark_dispatched_many([e.event_id for e in events[:610]] + ["never-seen"])
+    store.mark_dispatched_many([])
+
+    again = [store.record_event(event) for event in events]
+    assert [r.dispatched for r in again] == [True] * 610 + [False] * 10

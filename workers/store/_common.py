@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from schemas.status import Status
 from workers.store._merge import Parts
 
 __all__ = [
+    "CHUNK",
     "HISTORY_PAGE",
     "PARTS_COLUMNS",
     "TERMINAL_STATUSES",
@@ -25,7 +26,9 @@ __all__ = [
     "Dialect",
     "HeldLocks",
     "QmarkConnection",
+    "chunks",
     "lock_digest",
+    "marks",
     "parts_from_row",
     "to_utc",
     "utc_now",
@@ -96,6 +99,22 @@ PARTS_COLUMNS = (
     "event_id, content, content_version, stock, stock_version, price, price_version, "
     "deleted, deleted_version"
 )
+
+
+#: Values per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+
+
+def chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    """``values`` without repeats, in lists of at most :data:`CHUNK`."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+def marks(values: Sequence[Any]) -> str:
+    """The ``?`` placeholders of an ``IN (...)`` list of ``values``."""
+    return ", ".join("?" * len(values))
 
 
 def parts_from_row(row: Sequence[Any], load_json: Callable[[Any], Any]) -> Parts:

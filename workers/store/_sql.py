@@ -24,7 +24,7 @@ import structlog
 
 from schemas.events import ProductEvent, ProductUpserted
 from workers.domain.model import ProductState
-from workers.store._common import PARTS_COLUMNS, Conn, parts_from_row
+from workers.store._common import PARTS_COLUMNS, Conn, chunks, marks, parts_from_row
 from workers.store._merge import Parts, merge, to_state
 from workers.store._migrations import load_migrations
 from workers.store._sql_status import StatusSql
@@ -59,21 +59,6 @@ _LIGHT_PARTS_COLUMNS = (
     "sku, event_id, NULL, content_version, stock, stock_version, price, price_version, "
     "deleted, deleted_version, content IS NOT NULL"
 )
-#: SKUs per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
-_CHUNK = 500
-
-
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
-    """``values`` without repeats, in lists of at most :data:`_CHUNK`."""
-    unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start : start + _CHUNK]
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
 _PRODUCT_COLUMNS = (
     "version, event_id, content, content_version, stock, stock_version, price, "
     "price_version, deleted, deleted_version, updated_at"
@@ -204,6 +189,17 @@ class SqlStore(StatusSql, TokensSql):
             "UPDATE events SET dispatched = ? WHERE event_id = ?", (True, event_id), durable=False
         )
 
+    def mark_dispatched_many(self, event_ids: Iterable[str]) -> None:
+        # Not durable, as mark_dispatched.
+        def work(conn: Conn) -> None:
+            for chunk in chunks(event_ids):
+                conn.execute(
+                    f"UPDATE events SET dispatched = ? WHERE event_id IN ({marks(chunk)})",  # noqa: S608
+                    (True, *chunk),
+                )
+
+        self._tx(work, durable=False)
+
     def product_state(self, account: str, sku: str) -> ProductState | None:
         parts = self._read(lambda conn: self._parts(conn, account, sku))
         return to_state(account, sku, parts) if parts is not None else None
@@ -224,11 +220,11 @@ class SqlStore(StatusSql, TokensSql):
         self, table: str, columns: str, account: str, skus: Iterable[str]
     ) -> Iterator[Any]:
         """``columns`` of the rows of ``table`` for ``account`` and any of ``skus``, read
-        in chunks of :data:`_CHUNK` SKUs."""
-        for chunk in _chunks(skus):
+        in chunks of :data:`~workers.store._common.CHUNK` SKUs."""
+        for chunk in chunks(skus):
             yield from self._rows(
                 f"SELECT {columns} FROM {table} "  # noqa: S608 - our own names
-                f"WHERE account = ? AND sku IN ({_marks(chunk)})",
+                f"WHERE account = ? AND sku IN ({marks(chunk)})",
                 (account, *chunk),
             )
 
@@ -398,10 +394,10 @@ class SqlStore(StatusSql, TokensSql):
         self.release_leases(account, [sku], owner)
 
     def release_leases(self, account: str, skus: Iterable[str], owner: str) -> None:
-        for chunk in _chunks(skus):
+        for chunk in chunks(skus):
             self._write(
                 f"DELETE FROM leases WHERE account = ? AND owner = ? "  # noqa: S608
-                f"AND sku IN ({_marks(chunk)})",
+                f"AND sku IN ({marks(chunk)})",
                 (account, owner, *chunk),
                 durable=False,
             )

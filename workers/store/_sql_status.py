@@ -6,7 +6,7 @@ status messages (``published_at``) and the delivery attempt chains of terminal s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,6 +92,25 @@ class StatusSql(SqlCore):
             self.dialect.time_out(published_at) if published_at is not None else None,
             int(chain),
         )
+
+    def terminal_entries(self, event_ids: Iterable[str]) -> dict[str, StoredStatus]:
+        found: dict[str, StoredStatus] = {}
+        for chunk in _common.chunks(event_ids):
+            rows = self._rows(
+                "SELECT event_id, message, published_at, chain FROM statuses "  # noqa: S608
+                f"WHERE event_id IN ({_common.marks(chunk)}) AND terminal",
+                chunk,
+            )
+            for event_id, message, published_at, chain in rows:
+                held = found.get(event_id)
+                if held is not None and held.chain >= int(chain):
+                    continue  # an earlier chain: the latest one counts
+                found[event_id] = StoredStatus(
+                    self._message(message),
+                    self.dialect.time_out(published_at) if published_at is not None else None,
+                    int(chain),
+                )
+        return found
 
     def terminal_status(self, event_id: str) -> StatusMessage | None:
         entry = self.terminal_entry(event_id)

@@ -200,6 +200,10 @@ class Store(Protocol):
         """The event was handed on to the actors (confirmed by the broker). Not durable on
         its own: lost in a power cut, it only makes a redelivery hand the event on again."""
 
+    def mark_dispatched_many(self, event_ids: Iterable[str]) -> None:
+        """:meth:`mark_dispatched` for each of ``event_ids``, in one transaction (one
+        statement per few hundred)."""
+
     def product_state(self, account: str, sku: str) -> ProductState | None: ...
 
     def product_states(
@@ -322,6 +326,10 @@ class Store(Protocol):
 
     def terminal_entry(self, event_id: str) -> StoredStatus | None:
         """:meth:`terminal_status` with its outbox state and chain."""
+
+    def terminal_entries(self, event_ids: Iterable[str]) -> dict[str, StoredStatus]:
+        """:meth:`terminal_entry` of many events at once, by event id (an event without a
+        terminal status is left out); one query per few hundred."""
 
     def mark_status_published(self, event_id: str, status: Status) -> None:
         """RabbitMQ confirmed the publication of the event's ``status``: set

@@ -58,6 +58,10 @@ class FakeStore:
         self.calls.append(f"dispatched:{event_id}")
         self.dispatched.append(event_id)
 
+    def mark_dispatched_many(self, event_ids: Iterable[str]) -> None:
+        for event_id in event_ids:
+            self.mark_dispatched(event_id)
+
     def product_state(self, account: str, sku: str) -> ProductState | None:
         return self.states.get((account, sku))
 
@@ -138,6 +142,10 @@ class FakeStore:
         return StoredStatus(
             self.statuses[found[-1]], self.published_at.get(found[-1]), len(found) - 1
         )
+
+    def terminal_entries(self, event_ids: Iterable[str]) -> dict[str, StoredStatus]:
+        entries = {event_id: self.terminal_entry(event_id) for event_id in event_ids}
+        return {event_id: entry for event_id, entry in entries.items() if entry is not None}
 
     def mark_status_published(self, event_id: str, status: Status) -> None:
         self.calls.append(f"marked:{status}")

@@ -12,6 +12,7 @@ from typing import Any
 import pika
 import pytest
 
+from schemas.status import Status
 from workers.batching import BatchRepo, ChangeKind
 from workers.ingest import IngestHandler, Outcome
 from workers.settings import Settings
@@ -176,3 +177,29 @@ def test_a_batchs_log_lines_come_after_its_commit_with_each_deliverys_context(
         ("ingest.staged", "s-B-2", "B", False),
         ("ingest.superseded", "s-A-1", "A", False),
     ]
+
+
+def test_an_event_delivered_twice_in_one_batch_is_taken_once(
+    world: tuple[IngestHandler, Store, BatchRepo],
+) -> None:
+    # An upstream that publishes at least once can put an event twice in one batch. The
+    # batch's terminal statuses and dispatched marks are read and written around its
+    # deliveries, so the second delivery must still see what the first one did.
+    handler, store, repo = world
+    _listed(handler, store, ["A"])
+    staged, late = _stock("A", 3, 7), _stock("A", 2, 1)
+    batch = [_delivery(e) for e in (staged, staged, late, late)]
+
+    assert handler.handle_batch(batch) == [
+        Outcome.DISPATCHED,
+        Outcome.DUPLICATE,
+        Outcome.SUPERSEDED,
+        Outcome.DUPLICATE,
+    ]
+    row = repo.pending_row("default", "A", ChangeKind.STOCK)
+    assert row is not None
+    assert [e.event_id for e in row.events] == ["s-A-3"]  # staged once
+    superseded = [s for s in store.history("default", "A") if s.event_id == "s-A-2"]
+    assert [s.status for s in superseded] == [Status.SUPERSEDED]  # one status
+    # Both are marked dispatched in the batch's commit: a redelivery is a duplicate.
+    assert handler.handle_batch([_delivery(staged)]) == [Outcome.DUPLICATE]
