@@ -282,7 +282,12 @@ class IngestHandler:
         if prior is not None and prior.status is not Status.FAILED:
             self._log("ingest.duplicate", version=event.version, status=str(prior.status))
             return Outcome.DUPLICATE
-        result = self.store.record_event(event)
+        # A stock or price change bound for the batcher needs no content: not read (a
+        # seller's content is often many kilobytes, decoded under the writer lock).
+        light = self.stager is not None and isinstance(
+            event, ProductStockChanged | ProductPriceChanged
+        )
+        result = self.store.record_event(event, content=not light)
         if result.outcome is RecordOutcome.SUPERSEDED:
             self.reporter.report(StatusMessage.for_event(event, Status.SUPERSEDED))
             self._log("ingest.superseded", version=event.version)
@@ -292,11 +297,12 @@ class IngestHandler:
         ):
             self._log("ingest.duplicate", version=event.version)
             return Outcome.DUPLICATE
-        self.dispatch(event, result)
+        self.dispatch(event, result, content=not light)
         return Outcome.DISPATCHED
 
-    def dispatch(self, event: ProductEvent, result: RecordResult) -> None:
-        """Hand the event on to its first step, then mark it dispatched."""
+    def dispatch(self, event: ProductEvent, result: RecordResult, *, content: bool = True) -> None:
+        """Hand the event on to its first step, then mark it dispatched. ``content``:
+        whether ``result`` holds the state with its content (``Store.record_event``)."""
         changed = result.changed or event_parts(event)
         state = result.state or self.store.product_state(event.account, event.sku)
         if state is None:
@@ -323,6 +329,8 @@ class IngestHandler:
                 self._staged.append(event.event_id)
             self._log("ingest.staged", version=event.version, changed=sorted(changed))
             return
+        if not content:  # the steps compare digests of every part: read it whole
+            state = self.store.product_state(event.account, event.sku) or state
         payload = Payload(
             event_id=event.event_id,
             account=event.account,

@@ -269,3 +269,37 @@ def test_record_keeps_the_parameters_of_upserted_by_alias(store: Store) -> None:
     assert state.product["allegro"]["parameters"] == [
         {"id": "17448", "rangeValue": {"from": "1", "to": "2"}}
     ]
+
+
+def test_a_stock_or_price_event_can_be_recorded_without_reading_the_content(
+    store: Store,
+) -> None:
+    store.record_event(upserted("A1", 1, name="One"))
+    full = store.record_event(stock("A1", 2, available=3))
+    light = store.record_event(stock("A1", 3, available=4), content=False)
+    assert light.outcome is RecordOutcome.NEW and light.changed == {"stock"}
+    assert light.state is not None and full.state is not None
+    # The state as product_states(content=False) gives it: stock and price, no content.
+    assert light.state.product == {
+        "price": full.state.product["price"],
+        "stock": {"available": 4, "unit": "UNIT"},
+    }
+    assert light.state.complete and not light.state.deleted and light.state.version == 3
+    # The content stays as it was: the event wrote only its own part.
+    stored = store.product_state("default", "A1")
+    assert stored is not None and stored.product["name"] == "One"
+    assert stored.product["stock"] == {"available": 4, "unit": "UNIT"}
+    priced = store.record_event(price("A1", 4, amount="7.00"), content=False)
+    assert priced.state is not None and priced.state.product["price"]["amount"] == "7.00"
+    # A superseded one and the deletion flag, without the content too.
+    again = store.record_event(stock("A1", 3, available=4), content=False)
+    assert again.outcome is RecordOutcome.SUPERSEDED
+    store.record_event(deleted("A1", 5))
+    gone = store.record_event(stock("A1", 6), content=False)
+    assert gone.state is not None and gone.state.deleted
+    # Only stock and price events may skip it: an upsert reads and writes it as ever.
+    back = store.record_event(upserted("A1", 7, name="Seven"), content=False)
+    assert back.state is not None and back.state.product["name"] == "Seven"
+    # A SKU without an upsert yet has no content to skip.
+    new = store.record_event(stock("B1", 1, available=2), content=False)
+    assert new.state is not None and not new.state.complete

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from schemas.events import ProductEvent, ProductUpserted
+from schemas.events import ProductEvent, ProductPriceChanged, ProductStockChanged, ProductUpserted
 from workers.domain.model import ProductState
 from workers.store._common import PARTS_COLUMNS, Conn, chunks, marks, parts_from_row
 from workers.store._merge import Parts, merge, to_state
@@ -98,20 +98,32 @@ class SqlStore(StatusSql, TokensSql):
 
     # --- events and desired state -------------------------------------------------------
 
-    def _parts(self, conn: Conn, account: str, sku: str, lock: str = "") -> Parts | None:
+    def _parts(
+        self, conn: Conn, account: str, sku: str, lock: str = "", *, content: bool = True
+    ) -> Parts | None:
+        """The SKU's stored parts; ``content=False``: without the content itself (an empty
+        one stands for content that is there, not read)."""
+        columns = PARTS_COLUMNS if content else _LIGHT_PARTS_COLUMNS
         row = conn.execute(
-            f"SELECT {PARTS_COLUMNS} FROM products WHERE account = ? AND sku = ?{lock}",  # noqa: S608
+            f"SELECT {columns} FROM products WHERE account = ? AND sku = ?{lock}",  # noqa: S608
             (account, sku),
         ).fetchone()
-        return parts_from_row(row, self.dialect.json_out) if row is not None else None
+        if row is None:
+            return None
+        if content:
+            return parts_from_row(row, self.dialect.json_out)
+        parts = parts_from_row(row[1:10], self.dialect.json_out)
+        return replace(parts, content={}) if row[10] else parts
 
-    def record_event(self, event: ProductEvent) -> RecordResult:
+    def record_event(self, event: ProductEvent, *, content: bool = True) -> RecordResult:
         account, sku, dialect = event.account, event.sku, self.dialect
+        # Without the content only where the event cannot change it (see the protocol).
+        content = content or not isinstance(event, ProductStockChanged | ProductPriceChanged)
 
         def work(conn: Conn) -> RecordResult:
             now = dialect.time_in(self._now())
             # Locks the SKU's row (PostgreSQL); SQLite's transaction holds the whole file.
-            current = self._parts(conn, account, sku, dialect.lock_row)
+            current = self._parts(conn, account, sku, dialect.lock_row, content=content)
             merged = merge(current, event)
             outcome = RecordOutcome.NEW if merged.changed else RecordOutcome.SUPERSEDED
             inserted = conn.execute(
@@ -173,6 +185,8 @@ class SqlStore(StatusSql, TokensSql):
                     ),
                 )
             elif merged.changed:
+                # Never for a stock or price event (the branch above), so never with the
+                # content left unread.
                 conn.execute(
                     f"UPDATE products SET ({_PRODUCT_COLUMNS}) = "  # noqa: S608
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE account = ? AND sku = ?",

@@ -169,7 +169,7 @@ class Store(Protocol):
         from."""
 
     # --- events and desired state -----------------------------------------------------------
-    def record_event(self, event: ProductEvent) -> RecordResult:
+    def record_event(self, event: ProductEvent, *, content: bool = True) -> RecordResult:
         """Deduplicate by ``event_id``, merge by per-part versions, persist; atomically.
 
         Parts: ``content`` (everything of product.upserted but stock and price), ``stock``,
@@ -194,6 +194,12 @@ class Store(Protocol):
         the current state and the first delivery's ``dispatched``; a SUPERSEDED event is
         recorded too (its redelivery is a DUPLICATE). Two calls for one SKU never merge
         at the same time, whatever process or host they come from.
+
+        ``content=False``, for a stock or price event (ignored for the others): the stored
+        content is neither read nor decoded, and ``state`` is without the content's fields,
+        as :meth:`product_states` gives it with ``content=False``. The fast path needs only
+        the event's own part, and a seller's content (descriptions, parameters) is often
+        many kilobytes.
         """
 
     def mark_dispatched(self, event_id: str) -> None:

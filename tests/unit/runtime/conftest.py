@@ -48,7 +48,7 @@ class FakeStore:
     #: The store's clock (statuses, intents); tests move it.
     now: datetime = field(default_factory=lambda: datetime(2026, 7, 18, 12, 0, tzinfo=UTC))
 
-    def record_event(self, event: ProductEvent) -> RecordResult:
+    def record_event(self, event: ProductEvent, *, content: bool = True) -> RecordResult:
         self.calls.append(f"record:{event.event_id}")
         if self.fail_record is not None:
             raise self.fail_record

@@ -398,11 +398,11 @@ def test_a_delivery_of_a_batch_that_meets_an_outage_alone_is_requeued_alone(
     del bench.store.results[1]  # the second one never gets recorded
     record = bench.store.record_event
 
-    def flaky(event: Any) -> Any:
+    def flaky(event: Any, **options: Any) -> Any:
         if event.event_id == "ev-2":
             bench.log.append("record-failed:ev-2")
             raise StoreUnavailable("database down")
-        return record(event)
+        return record(event, **options)
 
     bench.store.record_event = flaky  # type: ignore[method-assign]
 

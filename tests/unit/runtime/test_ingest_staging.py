@@ -14,6 +14,7 @@ import pytest
 
 from schemas.status import Status
 from workers.batching import BatchRepo, ChangeKind
+from workers.broker import Payload, part_digests
 from workers.ingest import IngestHandler, Outcome
 from workers.settings import Settings
 from workers.store import OfferRecord, Store, open_store
@@ -39,6 +40,7 @@ def _upserted(sku: str) -> dict[str, Any]:
         "sku": sku,
         "version": 1,
         "name": "Headphones",
+        "ean": "5901234123457",
         "category": "Audio",
         "price": {"amount": "10.00", "currency": "PLN"},
         "stock": {"available": 5, "unit": "UNIT"},
@@ -203,3 +205,33 @@ def test_an_event_delivered_twice_in_one_batch_is_taken_once(
     assert [s.status for s in superseded] == [Status.SUPERSEDED]  # one status
     # Both are marked dispatched in the batch's commit: a redelivery is a duplicate.
     assert handler.handle_batch([_delivery(staged)]) == [Outcome.DUPLICATE]
+
+
+def test_a_stock_event_that_goes_to_the_actors_carries_the_digests_of_the_whole_state(
+    tmp_path: Path,
+) -> None:
+    # The bridge records stock events without reading the content (the batcher needs
+    # none); one that the batcher cannot take is handed to the steps, which compare the
+    # digests of every part, the content's included.
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    repo = BatchRepo(url, store=store)
+    sent: list[Payload] = []
+    handler = IngestHandler(
+        Settings(database_url=url),
+        store,
+        FakePublisher([]),
+        lambda step, payload: sent.append(payload),
+        repo,
+    )
+    handler.handle_batch([_delivery(_upserted("A"))])  # no offer yet: to categorize
+    sent.clear()
+
+    assert handler.handle_batch([_delivery(_stock("A", 2, 3))]) == [Outcome.DISPATCHED]
+
+    state = store.product_state("default", "A")
+    assert state is not None and state.product["name"] == "Headphones"
+    assert [p.digests for p in sent] == [part_digests(state)]
+    assert repo.pending_row("default", "A", ChangeKind.STOCK) is None  # not staged
+    repo.close()
+    store.close()
