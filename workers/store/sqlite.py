@@ -155,9 +155,9 @@ class translated_errors:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
-    ) -> bool:
+    ) -> None:
         if exc is None or not isinstance(exc, sqlite3.Error):
-            return False
+            return  # nothing to translate: an exception goes on as it is
         if isinstance(exc, sqlite3.OperationalError) and any(
             word in str(exc).lower() for word in _TRANSIENT
         ):
