@@ -134,6 +134,16 @@ def test_statuses_are_added_and_marked_in_bulk_like_one_at_a_time(store: Store) 
     entry = store.terminal_entry("e2")
     assert entry is not None and entry.published
     store.mark_statuses_published([])
+    # A whole run's marks (more events than one IN list holds), a status that does not
+    # match (e0's FAILED is marked, not its UPDATED) and an unknown event among them.
+    many = [message(f"m{i}", Status.UPDATED, 4) for i in range(620)]
+    store.add_statuses(many)
+    store.mark_statuses_published(
+        [(f"m{i}", Status.UPDATED) for i in range(610)]
+        + [("e0", Status.FAILED), ("unknown", Status.UPDATED)]
+    )
+    left = {(m.event_id, m.status) for m in store.unpublished_statuses(limit=1_000)}
+    assert left == {("e0", Status.UPDATED)} | {(f"m{i}", Status.UPDATED) for i in range(610, 620)}
 
 
 def test_terminal_entries_are_read_in_bulk_like_one_at_a_time(store: Store) -> None:

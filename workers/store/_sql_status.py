@@ -124,16 +124,24 @@ class StatusSql(SqlCore):
             return
         moment = self.dialect.time_in(self._now())
 
+        # One statement per status and few hundred events, not one per event: the
+        # batcher marks a whole run's statuses at once.
+        by_status: dict[Status, list[str]] = {}
+        for event_id, status in published:
+            by_status.setdefault(status, []).append(event_id)
+
         def work(conn: Conn) -> None:
-            for event_id, status in published:
+            for status, event_ids in by_status.items():
                 # Only terminal statuses exist today; a progress status added later would
                 # want an index on event_id for the other branch.
                 kind = "terminal" if status in TERMINAL_STATUSES else "NOT terminal"
-                conn.execute(
-                    f"UPDATE statuses SET published_at = ? WHERE event_id = ? "  # noqa: S608
-                    f"AND {kind} AND status = ? AND published_at IS NULL",
-                    (moment, event_id, status.value),
-                )
+                for chunk in _common.chunks(event_ids):
+                    conn.execute(
+                        "UPDATE statuses SET published_at = ? "  # noqa: S608
+                        f"WHERE event_id IN ({_common.marks(chunk)}) AND {kind} "
+                        "AND status = ? AND published_at IS NULL",
+                        (moment, *chunk, status.value),
+                    )
 
         # Not durable: a mark lost in a power cut only makes the sweep publish the status
         # once more, with the same message_id.
