@@ -14,7 +14,16 @@ process counted:
   commands and not yet sent in one, as the batcher leading the account last saw them;
 - ``allegro_feed_batch_oldest_seconds{account}``: how long the oldest of them past its
   coalescing window has waited since it arrived (how stale the account's stock and prices
-  on Allegro may be).
+  on Allegro may be);
+- ``allegro_feed_batch_items_total{kind,outcome}``: the offers of finished batch commands
+  by command kind (``quantity``, ``price``, ``publication``: END and ACTIVATE) and outcome
+  (``succeeded``; ``failed``: Allegro's task failed or reported nothing for the offer, which
+  then takes the PATCH path or is rejected; ``refused``: Allegro refused the whole command);
+- ``allegro_feed_budget_waits_total{kind,outcome}``: requests the rate budget held back, by
+  the limit that held them (``client``, ``offer_writes``, ``batch_changes``, ...) and what
+  followed (``slept``: waited in the calling thread, briefly; ``rescheduled``: not sent,
+  the work is tried again later);
+- ``allegro_feed_budget_wait_seconds_total{kind}``: the time spent sleeping for it.
 
 Nothing is imported or counted unless ``PROMETHEUS_MULTIPROC_DIR`` is set (by ``allegro-feed
 worker`` with a metrics port, or by Dramatiq's Prometheus middleware when its worker
@@ -31,6 +40,8 @@ from typing import Any
 __all__ = [
     "MULTIPROC_ENV",
     "batch_backlog",
+    "count_batch_items",
+    "count_budget_wait",
     "count_call",
     "count_status",
     "multiproc_dir",
@@ -76,6 +87,33 @@ class _Metrics:
             "How long the oldest staged change past its coalescing window has waited, s.",
             ["account"],
             multiprocess_mode="livemax",
+        )
+        self.batch_items = prom.Counter(
+            "allegro_feed_batch_items",
+            "Offers of finished batch commands, by command kind and outcome.",
+            ["kind", "outcome"],
+        )
+        self.budget_waits = prom.Counter(
+            "allegro_feed_budget_waits",
+            "Requests the rate budget held back, by limit and what followed.",
+            ["kind", "outcome"],
+        )
+        self.budget_seconds = prom.Counter(
+            "allegro_feed_budget_wait_seconds",
+            "Time requests slept waiting for the rate budget, s, by limit.",
+            ["kind"],
+        )
+
+    def all(self) -> tuple[Any, ...]:
+        return (
+            self.statuses,
+            self.calls,
+            self.seconds,
+            self.waiting,
+            self.oldest,
+            self.batch_items,
+            self.budget_waits,
+            self.budget_seconds,
         )
 
 
@@ -125,6 +163,27 @@ def batch_backlog(account: str, waiting: int, oldest_s: float) -> None:
         metrics.oldest.labels(account=account).set(oldest_s)
 
 
+def count_batch_items(kind: str, outcome: str, offers: int) -> None:
+    """``offers`` offers of a finished batch command of ``kind`` ended ``outcome``
+    (``succeeded``, ``failed`` or ``refused``)."""
+    metrics = _current()
+    if metrics is not None and offers > 0:
+        metrics.batch_items.labels(kind=kind, outcome=outcome).inc(offers)
+
+
+def count_budget_wait(kind: str | None, seconds: float, *, rescheduled: bool) -> None:
+    """The rate budget held a request back (``kind``: the limit that did; None: not known):
+    it slept ``seconds`` for it, or (``rescheduled``) it was not sent."""
+    metrics = _current()
+    if metrics is None:
+        return
+    label = kind or "unknown"
+    outcome = "rescheduled" if rescheduled else "slept"
+    metrics.budget_waits.labels(kind=label, outcome=outcome).inc()
+    if not rescheduled:
+        metrics.budget_seconds.labels(kind=label).inc(seconds)
+
+
 def reset() -> None:
     """Forget the metrics of this process (tests: after changing the environment, with the
     collectors unregistered from prometheus_client's default registry)."""
@@ -133,12 +192,6 @@ def reset() -> None:
         if isinstance(_metrics, _Metrics):
             from prometheus_client import REGISTRY
 
-            for collector in (
-                _metrics.statuses,
-                _metrics.calls,
-                _metrics.seconds,
-                _metrics.waiting,
-                _metrics.oldest,
-            ):
+            for collector in _metrics.all():
                 REGISTRY.unregister(collector)
         _metrics = _UNSET

@@ -135,6 +135,7 @@ def test_the_metrics_port_shows_what_every_process_counted(
     assert 'allegro_feed_statuses_total{status="UPDATED"} 1.0' in page
     assert 'allegro_feed_allegro_calls_total{code="201",method="PUT"}' in page
     assert 'allegro_feed_batch_oldest_seconds{account="default"' in page
+    assert 'allegro_feed_batch_items_total{kind="quantity",outcome="succeeded"} 1.0' in page
 
 
 def test_a_host_without_actor_pools_serves_its_own_counters(

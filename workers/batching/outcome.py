@@ -26,6 +26,7 @@ import structlog
 
 from schemas.status import PublicationStatus, Status, StatusError, StatusMessage
 from workers.allegro.models import CommandTask
+from workers.metrics import count_batch_items
 from workers.status import status_for
 from workers.store import OfferRecord, Store, offer_stamp
 
@@ -333,12 +334,15 @@ class Outcomes:
             self.store.save_offers(settlement.updates, clear_intents=False)
             if self._collected is not None:
                 self._collected.extend(settlement.statuses)
+        failed = len(entry.items) - settlement.succeeded
+        count_batch_items(entry.type.value, "succeeded", settlement.succeeded)
+        count_batch_items(entry.type.value, "failed", failed)
         log.info(
             "batch.command_done",
             command_id=entry.command_id,
             kind=entry.type.value,
             succeeded=settlement.succeeded,
-            failed=len(entry.items) - settlement.succeeded,
+            failed=failed,
         )
         return follow_up(settlement.restocked, parent=entry.command_id)
 
@@ -397,6 +401,7 @@ class Outcomes:
                 else:
                     found = status_errors(errors, fallback=message)
                     self.report_item(entry.account, item, Status.FAILED, found)
+        count_batch_items(entry.type.value, "refused", len(entry.items))
         log.error(
             "batch.command_refused",
             command_id=entry.command_id,

@@ -45,6 +45,7 @@ from workers.allegro.errors import InvalidRequest
 from workers.budget.base import RateBudget, Request
 from workers.budget.config import Kind
 from workers.budget.errors import BudgetExhausted, BudgetUnavailable
+from workers.metrics import count_budget_wait
 
 __all__ = ["UNKNOWN_COMMAND_SIZE", "ApiBudget", "claims_for", "limited_kind", "offer_changes"]
 
@@ -240,6 +241,7 @@ class ApiBudget:
                 return
             kind = verdict.limited_by.value if verdict.limited_by else None
             if waited_s + verdict.wait_s > self.max_inline_wait_s:
+                count_budget_wait(kind, 0.0, rescheduled=True)
                 log.info(
                     "budget.exhausted",
                     kind=kind,
@@ -252,6 +254,7 @@ class ApiBudget:
                     verdict.wait_s, kind=kind, account=self.account, method=method, path=path
                 )
             self.sleep(verdict.wait_s)
+            count_budget_wait(kind, verdict.wait_s, rescheduled=False)
             waited_s += verdict.wait_s
 
     def _command_size(self, command: str) -> int | None:
