@@ -3,9 +3,6 @@ answers are counted (through the real reporter's and HTTP core's paths)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -19,14 +16,6 @@ OFFER = "/sale/product-offers/123"
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture
-def counting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    metrics.reset()
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    yield
-    metrics.reset()
 
 
 def test_nothing_is_counted_without_a_multiprocess_directory(

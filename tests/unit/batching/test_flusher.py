@@ -8,14 +8,12 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from schemas.events import parse_event
 from schemas.status import Status, StatusMessage
-from workers import metrics
 from workers.allegro import (
     CommandKind,
     CommandResult,
@@ -826,31 +824,25 @@ def test_the_burst_hold_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
 # --- metrics --------------------------------------------------------------------------------
 
 
-def test_the_backlog_is_shown_while_changes_wait_and_cleared_after(
-    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("counting")
+def test_the_backlog_is_shown_while_changes_wait_and_cleared_after(rig: Rig) -> None:
     from prometheus_client import REGISTRY
 
     def gauge(name: str) -> float | None:
         return REGISTRY.get_sample_value(name, {"account": "default"})
 
-    metrics.reset()
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    try:
-        for sku in ("A", "B"):
-            rig.offer(sku)
-        batcher = rig.batcher(coalesce_window_ms=100, batch_window_ms=400)
-        rig.now = 1_000.0
-        rig.stage(batcher, "A", 2, 3)
-        rig.stage(batcher, "B", 2, 4)
-        rig.run(batcher, seconds=0.3)  # past the coalescing window, inside the batch window
-        assert rig.allegro.puts() == []
-        assert gauge("allegro_feed_batch_waiting") == 2
-        assert gauge("allegro_feed_batch_oldest_seconds") == pytest.approx(0.3)
+    for sku in ("A", "B"):
+        rig.offer(sku)
+    batcher = rig.batcher(coalesce_window_ms=100, batch_window_ms=400)
+    rig.now = 1_000.0
+    rig.stage(batcher, "A", 2, 3)
+    rig.stage(batcher, "B", 2, 4)
+    rig.run(batcher, seconds=0.3)  # past the coalescing window, inside the batch window
+    assert rig.allegro.puts() == []
+    assert gauge("allegro_feed_batch_waiting") == 2
+    assert gauge("allegro_feed_batch_oldest_seconds") == pytest.approx(0.3)
 
-        rig.settle_all(batcher)
-        rig.run(batcher)  # nothing left: the account's backlog goes back to 0
-        assert gauge("allegro_feed_batch_waiting") == 0
-        assert gauge("allegro_feed_batch_oldest_seconds") == 0
-    finally:
-        metrics.reset()
+    rig.settle_all(batcher)
+    rig.run(batcher)  # nothing left: the account's backlog goes back to 0
+    assert gauge("allegro_feed_batch_waiting") == 0
+    assert gauge("allegro_feed_batch_oldest_seconds") == 0

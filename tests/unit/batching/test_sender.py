@@ -16,7 +16,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from schemas.status import Status
-from workers import metrics
 from workers.allegro import CommandKind, CommandResult, CommandTask, GeneralReport
 from workers.batching import BatchRepo, JournalEntry, JournalState
 from workers.batching._pacing import (
@@ -501,26 +500,19 @@ def test_while_the_first_command_of_a_kind_is_busy_the_later_ones_are_not_read(
     assert [rig.reporter.of(e) for e in events] == [Status.UPDATED] * 3
 
 
-def test_the_offers_of_finished_commands_are_counted_by_kind_and_outcome(
-    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    metrics.reset()
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
-    (tmp_path / "metrics").mkdir()
-    try:
-        allegro = _allegro(rig)
-        for sku in ("A", "B", "C"):
-            rig.offer(sku)
-        batcher = rig.batcher(handover=False)
-        for sku in ("A", "B", "C"):
-            rig.stage(batcher, sku, 2, 3)
-        allegro.fail = {"o-B": [{"code": "OfferNotFoundException", "message": "gone"}]}
-        rig.settle_all(batcher)
+@pytest.mark.usefixtures("counting")
+def test_the_offers_of_finished_commands_are_counted_by_kind_and_outcome(rig: Rig) -> None:
+    allegro = _allegro(rig)
+    for sku in ("A", "B", "C"):
+        rig.offer(sku)
+    batcher = rig.batcher(handover=False)
+    for sku in ("A", "B", "C"):
+        rig.stage(batcher, sku, 2, 3)
+    allegro.fail = {"o-B": [{"code": "OfferNotFoundException", "message": "gone"}]}
+    rig.settle_all(batcher)
 
-        def items(outcome: str) -> float | None:
-            labels = {"kind": "quantity", "outcome": outcome}
-            return REGISTRY.get_sample_value("allegro_feed_batch_items_total", labels)
+    def items(outcome: str) -> float | None:
+        labels = {"kind": "quantity", "outcome": outcome}
+        return REGISTRY.get_sample_value("allegro_feed_batch_items_total", labels)
 
-        assert (items("succeeded"), items("failed"), items("refused")) == (2, 1, None)
-    finally:
-        metrics.reset()
+    assert (items("succeeded"), items("failed"), items("refused")) == (2, 1, None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +14,6 @@ from prometheus_client import REGISTRY
 
 from tests.unit.budget.conftest import COMMAND, FakeAllegro, MakeClient, SleepingClock, config
 from tests.unit.budget.contract import START
-from workers import metrics
 from workers.allegro import InvalidRequest, RateLimited
 from workers.allegro._http import HttpCore
 from workers.budget import (
@@ -264,32 +262,25 @@ def test_budget_exhausted_pickles() -> None:
     assert "not sent" in str(copy) and json.dumps(copy.retry_after_s)
 
 
+@pytest.mark.usefixtures("counting")
 def test_budget_waits_are_counted_by_limit_and_what_followed(
-    make_client: MakeClient,
-    clock: SleepingClock,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    make_client: MakeClient, clock: SleepingClock
 ) -> None:
-    metrics.reset()
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    try:
-        budget = MemoryBudget(config(), clock=clock)
-        client = make_client(budget)
-        for _ in range(2):
-            client.update_offer("123", {"stock": {"available": 3}})
-        clock.advance(5)  # the next frees up far later: not sent
-        with pytest.raises(BudgetExhausted):
-            client.update_offer("123", {"stock": {"available": 4}})
-        clock.now = START + 60.0  # the first bucket frees up 0.75 s from now: slept
-        client.update_offer("123", {"stock": {"available": 5}})
+    budget = MemoryBudget(config(), clock=clock)
+    client = make_client(budget)
+    for _ in range(2):
+        client.update_offer("123", {"stock": {"available": 3}})
+    clock.advance(5)  # the next frees up far later: not sent
+    with pytest.raises(BudgetExhausted):
+        client.update_offer("123", {"stock": {"available": 4}})
+    clock.now = START + 60.0  # the first bucket frees up 0.75 s from now: slept
+    client.update_offer("123", {"stock": {"available": 5}})
 
-        def sample(name: str, **labels: str) -> float | None:
-            return REGISTRY.get_sample_value(name, labels)
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
 
-        waits = "allegro_feed_budget_waits_total"
-        assert sample(waits, kind="offer_writes", outcome="slept") == 1
-        assert sample(waits, kind="offer_writes", outcome="rescheduled") == 1
-        slept = sample("allegro_feed_budget_wait_seconds_total", kind="offer_writes")
-        assert slept == pytest.approx(0.75)
-    finally:
-        metrics.reset()
+    waits = "allegro_feed_budget_waits_total"
+    assert sample(waits, kind="offer_writes", outcome="slept") == 1
+    assert sample(waits, kind="offer_writes", outcome="rescheduled") == 1
+    slept = sample("allegro_feed_budget_wait_seconds_total", kind="offer_writes")
+    assert slept == pytest.approx(0.75)
