@@ -137,18 +137,17 @@ class IngestHandler:
         staged: list[str] = []
         # Parsed before the transaction: the store's writer lock is held for writing only.
         parsed = [self.parse(body, key, properties) for body, key, properties in deliveries]
-        # The registry entries the fast path asks for, read before the lock too: only the
-        # batcher and the publish actor change them, and both look again under the SKU's
-        # lease, so an entry that changed meanwhile costs a detour, never a wrong change.
-        self._offers = self._prefetch_offers(parsed)
-        # The events' terminal statuses, read before the lock as well: only a step the
-        # event was handed on to decides one, and a handed-on event is a DUPLICATE for
-        # record_event anyway; an event that appears twice in the batch is looked up again.
-        self._settled = self.store.terminal_entries(
-            event.event_id for event in parsed if not isinstance(event, Exception)
-        )
-        self._seen, self._handed_on = set(), set()
         try:
+            # The registry entries the fast path asks for, read before the lock too: only the
+            # batcher and the publish actor change them, and both look again under the SKU's
+            # lease, so an entry that changed meanwhile costs a detour, never a wrong change.
+            self._offers = self._prefetch_offers(parsed)
+            # The events' terminal statuses, read before the lock as well: only a step the
+            # event was handed on to decides one, and a handed-on event is a DUPLICATE for
+            # record_event anyway; an event that appears twice in the batch is looked up again.
+            self._settled = self.store.terminal_entries(
+                event.event_id for event in parsed if not isinstance(event, Exception)
+            )
             with self.reporter.deferred():
                 with self._unit():
                     for (body, key, properties), event in zip(deliveries, parsed, strict=True):
@@ -161,13 +160,7 @@ class IngestHandler:
                             results.append(exc)
                             continue
                         finally:
-                            actions, marks, taken = (
-                                self._after_commit,
-                                self._dispatched,
-                                self._staged,
-                            )
-                            self._after_commit, self._dispatched, self._staged = None, [], []
-                            structlog.contextvars.clear_contextvars()
+                            actions, marks, taken = self._end_delivery()
                         results.append(outcome)
                         after_commit += actions
                         dispatched += marks
@@ -186,6 +179,14 @@ class IngestHandler:
             self._offers, self._settled = {}, None
             self._seen, self._handed_on = set(), set()
         return results
+
+    def _end_delivery(self) -> tuple[list[Callable[[], object]], list[str], list[str]]:
+        """What one delivery of a batch left to do after the commit, the events it handed
+        to the steps and those it staged; the delivery's state is cleared."""
+        left = (self._after_commit or [], self._dispatched, self._staged)
+        self._after_commit, self._dispatched, self._staged = None, [], []
+        structlog.contextvars.clear_contextvars()
+        return left
 
     def _first_time(self, result: RecordResult) -> bool:
         """Whether the event being dispatched cannot have been staged before: it was

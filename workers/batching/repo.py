@@ -22,6 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from workers.store._common import chunks
+from workers.store._common import marks as in_marks
+
 from ._db import Conn, Database, open_database
 from ._journal import JournalTable
 from .model import (
@@ -44,17 +47,14 @@ _PENDING_COLUMNS = (
     "account, sku, kind, value, version, events, first_at, last_at, sent_version, inflight, "
     "offer_id"
 )
-#: SKUs per ``IN (...)`` list.
-_IN_CHUNK = 500
 
 
 def _in_lists(skus: Iterable[str]) -> Iterator[tuple[list[str], str]]:
-    """``skus`` without repeats, in chunks of :data:`_IN_CHUNK`, each with its ``?``
-    placeholders for an ``IN (...)`` list."""
-    wanted = sorted(set(skus))
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
-        yield chunk, ", ".join("?" for _ in chunk)
+    """``skus`` without repeats, in the store's chunks (:func:`~workers.store._common.chunks`),
+    each with its ``?`` placeholders for an ``IN (...)`` list. Sorted: on PostgreSQL every
+    claimer then locks its rows chunk by chunk in one order, never in two that cross."""
+    for chunk in chunks(sorted(set(skus))):
+        yield chunk, in_marks(chunk)
 
 
 class BatchRepo(JournalTable):

@@ -59,6 +59,13 @@ _LIGHT_PARTS_COLUMNS = (
     "sku, event_id, NULL, content_version, stock, stock_version, price, price_version, "
     "deleted, deleted_version, content IS NOT NULL"
 )
+
+
+def _parts_columns(content: bool) -> str:
+    """``sku`` and :data:`PARTS_COLUMNS`, or (``content=False``) the light ones."""
+    return f"sku, {PARTS_COLUMNS}" if content else _LIGHT_PARTS_COLUMNS
+
+
 _PRODUCT_COLUMNS = (
     "version, event_id, content, content_version, stock, stock_version, price, "
     "price_version, deleted, deleted_version, updated_at"
@@ -101,19 +108,19 @@ class SqlStore(StatusSql, TokensSql):
     def _parts(
         self, conn: Conn, account: str, sku: str, lock: str = "", *, content: bool = True
     ) -> Parts | None:
-        """The SKU's stored parts; ``content=False``: without the content itself (an empty
-        one stands for content that is there, not read)."""
-        columns = PARTS_COLUMNS if content else _LIGHT_PARTS_COLUMNS
+        """The SKU's stored parts; ``content=False``: see :meth:`_parts_of`."""
         row = conn.execute(
-            f"SELECT {columns} FROM products WHERE account = ? AND sku = ?{lock}",  # noqa: S608
+            f"SELECT {_parts_columns(content)} FROM products "  # noqa: S608
+            f"WHERE account = ? AND sku = ?{lock}",
             (account, sku),
         ).fetchone()
-        if row is None:
-            return None
-        if content:
-            return parts_from_row(row, self.dialect.json_out)
+        return self._parts_of(row, content) if row is not None else None
+
+    def _parts_of(self, row: Sequence[Any], content: bool) -> Parts:
+        """The parts of a row of :func:`_parts_columns` (``sku`` first). Without the content
+        (``content=False``), an empty one stands for content that is there, not read."""
         parts = parts_from_row(row[1:10], self.dialect.json_out)
-        return replace(parts, content={}) if row[10] else parts
+        return replace(parts, content={}) if not content and row[10] else parts
 
     def record_event(self, event: ProductEvent, *, content: bool = True) -> RecordResult:
         account, sku, dialect = event.account, event.sku, self.dialect
@@ -221,14 +228,11 @@ class SqlStore(StatusSql, TokensSql):
     def product_states(
         self, account: str, skus: Iterable[str], *, content: bool = True
     ) -> dict[str, ProductState]:
-        columns = f"sku, {PARTS_COLUMNS}" if content else _LIGHT_PARTS_COLUMNS
-        states: dict[str, ProductState] = {}
-        for row in self._rows_of_skus("products", columns, account, skus):
-            parts = parts_from_row(row[1:10], self.dialect.json_out)
-            if not content and row[10]:
-                parts = replace(parts, content={})  # there is content, not read
-            states[row[0]] = to_state(account, row[0], parts)
-        return states
+        columns = _parts_columns(content)
+        return {
+            row[0]: to_state(account, row[0], self._parts_of(row, content))
+            for row in self._rows_of_skus("products", columns, account, skus)
+        }
 
     def _rows_of_skus(
         self, table: str, columns: str, account: str, skus: Iterable[str]
